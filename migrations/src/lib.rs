@@ -1,0 +1,14 @@
+//! The ledger schema, one migration per step; applied at start and by `procure migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_ledger;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260101_000001_ledger::Migration)]
+    }
+}

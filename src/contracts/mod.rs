@@ -1,0 +1,5 @@
+//! The register of contracts (项目/合同).
+
+pub mod types;
+
+pub use types::{Category, ContractCode, FundingSource, ProcurementMethod};

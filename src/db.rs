@@ -1,0 +1,116 @@
+//! Connecting to the ledger: an embedded SQLite file by default, PostgreSQL by URL.
+
+use std::path::Path;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+};
+
+/// The database used when neither `--database` nor `DATABASE_URL` is given.
+pub const DEFAULT_URL: &str = "sqlite://procure.db?mode=rwc";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL '{0}': use sqlite://FILE or postgres://USER@HOST/DB")]
+    Scheme(String),
+    #[error("cannot open database {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sea_orm::DbErr,
+    },
+    #[error("cannot migrate the database schema: {0}")]
+    Migrate(#[source] sea_orm::DbErr),
+}
+
+/// Normalises what a user may type: a bare file path or `sqlite:FILE` becomes an SQLite URL
+/// that creates the file when missing.
+pub fn normalise_url(raw: &str) -> Result<String, DbError> {
+    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        return Ok(raw.to_string());
+    }
+    let file = if let Some(rest) = raw.strip_prefix("sqlite://") {
+        rest
+    } else if let Some(rest) = raw.strip_prefix("sqlite:") {
+        rest
+    } else if raw.contains("://") {
+        return Err(DbError::Scheme(raw.to_string()));
+    } else {
+        raw
+    };
+    if file.contains('?') {
+        return Ok(format!("sqlite://{file}"));
+    }
+    Ok(format!("sqlite://{file}?mode=rwc"))
+}
+
+/// Opens the database (creating an SQLite file when missing) without migrating it.
+pub async fn open(raw_url: &str) -> Result<DatabaseConnection, DbError> {
+    let url = normalise_url(raw_url)?;
+    let mut opts = ConnectOptions::new(url.clone());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    if url.starts_with("sqlite:") {
+        // WAL lets readers go on while an import writes; NORMAL is durable in WAL mode
+        // except for the last transactions on power loss; foreign keys are off by
+        // default in SQLite and must be turned on per connection.
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30))
+        });
+    }
+    Database::connect(opts)
+        .await
+        .map_err(|source| DbError::Connect {
+            url: redact(&url),
+            source,
+        })
+}
+
+/// Opens and brings the schema up to date: what every command does at start.
+pub async fn connect(raw_url: &str) -> Result<DatabaseConnection, DbError> {
+    let db = open(raw_url).await?;
+    migrate(&db).await?;
+    Ok(db)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbError> {
+    Migrator::up(db, None).await.map_err(DbError::Migrate)
+}
+
+/// The name of the newest applied migration: the schema version /health reports.
+pub async fn schema_version(db: &impl ConnectionTrait) -> Result<Option<String>, sea_orm::DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations ORDER BY version DESC LIMIT 1",
+        ))
+        .await?;
+    row.map(|r| r.try_get::<String>("", "version")).transpose()
+}
+
+/// A URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The file an SQLite URL points at, if it is one.
+pub fn sqlite_file(url: &str) -> Option<&Path> {
+    let rest = url.strip_prefix("sqlite://")?;
+    Some(Path::new(rest.split('?').next().unwrap_or(rest)))
+}
+
+pub fn is_postgres(db: &impl ConnectionTrait) -> bool {
+    db.get_database_backend() == DbBackend::Postgres
+}

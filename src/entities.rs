@@ -1,0 +1,164 @@
+//! sea-orm entities of the ledger tables (schema in `migrations/`). Amounts are `i64` fen;
+//! the domain converts them with [`crate::money::Money::from_fen`].
+
+pub mod import_batch {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "import_batches")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub file_name: String,
+        pub file_size: i64,
+        pub sha256: String,
+        pub kind: String,
+        pub actor: String,
+        pub recorded_at: DateTimeUtc,
+        pub rows_read: i64,
+        pub inserted: i64,
+        pub updated: i64,
+        pub unchanged: i64,
+        pub warnings: i64,
+        pub status: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod provider {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "providers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+        pub uscc: Option<String>,
+        pub batch_id: i64,
+        pub source_sheet: String,
+        pub source_row: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod contract {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "contracts")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub code: String,
+        pub title: String,
+        pub category: String,
+        pub provider_id: i64,
+        pub provider_name: String,
+        pub purchaser: Option<String>,
+        pub street: Option<String>,
+        pub community: Option<String>,
+        pub method: Option<String>,
+        pub funding: Option<String>,
+        pub value_fen: i64,
+        pub signed_on: Option<Date>,
+        pub start_on: Date,
+        pub end_on: Date,
+        pub target_people: Option<i64>,
+        pub status: String,
+        pub batch_id: i64,
+        pub source_sheet: String,
+        pub source_row: i64,
+        pub updated_batch_id: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod disbursement {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "disbursements")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub contract_id: i64,
+        pub paid_on: Date,
+        pub amount_fen: i64,
+        pub voucher: String,
+        pub tranche: Option<String>,
+        pub note: Option<String>,
+        pub reverses_id: Option<i64>,
+        pub batch_id: i64,
+        pub source_sheet: String,
+        pub source_row: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod service_report {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "service_reports")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub contract_id: i64,
+        pub period_start: Date,
+        pub period_end: Date,
+        pub period_label: String,
+        pub new_people: Option<i64>,
+        pub cumulative_people: Option<i64>,
+        pub sessions: Option<i64>,
+        pub batch_id: i64,
+        pub source_sheet: String,
+        pub source_row: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod change {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "change_history")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub batch_id: Option<i64>,
+        pub entity: String,
+        pub record_id: i64,
+        pub record_key: String,
+        pub field: String,
+        pub old_value: Option<String>,
+        pub new_value: Option<String>,
+        pub actor: String,
+        pub changed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

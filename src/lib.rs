@@ -1,0 +1,43 @@
+//! procure: the ledger of services a district buys from social organisations.
+
+pub mod contracts;
+pub mod dates;
+pub mod db;
+pub mod entities;
+pub mod money;
+pub mod providers;
+pub mod services;
+pub mod text;
+pub mod vocab;
+pub mod web;
+
+pub use money::Money;
+
+/// The language of messages and report headers.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// Picks the Chinese or English text.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}

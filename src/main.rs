@@ -1,0 +1,79 @@
+//! The `procure` command: parse the command line, then call into the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "procure",
+    version,
+    about = "Ledger of government-purchased social-organisation services"
+)]
+struct Cli {
+    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB (default: procure.db here)
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = procure::db::DEFAULT_URL, hide_default_value = true)]
+    database: String,
+
+    /// Language of messages and reports
+    #[arg(long, global = true, value_enum, default_value = "zh")]
+    lang: procure::Lang,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create or update the database schema
+    Migrate,
+    /// Run the web server
+    Serve {
+        /// Address to listen on
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,procure=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("procure: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("procure: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Migrate => {
+            let db = procure::db::connect(&cli.database).await?;
+            let version = procure::db::schema_version(&db).await?;
+            println!(
+                "schema up to date: {}",
+                version.unwrap_or_else(|| "(none)".into())
+            );
+        }
+        Command::Serve { addr } => {
+            let db = procure::db::connect(&cli.database).await?;
+            procure::web::serve(db, &addr).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,49 @@
+//! Text folding used at the edge: full-width to half-width, and header keys.
+
+/// Full-width ASCII (U+FF01..U+FF5E) to half-width, the ideographic space to a space.
+/// Chinese input methods type `１２３４．５０` and `（万元）`.
+pub fn fold_width(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            _ => c,
+        })
+        .collect()
+}
+
+/// The key a header cell is matched by: width-folded, lower-case, without spaces,
+/// `*` (required marks), and with （）→ ().
+pub fn header_key(s: &str) -> String {
+    fold_width(s)
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '*' && *c != '\u{a0}')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A cell's text trimmed, width-folded and with inner runs of space collapsed.
+pub fn clean(s: &str) -> String {
+    fold_width(s)
+        .split(|c: char| c.is_whitespace() || c == '\u{a0}')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_keys_ignore_width_case_spaces_and_brackets() {
+        assert_eq!(header_key("合同金额（元）"), header_key("合同金额(元)"));
+        assert_eq!(header_key(" Contract  Code *"), "contractcode");
+        assert_eq!(header_key("ＣＯＤＥ"), "code");
+    }
+
+    #[test]
+    fn clean_collapses_spaces() {
+        assert_eq!(clean("  a\u{a0}\u{3000} b "), "a b");
+    }
+}
