@@ -1,9 +1,11 @@
 //! procure: the ledger of services a district buys from social organisations.
 
+pub mod cli_import;
 pub mod contracts;
 pub mod dates;
 pub mod db;
 pub mod entities;
+pub mod imports;
 pub mod money;
 pub mod providers;
 pub mod services;

@@ -27,6 +27,27 @@ struct Cli {
 enum Command {
     /// Create or update the database schema
     Migrate,
+    /// Import registers (contracts, disbursements, service reports) from Excel or CSV files
+    Import {
+        /// xlsx, xlsm, xls, xlsb, ods, csv or tsv files, imported in order
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Check everything and report, but store nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the result as one JSON document
+        #[arg(long)]
+        json: bool,
+        /// Read every sheet as this kind instead of recognising it from its header
+        #[arg(long, value_enum)]
+        kind: Option<procure::imports::SheetKind>,
+        /// Largest file accepted, in MB
+        #[arg(long, default_value_t = 50)]
+        max_file_mb: u64,
+        /// Most rows read from one sheet
+        #[arg(long, default_value_t = 1_048_576)]
+        max_rows: u32,
+    },
     /// Run the web server
     Serve {
         /// Address to listen on
@@ -69,6 +90,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "schema up to date: {}",
                 version.unwrap_or_else(|| "(none)".into())
             );
+        }
+        Command::Import {
+            files,
+            dry_run,
+            json,
+            kind,
+            max_file_mb,
+            max_rows,
+        } => {
+            let db = procure::db::connect(&cli.database).await?;
+            let limits = procure::imports::Limits {
+                max_file_bytes: max_file_mb.saturating_mul(1 << 20),
+                max_rows,
+                ..Default::default()
+            };
+            let opts = procure::imports::ImportOptions {
+                dry_run,
+                kind,
+                lang: cli.lang,
+                limits,
+                actor: procure::cli_import::os_user(),
+            };
+            if !procure::cli_import::run(&db, &files, &opts, json).await? {
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Serve { addr } => {
             let db = procure::db::connect(&cli.database).await?;

@@ -2,6 +2,8 @@
 //! `PROCURE_TEST_POSTGRES` holds a server URL.
 #![allow(dead_code)]
 
+pub mod book;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};

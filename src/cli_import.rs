@@ -1,0 +1,166 @@
+//! `procure import`: the finance officer's command; prints what happened to each file.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use crate::imports::{self, FileReport, FileStatus, ImportOptions, ImportReport};
+use crate::Lang;
+
+/// The OS user, recorded as the actor of command-line imports.
+pub fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "operator".into())
+}
+
+/// Runs the import; returns whether every file was stored (or would be).
+pub async fn run(
+    db: &DatabaseConnection,
+    files: &[PathBuf],
+    opts: &ImportOptions,
+    json: bool,
+) -> anyhow::Result<bool> {
+    let counter = Arc::new(AtomicU64::new(0));
+    // A spinner with the row count, only for a person watching a terminal.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb
+    });
+    let ticker = bar.clone().map(|pb| {
+        let counter = counter.clone();
+        let lang = opts.lang;
+        tokio::spawn(async move {
+            loop {
+                let n = counter.load(Ordering::Relaxed);
+                pb.set_message(match lang {
+                    Lang::Zh => format!("已读取 {n} 行"),
+                    Lang::En => format!("{n} rows read"),
+                });
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    });
+    let report = imports::import_paths(db, files, opts, Some(counter)).await;
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report, opts.lang));
+    }
+    Ok(report.ok)
+}
+
+fn counts_line(r: &FileReport, lang: Lang) -> String {
+    r.counts
+        .iter()
+        .map(|(k, c)| match lang {
+            Lang::Zh => format!(
+                "{} {} 行：新增 {}，更新 {}，未变 {}",
+                k.zh(),
+                c.read,
+                c.inserted,
+                c.updated,
+                c.unchanged
+            ),
+            Lang::En => format!(
+                "{} {} rows: {} new, {} updated, {} unchanged",
+                k.code(),
+                c.read,
+                c.inserted,
+                c.updated,
+                c.unchanged
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(match lang {
+            Lang::Zh => "；",
+            Lang::En => "; ",
+        })
+}
+
+/// The human-readable report, in the chosen language.
+pub fn render(report: &ImportReport, lang: Lang) -> String {
+    let mut out = String::new();
+    for r in &report.files {
+        let head = match (r.status, lang) {
+            (FileStatus::Stored, Lang::Zh) => format!(
+                "✔ {}：已导入（批次 #{}）",
+                r.file,
+                r.batch_id.unwrap_or_default()
+            ),
+            (FileStatus::Stored, Lang::En) => format!(
+                "✔ {}: imported (batch #{})",
+                r.file,
+                r.batch_id.unwrap_or_default()
+            ),
+            (FileStatus::Checked, Lang::Zh) => {
+                format!("✔ {}：检查通过，可以导入（试运行，未写入）", r.file)
+            }
+            (FileStatus::Checked, Lang::En) => format!(
+                "✔ {}: checked, would be imported (dry run, nothing written)",
+                r.file
+            ),
+            (FileStatus::Unchanged, Lang::Zh) => match r.identical_to_batch {
+                Some(b) => format!("= {}：与批次 #{b} 导入的文件完全相同，没有任何变化", r.file),
+                None => format!("= {}：内容已全部在台账中，没有任何变化", r.file),
+            },
+            (FileStatus::Unchanged, Lang::En) => match r.identical_to_batch {
+                Some(b) => format!(
+                    "= {}: identical to the file of batch #{b}; nothing changed",
+                    r.file
+                ),
+                None => format!(
+                    "= {}: everything in it is already in the ledger; nothing changed",
+                    r.file
+                ),
+            },
+            (FileStatus::Rejected, Lang::Zh) => format!(
+                "✘ {}：发现 {} 处错误，本文件未导入任何内容",
+                r.file,
+                r.errors.len()
+            ),
+            (FileStatus::Rejected, Lang::En) => format!(
+                "✘ {}: {} error(s); nothing from this file was stored",
+                r.file,
+                r.errors.len()
+            ),
+        };
+        out.push_str(&head);
+        out.push('\n');
+        if !r.counts.is_empty() {
+            out.push_str(&format!("  {}\n", counts_line(r, lang)));
+        }
+        for s in r.sheets.iter().filter(|s| s.skipped) {
+            out.push_str(&match lang {
+                Lang::Zh => format!("  跳过工作表“{}”：不是可识别的登记表\n", s.name),
+                Lang::En => format!("  skipped sheet '{}': not a known register\n", s.name),
+            });
+        }
+        for (label, list) in [
+            (lang.pick("错误", "error"), &r.errors),
+            (lang.pick("警告", "warning"), &r.warnings),
+        ] {
+            for p in list {
+                out.push_str(&format!("  {label} {}\n", p.line(lang)));
+            }
+        }
+    }
+    out
+}

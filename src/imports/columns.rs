@@ -1,0 +1,469 @@
+//! Which register a sheet holds and where its columns are, found from the header row.
+//!
+//! Header matching ignores spaces, case, full/half width and （）vs (); a unit in the header
+//! (元, 万元) scales that column exactly.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::cells::Cell;
+use crate::text::header_key;
+
+/// The three registers a finance office keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SheetKind {
+    Contracts,
+    Disbursements,
+    Services,
+}
+
+impl SheetKind {
+    pub fn zh(self) -> &'static str {
+        match self {
+            SheetKind::Contracts => "项目合同",
+            SheetKind::Disbursements => "资金拨付",
+            SheetKind::Services => "服务统计",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SheetKind::Contracts => "contracts",
+            SheetKind::Disbursements => "disbursements",
+            SheetKind::Services => "services",
+        }
+    }
+
+    /// Words in a sheet's name that hint at its kind; used only to break ties.
+    fn name_hints(self) -> &'static [&'static str] {
+        match self {
+            SheetKind::Contracts => &["合同", "项目", "台账", "contract"],
+            SheetKind::Disbursements => &["拨付", "支付", "付款", "资金", "payment", "disburse"],
+            SheetKind::Services => &["服务", "人数", "统计", "service", "beneficiar"],
+        }
+    }
+}
+
+/// A column of some register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Code,
+    Title,
+    Category,
+    Provider,
+    Uscc,
+    Purchaser,
+    Street,
+    Community,
+    Method,
+    Funding,
+    Value,
+    Signed,
+    Start,
+    End,
+    Term,
+    Target,
+    Date,
+    Amount,
+    Voucher,
+    Tranche,
+    Reverses,
+    Note,
+    Period,
+    NewPeople,
+    Cumulative,
+    Sessions,
+}
+
+impl Field {
+    /// (English name, template header in Chinese)
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Field::Code => ("code", "项目编号"),
+            Field::Title => ("title", "项目名称"),
+            Field::Category => ("category", "服务类别"),
+            Field::Provider => ("provider", "承接机构"),
+            Field::Uscc => ("provider USCC", "统一社会信用代码"),
+            Field::Purchaser => ("purchaser", "购买主体"),
+            Field::Street => ("sub-district", "街道"),
+            Field::Community => ("community", "社区"),
+            Field::Method => ("procurement method", "采购方式"),
+            Field::Funding => ("funding source", "资金来源"),
+            Field::Value => ("contract value", "合同金额"),
+            Field::Signed => ("signed date", "签订日期"),
+            Field::Start => ("start date", "开始日期"),
+            Field::End => ("end date", "结束日期"),
+            Field::Term => ("service term", "服务期限"),
+            Field::Target => ("target people", "计划服务人数"),
+            Field::Date => ("payment date", "拨付日期"),
+            Field::Amount => ("amount", "拨付金额"),
+            Field::Voucher => ("voucher", "凭证号"),
+            Field::Tranche => ("tranche", "拨付批次"),
+            Field::Reverses => ("reversed voucher", "冲销凭证号"),
+            Field::Note => ("note", "备注"),
+            Field::Period => ("period", "统计期间"),
+            Field::NewPeople => ("new people", "新增服务人数"),
+            Field::Cumulative => ("cumulative people", "累计服务人数"),
+            Field::Sessions => ("sessions", "服务人次"),
+        }
+    }
+
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::Code => &[
+                "项目编号",
+                "合同编号",
+                "项目代码",
+                "编号",
+                "code",
+                "contract code",
+                "contract no",
+            ],
+            Field::Title => &["项目名称", "合同名称", "title", "project", "project name"],
+            Field::Category => &["服务类别", "类别", "项目类别", "服务类型", "category"],
+            Field::Provider => &[
+                "承接机构",
+                "承接主体",
+                "承接单位",
+                "服务机构",
+                "承接组织",
+                "provider",
+            ],
+            Field::Uscc => &["统一社会信用代码", "信用代码", "社会信用代码", "uscc"],
+            Field::Purchaser => &["购买主体", "购买单位", "采购单位", "采购人", "purchaser"],
+            Field::Street => &[
+                "街道",
+                "服务街道",
+                "所属街道",
+                "street",
+                "sub-district",
+                "subdistrict",
+            ],
+            Field::Community => &["社区", "服务社区", "所属社区", "community"],
+            Field::Method => &["采购方式", "procurement method", "method"],
+            Field::Funding => &["资金来源", "funding source", "funding"],
+            Field::Value => &[
+                "合同金额",
+                "项目金额",
+                "金额",
+                "value",
+                "amount",
+                "contract value",
+            ],
+            Field::Signed => &[
+                "签订日期",
+                "签约日期",
+                "合同签订日期",
+                "signed",
+                "signed date",
+            ],
+            Field::Start => &[
+                "开始日期",
+                "服务开始日期",
+                "起始日期",
+                "start",
+                "start date",
+            ],
+            Field::End => &["结束日期", "服务结束日期", "截止日期", "end", "end date"],
+            Field::Term => &["服务期限", "服务周期", "合同期限", "term", "service period"],
+            Field::Target => &[
+                "计划服务人数",
+                "目标人数",
+                "目标服务人数",
+                "target",
+                "target people",
+            ],
+            Field::Date => &["拨付日期", "支付日期", "付款日期", "date", "payment date"],
+            Field::Amount => &["拨付金额", "支付金额", "付款金额", "金额", "amount"],
+            Field::Voucher => &["凭证号", "凭证编号", "记账凭证号", "voucher", "voucher no"],
+            Field::Tranche => &["拨付批次", "批次", "款项类型", "tranche"],
+            Field::Reverses => &[
+                "冲销凭证号",
+                "原凭证号",
+                "被冲销凭证号",
+                "reverses",
+                "reversed voucher",
+            ],
+            Field::Note => &["备注", "说明", "note", "notes", "remark"],
+            Field::Period => &["统计期间", "月份", "期间", "统计月份", "period", "month"],
+            Field::NewPeople => &["新增服务人数", "新增服务对象", "新增人数", "new people"],
+            Field::Cumulative => &[
+                "累计服务人数",
+                "累计人数",
+                "cumulative people",
+                "cumulative",
+            ],
+            Field::Sessions => &["服务人次", "人次", "sessions"],
+        }
+    }
+}
+
+fn fields(kind: SheetKind) -> &'static [Field] {
+    use Field::*;
+    match kind {
+        SheetKind::Contracts => &[
+            Code, Title, Category, Provider, Uscc, Purchaser, Street, Community, Method, Funding,
+            Value, Signed, Start, End, Term, Target,
+        ],
+        SheetKind::Disbursements => &[Code, Date, Amount, Voucher, Tranche, Reverses, Note],
+        SheetKind::Services => &[Code, Period, NewPeople, Cumulative, Sessions],
+    }
+}
+
+/// Required columns; for contracts the term is start+end or one range column, checked apart.
+pub fn required(kind: SheetKind) -> &'static [Field] {
+    use Field::*;
+    match kind {
+        SheetKind::Contracts => &[Code, Title, Category, Provider, Value],
+        SheetKind::Disbursements => &[Code, Date, Amount, Voucher],
+        SheetKind::Services => &[Code, Period],
+    }
+}
+
+/// Splits a header key into its base and the unit its parentheses or suffix name.
+fn split_unit(key: &str) -> (String, Decimal) {
+    for (suffix, unit) in [
+        ("(万元)", 10_000),
+        ("万元", 10_000),
+        ("(元)", 1),
+        ("(yuan)", 1),
+    ] {
+        if let Some(base) = key.strip_suffix(suffix) {
+            if !base.is_empty() {
+                return (base.to_string(), Decimal::from(unit));
+            }
+        }
+    }
+    if let Some(base) = key.strip_suffix('元') {
+        if base.ends_with("金额") {
+            return (base.to_string(), Decimal::ONE);
+        }
+    }
+    (key.to_string(), Decimal::ONE)
+}
+
+/// Where each field of a register is, in one sheet.
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    pub kind: SheetKind,
+    /// 0-based row of the header.
+    pub header_row: u32,
+    pub cols: HashMap<Field, u32>,
+    /// The unit of amount columns (1 or 10,000 yuan).
+    pub units: HashMap<Field, Decimal>,
+}
+
+impl ColumnMap {
+    pub fn col(&self, f: Field) -> Option<u32> {
+        self.cols.get(&f).copied()
+    }
+
+    pub fn unit(&self, f: Field) -> Decimal {
+        self.units.get(&f).copied().unwrap_or(Decimal::ONE)
+    }
+
+    /// Required fields with no column; for contracts, a term needs start and end or a range.
+    pub fn missing(&self) -> Vec<Field> {
+        let mut m: Vec<Field> = required(self.kind)
+            .iter()
+            .copied()
+            .filter(|f| !self.cols.contains_key(f))
+            .collect();
+        if self.kind == SheetKind::Contracts && !self.cols.contains_key(&Field::Term) {
+            for f in [Field::Start, Field::End] {
+                if !self.cols.contains_key(&f) {
+                    m.push(f);
+                }
+            }
+        }
+        m
+    }
+}
+
+/// Matches one row's cells as a header of `kind`.
+pub fn match_header(kind: SheetKind, row: u32, cells: &[Cell]) -> ColumnMap {
+    let mut map = ColumnMap {
+        kind,
+        header_row: row,
+        cols: HashMap::new(),
+        units: HashMap::new(),
+    };
+    for (i, cell) in cells.iter().enumerate() {
+        let Cell::Text(t) = cell else { continue };
+        let (base, unit) = split_unit(&header_key(t));
+        if base.is_empty() {
+            continue;
+        }
+        for &f in fields(kind) {
+            if map.cols.contains_key(&f) {
+                continue;
+            }
+            if f.aliases()
+                .iter()
+                .any(|a| split_unit(&header_key(a)).0 == base)
+            {
+                map.cols.insert(f, i as u32);
+                map.units.insert(f, unit);
+                break;
+            }
+        }
+    }
+    map
+}
+
+/// How well a row serves as a header of `kind`: (complete, matched count).
+fn score(map: &ColumnMap) -> (bool, usize) {
+    (map.missing().is_empty(), map.cols.len())
+}
+
+/// The outcome of looking for a header in a sheet's first rows.
+#[derive(Debug)]
+pub enum Detection {
+    Found(ColumnMap),
+    /// Looks like a register of this kind but lacks required columns.
+    Incomplete(ColumnMap),
+    /// No known kind.
+    Unknown,
+}
+
+/// Finds the header row within `rows` (the first 20 of a sheet) and the sheet's kind.
+/// `forced` is the user's `--kind`.
+pub fn detect(sheet_name: &str, rows: &[(u32, Vec<Cell>)], forced: Option<SheetKind>) -> Detection {
+    let kinds: Vec<SheetKind> = match forced {
+        Some(k) => vec![k],
+        None => vec![
+            SheetKind::Contracts,
+            SheetKind::Disbursements,
+            SheetKind::Services,
+        ],
+    };
+    let name = header_key(sheet_name);
+    let mut best: Option<(bool, usize, bool, ColumnMap)> = None;
+    for (row, cells) in rows {
+        for &kind in &kinds {
+            let map = match_header(kind, *row, cells);
+            let (complete, n) = score(&map);
+            if n == 0 {
+                continue;
+            }
+            let hinted = kind.name_hints().iter().any(|h| name.contains(h));
+            let better = match &best {
+                None => true,
+                Some((c, bn, h, _)) => (complete, n, hinted) > (*c, *bn, *h),
+            };
+            if better {
+                best = Some((complete, n, hinted, map));
+            }
+        }
+    }
+    match best {
+        Some((true, _, _, map)) => Detection::Found(map),
+        // Two recognised headers (e.g. 项目编号 and 拨付金额) make a register with a gap;
+        // one alone is too weak (a title row may say 项目).
+        Some((false, n, _, map)) if n >= 2 || forced.is_some() => Detection::Incomplete(map),
+        _ => Detection::Unknown,
+    }
+}
+
+/// Whether a row is a total (合计/总计/小计/Total) rather than a record, judged by its first
+/// non-blank cells.
+pub fn total_kind(cells: &[Cell]) -> Option<TotalKind> {
+    for cell in cells.iter().filter(|c| !c.is_blank()).take(1) {
+        if let Cell::Text(t) = cell {
+            let k = header_key(t);
+            if k.starts_with("小计") || k.starts_with("subtotal") {
+                return Some(TotalKind::Subtotal);
+            }
+            if k.starts_with("合计")
+                || k.starts_with("总计")
+                || k.starts_with("total")
+                || k.starts_with("累计合计")
+            {
+                return Some(TotalKind::Total);
+            }
+        }
+    }
+    None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotalKind {
+    Total,
+    Subtotal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(cells: &[&str]) -> Vec<Cell> {
+        cells.iter().map(|s| Cell::Text(s.to_string())).collect()
+    }
+
+    #[test]
+    fn a_contract_header_with_a_wan_yuan_column() {
+        let rows = vec![
+            (0, row(&["官渡区政府购买服务项目台账"])),
+            (
+                2,
+                row(&[
+                    "项目编号*",
+                    "项目名称",
+                    "服务类别",
+                    "承接主体",
+                    "金额（万元）",
+                    "服务期限",
+                ]),
+            ),
+        ];
+        let Detection::Found(map) = detect("Sheet1", &rows, None) else {
+            panic!()
+        };
+        assert_eq!(map.kind, SheetKind::Contracts);
+        assert_eq!(map.header_row, 2);
+        assert_eq!(map.col(Field::Value), Some(4));
+        assert_eq!(map.unit(Field::Value), Decimal::from(10_000));
+        assert_eq!(map.col(Field::Term), Some(5));
+    }
+
+    #[test]
+    fn aliases_in_english_and_full_width() {
+        let rows = vec![(
+            0,
+            row(&["Contract Code", "DATE", "ａｍｏｕｎｔ", "Voucher"]),
+        )];
+        let Detection::Found(map) = detect("x", &rows, None) else {
+            panic!()
+        };
+        assert_eq!(map.kind, SheetKind::Disbursements);
+        let rows = vec![(0, row(&["项目编号", "月份", "新增服务对象", "服务人次"]))];
+        let Detection::Found(map) = detect("x", &rows, None) else {
+            panic!()
+        };
+        assert_eq!(map.kind, SheetKind::Services);
+    }
+
+    #[test]
+    fn missing_columns_are_reported_and_unknown_sheets_skipped() {
+        let rows = vec![(0, row(&["项目编号", "拨付金额（元）", "凭证号"]))];
+        let Detection::Incomplete(map) = detect("拨付", &rows, None) else {
+            panic!()
+        };
+        assert_eq!(map.missing(), vec![Field::Date]);
+        let rows = vec![(0, row(&["姓名", "电话"]))];
+        assert!(matches!(detect("通讯录", &rows, None), Detection::Unknown));
+    }
+
+    #[test]
+    fn total_rows_are_recognised() {
+        assert_eq!(
+            total_kind(&row(&["合 计", "", "1"])),
+            Some(TotalKind::Total)
+        );
+        assert_eq!(total_kind(&row(&["", "小计"])), Some(TotalKind::Subtotal));
+        assert_eq!(total_kind(&row(&["GD-001", "合计项目"])), None);
+    }
+}

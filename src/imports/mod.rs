@@ -1,0 +1,381 @@
+//! Spreadsheet registers into the ledger: parse at the edge, check everything, then store a
+//! whole file in one transaction or nothing of it.
+
+pub mod cells;
+pub mod columns;
+pub mod guard;
+pub mod parse;
+pub mod problems;
+pub mod reader;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use columns::SheetKind;
+pub use guard::{FileFormat, Limits};
+use parse::{Parsed, SheetSummary};
+use problems::{Kind, Location, Problem, Severity};
+pub use store::Counts;
+
+use crate::Lang;
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub dry_run: bool,
+    /// Read every sheet as this kind instead of finding it from the header.
+    pub kind: Option<SheetKind>,
+    pub lang: Lang,
+    pub limits: Limits,
+    /// Who imports: the OS user on the command line, the signed-in account on the web.
+    pub actor: String,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            dry_run: false,
+            kind: None,
+            lang: Lang::Zh,
+            limits: Limits::default(),
+            actor: "operator".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    /// Stored as a new batch.
+    Stored,
+    /// Would be stored (`--dry-run`).
+    Checked,
+    /// Everything in it is already in the ledger; nothing was written.
+    Unchanged,
+    /// It has errors; nothing from it was stored.
+    Rejected,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub size: u64,
+    pub sha256: String,
+    pub format: Option<&'static str>,
+    pub status: FileStatus,
+    pub batch_id: Option<i64>,
+    /// The batch that stored a byte-identical file before.
+    pub identical_to_batch: Option<i64>,
+    pub sheets: Vec<SheetSummary>,
+    pub counts: BTreeMap<SheetKind, Counts>,
+    pub total: Counts,
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// True when every file was stored, unchanged, or (with --dry-run) would be stored.
+    pub ok: bool,
+    pub dry_run: bool,
+    pub files: Vec<FileReport>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+fn format_name(f: FileFormat) -> &'static str {
+    match f {
+        FileFormat::Xlsx => "xlsx",
+        FileFormat::Xlsb => "xlsb",
+        FileFormat::Xls => "xls",
+        FileFormat::Ods => "ods",
+        FileFormat::Csv => "csv",
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The result of reading one file, before the database is asked anything.
+pub struct ParsedFile {
+    pub format: Option<FileFormat>,
+    pub parsed: Parsed,
+}
+
+fn file_problem(file: &str, zh: String, en: String, lang: Lang) -> Problem {
+    Problem::new(
+        Location {
+            file: file.to_string(),
+            ..Default::default()
+        },
+        None,
+        Kind::File { zh, en },
+        lang,
+    )
+}
+
+/// Reads and parses a file's bytes: the guard, then the reader, then the parser. Blocking;
+/// CPU-bound; never panics on bad input (it is fuzzed).
+pub fn parse_bytes(
+    file: &str,
+    bytes: &[u8],
+    opts: &ImportOptions,
+    progress: Option<&AtomicU64>,
+) -> ParsedFile {
+    let mut parsed = Parsed::default();
+    let format = match guard::inspect(bytes, &opts.limits) {
+        Ok(f) => f,
+        Err(e) => {
+            parsed
+                .problems
+                .push(file_problem(file, e.zh(), e.to_string(), opts.lang));
+            return ParsedFile {
+                format: None,
+                parsed,
+            };
+        }
+    };
+    let mut parser = parse::Parser::new(file, opts.lang, opts.kind, opts.limits.max_rows);
+    parser.progress = progress;
+    let result = reader::read(bytes, format, file, &mut parser);
+    let mut parsed = parser.out;
+    if let Err(e) = result {
+        parsed
+            .problems
+            .push(file_problem(file, e.zh, e.en, opts.lang));
+    } else if !parsed.sheets.iter().any(|s| s.kind.is_some()) {
+        let names: Vec<&str> = parsed.sheets.iter().map(|s| s.name.as_str()).collect();
+        parsed.problems.push(file_problem(
+            file,
+            format!("没有找到可识别的登记表：前20行内没有项目合同、资金拨付或服务统计的表头（工作表：{}）", names.join("、")),
+            format!(
+                "no register found: no sheet has a contracts, disbursements or services header in its first 20 rows (sheets: {})",
+                names.join(", ")
+            ),
+            opts.lang,
+        ));
+    }
+    ParsedFile {
+        format: Some(format),
+        parsed,
+    }
+}
+
+/// Imports files in order, each all-or-nothing; a later file may pay against a contract an
+/// earlier one stored. With `dry_run` every file is checked against the ledger as it would
+/// be after the earlier files, and nothing at all is kept.
+pub async fn import_paths(
+    db: &DatabaseConnection,
+    paths: &[impl AsRef<Path>],
+    opts: &ImportOptions,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<ImportReport, ImportError> {
+    let mut files = Vec::new();
+    for p in paths {
+        let p = p.as_ref();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string());
+        let meta = std::fs::metadata(p).map_err(|source| ImportError::Io {
+            path: p.display().to_string(),
+            source,
+        })?;
+        if meta.len() > opts.limits.max_file_bytes {
+            // Refuse before reading a huge file into memory.
+            files.push((name, Err(meta.len())));
+            continue;
+        }
+        let bytes = std::fs::read(p).map_err(|source| ImportError::Io {
+            path: p.display().to_string(),
+            source,
+        })?;
+        files.push((name, Ok(bytes)));
+    }
+    let mut reports = Vec::new();
+    let outer = if opts.dry_run {
+        Some(db.begin().await?)
+    } else {
+        None
+    };
+    for (name, bytes) in files {
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(size) => {
+                reports.push(too_large(&name, size, opts));
+                continue;
+            }
+        };
+        let report = match &outer {
+            Some(txn) => import_one(txn, name, bytes, opts, progress.clone()).await?,
+            None => import_one(db, name, bytes, opts, progress.clone()).await?,
+        };
+        reports.push(report);
+    }
+    if let Some(txn) = outer {
+        txn.rollback().await?;
+    }
+    let ok = reports.iter().all(|r| r.status != FileStatus::Rejected);
+    Ok(ImportReport {
+        ok,
+        dry_run: opts.dry_run,
+        files: reports,
+    })
+}
+
+fn too_large(name: &str, size: u64, opts: &ImportOptions) -> FileReport {
+    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1_048_576.0);
+    let p = file_problem(
+        name,
+        format!(
+            "文件大小 {} 超过上限 {}",
+            mb(size),
+            mb(opts.limits.max_file_bytes)
+        ),
+        format!(
+            "the file is {}, over the limit of {}",
+            mb(size),
+            mb(opts.limits.max_file_bytes)
+        ),
+        opts.lang,
+    );
+    FileReport {
+        file: name.to_string(),
+        size,
+        sha256: String::new(),
+        format: None,
+        status: FileStatus::Rejected,
+        batch_id: None,
+        identical_to_batch: None,
+        sheets: Vec::new(),
+        counts: BTreeMap::new(),
+        total: Counts::default(),
+        errors: vec![p],
+        warnings: Vec::new(),
+    }
+}
+
+/// Imports one file's bytes: parsed on a blocking thread, then stored in its own
+/// transaction (a savepoint inside a dry run's outer transaction).
+pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    name: String,
+    bytes: Vec<u8>,
+    opts: &ImportOptions,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<FileReport, ImportError> {
+    let size = bytes.len() as u64;
+    let sha256 = sha256_hex(&bytes);
+    let parsed = {
+        let name = name.clone();
+        let opts = opts.clone();
+        tokio::task::spawn_blocking(move || parse_bytes(&name, &bytes, &opts, progress.as_deref()))
+            .await
+            .unwrap_or_else(|e| {
+                // A panic in a parser is a bug; the file is refused, the program goes on.
+                let mut parsed = Parsed::default();
+                parsed.problems.push(Problem::new(
+                    Location::default(),
+                    None,
+                    Kind::File {
+                        zh: format!("读取文件时程序出错：{e}"),
+                        en: format!("internal error while reading the file: {e}"),
+                    },
+                    Lang::En,
+                ));
+                ParsedFile {
+                    format: None,
+                    parsed,
+                }
+            })
+    };
+    let ParsedFile { format, parsed } = parsed;
+    let mut report = FileReport {
+        file: name.clone(),
+        size,
+        sha256: sha256.clone(),
+        format: format.map(format_name),
+        status: FileStatus::Rejected,
+        batch_id: None,
+        identical_to_batch: None,
+        sheets: parsed.sheets.clone(),
+        counts: BTreeMap::new(),
+        total: Counts::default(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut problems = parsed.problems.clone();
+    let file_unreadable = problems.iter().any(|p| matches!(p.kind, Kind::File { .. }));
+    if !file_unreadable {
+        let txn = db.begin().await?;
+        report.identical_to_batch = store::earlier_batch(&txn, &sha256).await?.map(|b| b.id);
+        let meta = store::FileMeta {
+            name,
+            size,
+            sha256,
+            actor: opts.actor.clone(),
+        };
+        let columns: HashMap<_, _> = parsed.columns.clone();
+        let outcome = store::store(&txn, &meta, &parsed, &columns, opts.lang).await?;
+        problems.extend(outcome.problems);
+        report.counts = outcome.counts;
+        for c in report.counts.values() {
+            report.total.add(c);
+        }
+        let has_errors = problems.iter().any(|p| p.severity == Severity::Error);
+        let changed = report.total.inserted + report.total.updated > 0;
+        if has_errors {
+            txn.rollback().await?;
+            report.status = FileStatus::Rejected;
+        } else if !changed {
+            txn.rollback().await?;
+            report.status = FileStatus::Unchanged;
+        } else if opts.dry_run {
+            // The savepoint is kept so that later files of the same dry run see this one;
+            // the outer transaction is rolled back at the end.
+            txn.commit().await?;
+            report.status = FileStatus::Checked;
+        } else {
+            txn.commit().await?;
+            report.status = FileStatus::Stored;
+            report.batch_id = Some(outcome.batch_id);
+        }
+    }
+    // Errors first in sheet order, then by row, so a long list reads like the file.
+    problems
+        .sort_by(|a, b| (a.at.sheet.as_deref(), a.at.row).cmp(&(b.at.sheet.as_deref(), b.at.row)));
+    let (errors, warnings): (Vec<_>, Vec<_>) = problems
+        .into_iter()
+        .partition(|p| p.severity == Severity::Error);
+    report.errors = errors;
+    report.warnings = warnings;
+    if !report.errors.is_empty() {
+        report.status = FileStatus::Rejected;
+    }
+    Ok(report)
+}
+
+/// Bumps a shared row counter for a progress bar.
+pub(crate) fn tick(progress: Option<&AtomicU64>) {
+    if let Some(p) = progress {
+        p.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,731 @@
+//! One file's rows become typed records, each remembering its sheet and row; every bad
+//! cell becomes a [`Problem`] naming its cell. Nothing here touches the database.
+
+use std::collections::HashMap;
+
+use chrono::{Months, NaiveDate};
+
+use super::cells::Cell;
+use super::columns::{self, ColumnMap, Detection, Field, SheetKind, TotalKind};
+use super::problems::{cell_ref, Kind, Location, Problem};
+use super::reader::RowSink;
+use crate::contracts::{Category, ContractCode, FundingSource, ProcurementMethod};
+use crate::money::Money;
+use crate::providers::Uscc;
+use crate::services::Period;
+use crate::Lang;
+
+/// Where a record came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub sheet: String,
+    /// 1-based spreadsheet row.
+    pub row: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContractRecord {
+    pub src: Source,
+    pub code: ContractCode,
+    pub title: String,
+    pub category: Category,
+    pub provider: String,
+    pub uscc: Option<Uscc>,
+    pub purchaser: Option<String>,
+    pub street: Option<String>,
+    pub community: Option<String>,
+    pub method: Option<ProcurementMethod>,
+    pub funding: Option<FundingSource>,
+    pub value: Money,
+    pub signed: Option<NaiveDate>,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub target: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentRecord {
+    pub src: Source,
+    pub code: ContractCode,
+    pub date: NaiveDate,
+    pub amount: Money,
+    pub voucher: String,
+    pub tranche: Option<String>,
+    pub reverses: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceRecord {
+    pub src: Source,
+    pub code: ContractCode,
+    pub period: Period,
+    pub new_people: Option<i64>,
+    pub cumulative: Option<i64>,
+    pub sessions: Option<i64>,
+}
+
+/// What was found in one sheet.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SheetSummary {
+    pub name: String,
+    /// `None` when the sheet is of no known kind and was skipped.
+    pub kind: Option<SheetKind>,
+    /// 1-based row of the header.
+    pub header_row: Option<u32>,
+    /// Records read (not counting header, blank and total rows).
+    pub rows: u64,
+    pub skipped: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub sheets: Vec<SheetSummary>,
+    pub contracts: Vec<ContractRecord>,
+    pub payments: Vec<PaymentRecord>,
+    pub services: Vec<ServiceRecord>,
+    pub problems: Vec<Problem>,
+    /// Each register sheet's columns, to name the cell of a problem found later.
+    pub columns: HashMap<String, ColumnMap>,
+}
+
+/// The header must be within a sheet's first 20 non-blank rows (issue #3).
+const HEADER_SEARCH_ROWS: usize = 20;
+
+/// Running sums a total row is checked against.
+#[derive(Default)]
+struct Sums {
+    money: HashMap<Field, Money>,
+    count: HashMap<Field, i64>,
+    /// A column with a bad cell cannot be checked: its error is already reported.
+    tainted: HashMap<Field, bool>,
+}
+
+struct SheetState {
+    name: String,
+    pending: Vec<(u32, Vec<Cell>)>,
+    map: Option<ColumnMap>,
+    decided: bool,
+    rows: u64,
+    since_start: Sums,
+    since_subtotal: Sums,
+    first_row_of: HashMap<String, u32>,
+}
+
+/// Parses rows handed over by the reader (it implements [`RowSink`]).
+pub struct Parser<'p> {
+    /// Rows read so far, for a progress bar.
+    pub progress: Option<&'p std::sync::atomic::AtomicU64>,
+    file: String,
+    lang: Lang,
+    forced: Option<SheetKind>,
+    max_rows: u32,
+    sheet: Option<SheetState>,
+    pub out: Parsed,
+}
+
+impl<'p> Parser<'p> {
+    pub fn new(file: &str, lang: Lang, forced: Option<SheetKind>, max_rows: u32) -> Parser<'p> {
+        Parser {
+            progress: None,
+            file: file.to_string(),
+            lang,
+            forced,
+            max_rows,
+            sheet: None,
+            out: Parsed::default(),
+        }
+    }
+
+    fn at(&self, col: Option<u32>, row: u32) -> Location {
+        Location {
+            file: self.file.clone(),
+            sheet: self.sheet.as_ref().map(|s| s.name.clone()),
+            cell: col.map(|c| cell_ref(c, row + 1)),
+            row: Some(row + 1),
+        }
+    }
+
+    fn problem(&mut self, col: Option<u32>, row: u32, value: Option<String>, kind: Kind) {
+        let p = Problem::new(self.at(col, row), value, kind, self.lang);
+        self.out.problems.push(p);
+    }
+
+    fn decide(&mut self, detection: Detection) {
+        let Some(st) = self.sheet.as_mut() else {
+            return;
+        };
+        st.decided = true;
+        st.pending.clear();
+        let name = st.name.clone();
+        match detection {
+            Detection::Found(map) => {
+                self.out.sheets.push(SheetSummary {
+                    name: name.clone(),
+                    kind: Some(map.kind),
+                    header_row: Some(map.header_row + 1),
+                    rows: 0,
+                    skipped: false,
+                });
+                self.out.columns.insert(name, map.clone());
+                st.map = Some(map);
+            }
+            Detection::Incomplete(map) => {
+                self.out.sheets.push(SheetSummary {
+                    name,
+                    kind: Some(map.kind),
+                    header_row: Some(map.header_row + 1),
+                    rows: 0,
+                    skipped: false,
+                });
+                let row = map.header_row;
+                for f in map.missing() {
+                    let (en, zh) = f.names();
+                    self.problem(
+                        None,
+                        row,
+                        None,
+                        Kind::MissingColumn {
+                            field: en,
+                            field_zh: zh,
+                        },
+                    );
+                }
+            }
+            Detection::Unknown => {
+                self.out.sheets.push(SheetSummary {
+                    name,
+                    kind: None,
+                    header_row: None,
+                    rows: 0,
+                    skipped: true,
+                });
+            }
+        }
+    }
+
+    fn record(&mut self, row: u32, cells: &[Cell]) {
+        let Some(map) = self.sheet.as_ref().and_then(|s| s.map.clone()) else {
+            return;
+        };
+        if let Some(total) = columns::total_kind(cells) {
+            self.check_total(&map, row, cells, total);
+            return;
+        }
+        if let Some(s) = self.sheet.as_mut() {
+            s.rows += 1;
+        }
+        if let Some(summary) = self.out.sheets.last_mut() {
+            summary.rows += 1;
+        }
+        let mut rp = RowParse {
+            parser: self,
+            map: &map,
+            row,
+            cells,
+            ok: true,
+        };
+        match map.kind {
+            SheetKind::Contracts => rp.contract(),
+            SheetKind::Disbursements => rp.payment(),
+            SheetKind::Services => rp.service(),
+        }
+    }
+
+    fn check_total(&mut self, map: &ColumnMap, row: u32, cells: &[Cell], total: TotalKind) {
+        let summable: &[Field] = match map.kind {
+            SheetKind::Contracts => &[Field::Value],
+            SheetKind::Disbursements => &[Field::Amount],
+            SheetKind::Services => &[Field::NewPeople, Field::Sessions],
+        };
+        for &f in summable {
+            let Some(col) = map.col(f) else { continue };
+            let cell = cells.get(col as usize).cloned().unwrap_or_default();
+            if cell.is_blank() {
+                continue;
+            }
+            let st = self.sheet.as_ref().expect("in a sheet");
+            let sums = if total == TotalKind::Subtotal {
+                &st.since_subtotal
+            } else {
+                &st.since_start
+            };
+            if sums.tainted.get(&f).copied().unwrap_or(false) {
+                continue;
+            }
+            let (en, zh) = f.names();
+            let (matches, sum_text) = if f == Field::Value || f == Field::Amount {
+                let sum = sums.money.get(&f).copied().unwrap_or(Money::ZERO);
+                match cell.money(map.unit(f)) {
+                    Ok(Some(v)) => (v == sum, sum.to_string()),
+                    _ => (false, sum.to_string()),
+                }
+            } else {
+                let sum = sums.count.get(&f).copied().unwrap_or(0);
+                (cell.count().ok().flatten() == Some(sum), sum.to_string())
+            };
+            if !matches {
+                self.problem(
+                    Some(col),
+                    row,
+                    Some(cell.display()),
+                    Kind::TotalMismatch {
+                        field_zh: zh,
+                        field: en,
+                        sum: sum_text,
+                    },
+                );
+            }
+        }
+        if total == TotalKind::Subtotal {
+            if let Some(st) = self.sheet.as_mut() {
+                st.since_subtotal = Sums::default();
+            }
+        }
+    }
+
+    fn add_money(&mut self, f: Field, m: Option<Money>, tainted: bool) {
+        let Some(st) = self.sheet.as_mut() else {
+            return;
+        };
+        for sums in [&mut st.since_start, &mut st.since_subtotal] {
+            if tainted {
+                sums.tainted.insert(f, true);
+            } else if let Some(m) = m {
+                let e = sums.money.entry(f).or_insert(Money::ZERO);
+                match e.checked_add(m) {
+                    Ok(v) => *e = v,
+                    Err(_) => {
+                        sums.tainted.insert(f, true);
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_count(&mut self, f: Field, n: Option<i64>, tainted: bool) {
+        let Some(st) = self.sheet.as_mut() else {
+            return;
+        };
+        for sums in [&mut st.since_start, &mut st.since_subtotal] {
+            if tainted {
+                sums.tainted.insert(f, true);
+            } else if let Some(n) = n {
+                *sums.count.entry(f).or_insert(0) =
+                    sums.count.get(&f).copied().unwrap_or(0).saturating_add(n);
+            }
+        }
+    }
+}
+
+impl RowSink for Parser<'_> {
+    fn begin_sheet(&mut self, name: &str) {
+        self.sheet = Some(SheetState {
+            name: name.to_string(),
+            pending: Vec::new(),
+            map: None,
+            decided: false,
+            rows: 0,
+            since_start: Sums::default(),
+            since_subtotal: Sums::default(),
+            first_row_of: HashMap::new(),
+        });
+    }
+
+    fn row(&mut self, row: u32, cells: Vec<Cell>) -> bool {
+        super::tick(self.progress);
+        if row >= self.max_rows {
+            let limit = self.max_rows;
+            self.problem(None, row, None, Kind::TooManyRows { limit });
+            return false;
+        }
+        if cells.iter().all(Cell::is_blank) {
+            return true;
+        }
+        let Some(st) = self.sheet.as_mut() else {
+            return false;
+        };
+        if !st.decided {
+            let name = st.name.clone();
+            st.pending.push((row, cells));
+            let found =
+                match columns::detect(&name, &st.pending[st.pending.len() - 1..], self.forced) {
+                    d @ Detection::Found(_) => Some(d),
+                    _ => None,
+                };
+            if let Some(d) = found {
+                self.decide(d);
+            } else if st.pending.len() >= HEADER_SEARCH_ROWS {
+                let d = columns::detect(&name, &st.pending, self.forced);
+                self.decide(d);
+                // A sheet with no header in its first rows has no records to read.
+                return self.sheet.as_ref().is_some_and(|s| s.map.is_some());
+            }
+            return true;
+        }
+        if self.sheet.as_ref().is_some_and(|s| s.map.is_none()) {
+            return false;
+        }
+        self.record(row, &cells);
+        true
+    }
+
+    fn end_sheet(&mut self) {
+        let undecided = self.sheet.as_ref().is_some_and(|s| !s.decided);
+        if undecided {
+            let st = self.sheet.as_ref().expect("in a sheet");
+            let d = columns::detect(&st.name, &st.pending, self.forced);
+            self.decide(d);
+        }
+        self.sheet = None;
+    }
+}
+
+/// Parsing one record row.
+struct RowParse<'p, 'm, 'c, 'g> {
+    parser: &'p mut Parser<'g>,
+    map: &'m ColumnMap,
+    row: u32,
+    cells: &'c [Cell],
+    ok: bool,
+}
+
+impl RowParse<'_, '_, '_, '_> {
+    fn cell(&self, f: Field) -> (Option<u32>, Cell) {
+        match self.map.col(f) {
+            Some(c) => (
+                Some(c),
+                self.cells.get(c as usize).cloned().unwrap_or_default(),
+            ),
+            None => (None, Cell::Empty),
+        }
+    }
+
+    fn fail(&mut self, f: Field, kind: Kind) {
+        let (col, cell) = self.cell(f);
+        let value = (!cell.is_blank()).then(|| cell.display());
+        self.ok = false;
+        let row = self.row;
+        self.parser
+            .problem(col.or(self.map.col(Field::Code)), row, value, kind);
+    }
+
+    fn warn(&mut self, f: Field, kind: Kind) {
+        let (col, cell) = self.cell(f);
+        let value = (!cell.is_blank()).then(|| cell.display());
+        let row = self.row;
+        self.parser.problem(col, row, value, kind);
+    }
+
+    fn missing(&mut self, f: Field) {
+        let (en, zh) = f.names();
+        self.fail(
+            f,
+            Kind::MissingValue {
+                field: en,
+                field_zh: zh,
+            },
+        );
+    }
+
+    /// A required value: missing and bad cells are reported.
+    fn required<T>(
+        &mut self,
+        f: Field,
+        conv: impl Fn(&Cell) -> Result<Option<T>, Kind>,
+    ) -> Option<T> {
+        let (_, cell) = self.cell(f);
+        match conv(&cell) {
+            Ok(Some(v)) => Some(v),
+            Ok(None) => {
+                self.missing(f);
+                None
+            }
+            Err(k) => {
+                self.fail(f, k);
+                None
+            }
+        }
+    }
+
+    fn optional<T>(
+        &mut self,
+        f: Field,
+        conv: impl Fn(&Cell) -> Result<Option<T>, Kind>,
+    ) -> Option<T> {
+        let (_, cell) = self.cell(f);
+        match conv(&cell) {
+            Ok(v) => v,
+            Err(k) => {
+                self.fail(f, k);
+                None
+            }
+        }
+    }
+
+    fn text(&mut self, f: Field) -> Option<String> {
+        self.cell(f).1.text()
+    }
+
+    fn code(&mut self) -> Option<ContractCode> {
+        self.required(Field::Code, |c| match c.text() {
+            None => Ok(None),
+            Some(t) => ContractCode::parse(&t).map(Some).ok_or(Kind::BadCode),
+        })
+    }
+
+    fn vocabulary<T>(
+        &mut self,
+        f: Field,
+        parse: fn(&str) -> Option<T>,
+        expected: String,
+        required: bool,
+    ) -> Option<T> {
+        let (en, zh) = f.names();
+        let conv = |c: &Cell| match c.text() {
+            None => Ok(None),
+            Some(t) => parse(&t).map(Some).ok_or(Kind::BadVocabulary {
+                field: en,
+                field_zh: zh,
+                expected: expected.clone(),
+            }),
+        };
+        if required {
+            self.required(f, conv)
+        } else {
+            self.optional(f, conv)
+        }
+    }
+
+    fn source(&self) -> Source {
+        Source {
+            sheet: self
+                .parser
+                .sheet
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            row: self.row + 1,
+        }
+    }
+
+    /// Reports a key seen before in this sheet; returns whether it is new.
+    fn first_time(&mut self, key: String, f: Field) -> bool {
+        let row = self.row + 1;
+        let st = self.parser.sheet.as_mut().expect("in a sheet");
+        match st.first_row_of.get(&key) {
+            Some(&first_row) => {
+                self.fail(f, Kind::DuplicateInFile { first_row });
+                false
+            }
+            None => {
+                st.first_row_of.insert(key, row);
+                true
+            }
+        }
+    }
+
+    fn contract(&mut self) {
+        let code = self.code();
+        let title = self.text(Field::Title);
+        if title.is_none() {
+            self.missing(Field::Title);
+        }
+        let category =
+            self.vocabulary(Field::Category, Category::parse, Category::expected(), true);
+        let provider = self.text(Field::Provider);
+        if provider.is_none() {
+            self.missing(Field::Provider);
+        }
+        let uscc = match self.text(Field::Uscc) {
+            None => None,
+            Some(t) => match Uscc::parse(&t) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    self.fail(
+                        Field::Uscc,
+                        Kind::BadUscc {
+                            zh: e.zh(),
+                            en: e.to_string(),
+                        },
+                    );
+                    None
+                }
+            },
+        };
+        let method = self.vocabulary(
+            Field::Method,
+            ProcurementMethod::parse,
+            ProcurementMethod::expected(),
+            false,
+        );
+        let funding = self.vocabulary(
+            Field::Funding,
+            FundingSource::parse,
+            FundingSource::expected(),
+            false,
+        );
+        let unit = self.map.unit(Field::Value);
+        let value = self.required(Field::Value, |c| c.money(unit));
+        if let Some(v) = value {
+            if v <= Money::ZERO {
+                self.fail(Field::Value, Kind::NotPositive);
+            }
+        }
+        let value_tainted = value.is_none();
+        self.parser.add_money(Field::Value, value, value_tainted);
+        let signed = self.optional(Field::Signed, Cell::date);
+        let (start, end) =
+            if self.map.col(Field::Start).is_some() && self.map.col(Field::End).is_some() {
+                (
+                    self.required(Field::Start, Cell::date),
+                    self.required(Field::End, Cell::date),
+                )
+            } else {
+                match self.required(Field::Term, Cell::range) {
+                    Some((s, e)) => (Some(s), Some(e)),
+                    None => (None, None),
+                }
+            };
+        let target = self.optional(Field::Target, Cell::count);
+        let term_field = if self.map.col(Field::End).is_some() {
+            Field::End
+        } else {
+            Field::Term
+        };
+        if let (Some(s), Some(e)) = (start, end) {
+            if e < s {
+                self.fail(term_field, Kind::EndBeforeStart);
+            } else if e >= s + Months::new(36) {
+                // Order 102 art. 24: a term is at most 1 year, 3 for stable services.
+                self.fail(term_field, Kind::TermOverThreeYears);
+            } else if e >= s + Months::new(12) {
+                self.warn(term_field, Kind::TermOverOneYear);
+            }
+            if let Some(sg) = signed {
+                if sg > e {
+                    self.fail(Field::Signed, Kind::SignedAfterStart);
+                }
+            }
+        }
+        if let Some(c) = &code {
+            self.first_time(c.as_str().to_string(), Field::Code);
+        }
+        let purchaser = self.text(Field::Purchaser);
+        let street = self.text(Field::Street);
+        let community = self.text(Field::Community);
+        if let (
+            true,
+            Some(code),
+            Some(title),
+            Some(category),
+            Some(provider),
+            Some(value),
+            Some(start),
+            Some(end),
+        ) = (self.ok, code, title, category, provider, value, start, end)
+        {
+            let src = self.source();
+            self.parser.out.contracts.push(ContractRecord {
+                src,
+                code,
+                title,
+                category,
+                provider,
+                uscc,
+                purchaser,
+                street,
+                community,
+                method,
+                funding,
+                value,
+                signed,
+                start,
+                end,
+                target,
+            });
+        }
+    }
+
+    fn payment(&mut self) {
+        let code = self.code();
+        let date = self.required(Field::Date, Cell::date);
+        let unit = self.map.unit(Field::Amount);
+        let amount = self.required(Field::Amount, |c| c.money(unit));
+        self.parser
+            .add_money(Field::Amount, amount, amount.is_none());
+        let voucher = self.text(Field::Voucher);
+        if voucher.is_none() {
+            self.missing(Field::Voucher);
+        }
+        let reverses = self.text(Field::Reverses);
+        if let Some(a) = amount {
+            if a == Money::ZERO || (a.is_negative() && reverses.is_none()) {
+                let kind = if a == Money::ZERO {
+                    Kind::NotPositive
+                } else {
+                    Kind::NegativeWithoutReversal
+                };
+                self.fail(Field::Amount, kind);
+            }
+        }
+        if let (Some(c), Some(v)) = (&code, &voucher) {
+            self.first_time(format!("{}\u{1f}{}", c.as_str(), v), Field::Voucher);
+        }
+        let tranche = self.text(Field::Tranche);
+        let note = self.text(Field::Note);
+        if let (true, Some(code), Some(date), Some(amount), Some(voucher)) =
+            (self.ok, code, date, amount, voucher)
+        {
+            let src = self.source();
+            self.parser.out.payments.push(PaymentRecord {
+                src,
+                code,
+                date,
+                amount,
+                voucher,
+                tranche,
+                reverses,
+                note,
+            });
+        }
+    }
+
+    fn service(&mut self) {
+        let code = self.code();
+        let period = self.required(Field::Period, Cell::period);
+        let new_people = self.optional(Field::NewPeople, Cell::count);
+        let cumulative = self.optional(Field::Cumulative, Cell::count);
+        let sessions = self.optional(Field::Sessions, Cell::count);
+        let (nc, _) = self.cell(Field::NewPeople);
+        let _ = nc;
+        let new_bad = !self.cell(Field::NewPeople).1.is_blank() && new_people.is_none();
+        let sessions_bad = !self.cell(Field::Sessions).1.is_blank() && sessions.is_none();
+        self.parser.add_count(Field::NewPeople, new_people, new_bad);
+        self.parser
+            .add_count(Field::Sessions, sessions, sessions_bad);
+        let cum_bad = !self.cell(Field::Cumulative).1.is_blank() && cumulative.is_none();
+        if new_people.is_none() && cumulative.is_none() && !new_bad && !cum_bad {
+            let f = if self.map.col(Field::NewPeople).is_some() {
+                Field::NewPeople
+            } else {
+                Field::Cumulative
+            };
+            self.fail(f, Kind::NoPeople);
+        }
+        if let (Some(c), Some(p)) = (&code, &period) {
+            self.first_time(format!("{}\u{1f}{}", c.as_str(), p.label()), Field::Period);
+        }
+        if let (true, Some(code), Some(period)) = (self.ok, code, period) {
+            let src = self.source();
+            self.parser.out.services.push(ServiceRecord {
+                src,
+                code,
+                period,
+                new_people,
+                cumulative,
+                sessions,
+            });
+        }
+    }
+}

@@ -1,0 +1,1172 @@
+//! Writes one parsed file into the ledger inside the caller's transaction, checking what
+//! only the database can tell: unknown contracts, over-payment, vouchers already recorded,
+//! reversals, running totals of people. Problems are collected, never thrown: the caller
+//! rolls back when any is an error, so nothing from a bad file is stored.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Value,
+};
+use serde::Serialize;
+
+use super::columns::{ColumnMap, Field, SheetKind};
+use super::parse::{ContractRecord, Parsed, PaymentRecord, ServiceRecord, Source};
+use super::problems::{cell_ref, Kind, Location, Problem};
+use crate::entities::{contract, disbursement, import_batch, provider, service_report};
+use crate::money::Money;
+use crate::Lang;
+
+/// Counts of one kind of record in one file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub read: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: &Counts) {
+        self.read += o.read;
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+    }
+}
+
+/// Facts about the file that the batch records.
+#[derive(Debug, Clone)]
+pub struct FileMeta {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub actor: String,
+}
+
+pub struct Outcome {
+    pub batch_id: i64,
+    pub counts: BTreeMap<SheetKind, Counts>,
+    pub problems: Vec<Problem>,
+}
+
+/// Rows per multi-row INSERT: under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
+const PARAMS_PER_STATEMENT: usize = 30_000;
+/// Keys per `IN (...)` lookup.
+const KEYS_PER_LOOKUP: usize = 500;
+
+/// One changed field: (entity, record id, record key, field, old value, new value).
+type HistoryRow = (
+    &'static str,
+    i64,
+    String,
+    &'static str,
+    Option<String>,
+    Option<String>,
+);
+
+struct Ctx<'a> {
+    txn: &'a DatabaseTransaction,
+    lang: Lang,
+    file: &'a str,
+    columns: &'a HashMap<String, ColumnMap>,
+    problems: Vec<Problem>,
+    batch_id: i64,
+    actor: &'a str,
+    now: chrono::DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    fn problem(&mut self, src: &Source, field: Field, value: Option<String>, kind: Kind) {
+        let col = self
+            .columns
+            .get(&src.sheet)
+            .and_then(|m| m.col(field).or(m.col(Field::Code)));
+        let at = Location {
+            file: self.file.to_string(),
+            sheet: Some(src.sheet.clone()),
+            cell: col.map(|c| cell_ref(c, src.row)),
+            row: Some(src.row),
+        };
+        self.problems.push(Problem::new(at, value, kind, self.lang));
+    }
+
+    fn is_pg(&self) -> bool {
+        self.txn.get_database_backend() == DbBackend::Postgres
+    }
+
+    async fn history(&self, rows: Vec<HistoryRow>) -> Result<(), DbErr> {
+        let values = rows
+            .into_iter()
+            .map(|(entity, id, key, field, old, new)| {
+                vec![
+                    Value::from(self.batch_id),
+                    entity.into(),
+                    id.into(),
+                    key.into(),
+                    field.into(),
+                    old.into(),
+                    new.into(),
+                    self.actor.into(),
+                    self.now.into(),
+                ]
+            })
+            .collect();
+        bulk_insert(
+            self.txn,
+            "change_history",
+            &[
+                "batch_id",
+                "entity",
+                "record_id",
+                "record_key",
+                "field",
+                "old_value",
+                "new_value",
+                "actor",
+                "changed_at",
+            ],
+            values,
+        )
+        .await
+    }
+}
+
+/// Multi-row INSERTs in chunks; never one round trip per row.
+pub async fn bulk_insert(
+    txn: &impl ConnectionTrait,
+    table: &str,
+    cols: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<(), DbErr> {
+    let per = (PARAMS_PER_STATEMENT / cols.len()).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut q = Query::insert();
+        q.into_table(Alias::new(table))
+            .columns(cols.iter().map(|c| Alias::new(*c)));
+        for row in rows.by_ref().take(per) {
+            q.values_panic(row.into_iter().map(SimpleExpr::from));
+        }
+        txn.execute(&q).await?;
+    }
+    Ok(())
+}
+
+fn opt_date(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.to_string())
+}
+
+/// The stored form of a contract record, for comparing with what is in the database.
+#[derive(PartialEq)]
+struct ContractFields {
+    title: String,
+    category: String,
+    provider_id: i64,
+    provider_name: String,
+    purchaser: Option<String>,
+    street: Option<String>,
+    community: Option<String>,
+    method: Option<String>,
+    funding: Option<String>,
+    value_fen: i64,
+    signed_on: Option<NaiveDate>,
+    start_on: NaiveDate,
+    end_on: NaiveDate,
+    target_people: Option<i64>,
+}
+
+impl ContractFields {
+    fn from_model(m: &contract::Model) -> Self {
+        ContractFields {
+            title: m.title.clone(),
+            category: m.category.clone(),
+            provider_id: m.provider_id,
+            provider_name: m.provider_name.clone(),
+            purchaser: m.purchaser.clone(),
+            street: m.street.clone(),
+            community: m.community.clone(),
+            method: m.method.clone(),
+            funding: m.funding.clone(),
+            value_fen: m.value_fen,
+            signed_on: m.signed_on,
+            start_on: m.start_on,
+            end_on: m.end_on,
+            target_people: m.target_people,
+        }
+    }
+
+    /// (field, old, new) of every difference, as text for the history.
+    fn diff(&self, new: &ContractFields) -> Vec<(&'static str, Option<String>, Option<String>)> {
+        let mut d = Vec::new();
+        let mut cmp = |name: &'static str, a: Option<String>, b: Option<String>| {
+            if a != b {
+                d.push((name, a, b));
+            }
+        };
+        cmp("title", Some(self.title.clone()), Some(new.title.clone()));
+        cmp(
+            "category",
+            Some(self.category.clone()),
+            Some(new.category.clone()),
+        );
+        cmp(
+            "provider_id",
+            Some(self.provider_id.to_string()),
+            Some(new.provider_id.to_string()),
+        );
+        cmp(
+            "provider_name",
+            Some(self.provider_name.clone()),
+            Some(new.provider_name.clone()),
+        );
+        cmp("purchaser", self.purchaser.clone(), new.purchaser.clone());
+        cmp("street", self.street.clone(), new.street.clone());
+        cmp("community", self.community.clone(), new.community.clone());
+        cmp("method", self.method.clone(), new.method.clone());
+        cmp("funding", self.funding.clone(), new.funding.clone());
+        cmp(
+            "value",
+            Some(Money::from_fen(self.value_fen).to_string()),
+            Some(Money::from_fen(new.value_fen).to_string()),
+        );
+        cmp(
+            "signed_on",
+            opt_date(self.signed_on),
+            opt_date(new.signed_on),
+        );
+        cmp(
+            "start_on",
+            Some(self.start_on.to_string()),
+            Some(new.start_on.to_string()),
+        );
+        cmp(
+            "end_on",
+            Some(self.end_on.to_string()),
+            Some(new.end_on.to_string()),
+        );
+        cmp(
+            "target_people",
+            self.target_people.map(|n| n.to_string()),
+            new.target_people.map(|n| n.to_string()),
+        );
+        d
+    }
+}
+
+/// What payments and service reports need to know of a contract.
+#[derive(Clone, Copy)]
+struct ContractInfo {
+    id: i64,
+    value_fen: i64,
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+/// Stores `parsed` under a new batch. The caller owns the transaction.
+pub async fn store(
+    txn: &DatabaseTransaction,
+    meta: &FileMeta,
+    parsed: &Parsed,
+    columns: &HashMap<String, ColumnMap>,
+    lang: Lang,
+) -> Result<Outcome, DbErr> {
+    let now = Utc::now();
+    // Writing the batch first takes SQLite's write lock at the start of the transaction, so
+    // a concurrent import waits here instead of failing at its first write.
+    let kinds: Vec<&str> = {
+        let mut k: Vec<&str> = parsed
+            .sheets
+            .iter()
+            .filter_map(|s| s.kind.map(SheetKind::code))
+            .collect();
+        k.dedup();
+        k
+    };
+    let batch = import_batch::ActiveModel {
+        file_name: Set(meta.name.clone()),
+        file_size: Set(meta.size as i64),
+        sha256: Set(meta.sha256.clone()),
+        kind: Set(if kinds.is_empty() {
+            "none".into()
+        } else {
+            kinds.join("+")
+        }),
+        actor: Set(meta.actor.clone()),
+        recorded_at: Set(now),
+        rows_read: Set(0),
+        inserted: Set(0),
+        updated: Set(0),
+        unchanged: Set(0),
+        warnings: Set(0),
+        status: Set("committed".into()),
+        ..Default::default()
+    };
+    let batch_id = import_batch::Entity::insert(batch)
+        .exec(txn)
+        .await?
+        .last_insert_id;
+    let mut ctx = Ctx {
+        txn,
+        lang,
+        file: &meta.name,
+        columns,
+        problems: Vec::new(),
+        batch_id,
+        actor: &meta.actor,
+        now,
+    };
+
+    let mut counts = BTreeMap::new();
+    let mut known: HashMap<String, ContractInfo> = HashMap::new();
+    if !parsed.contracts.is_empty() {
+        counts.insert(
+            SheetKind::Contracts,
+            store_contracts(&mut ctx, &parsed.contracts, &mut known).await?,
+        );
+    }
+    if !parsed.payments.is_empty() {
+        counts.insert(
+            SheetKind::Disbursements,
+            store_payments(&mut ctx, &parsed.payments, &mut known).await?,
+        );
+    }
+    if !parsed.services.is_empty() {
+        counts.insert(
+            SheetKind::Services,
+            store_services(&mut ctx, &parsed.services, &mut known).await?,
+        );
+    }
+    for s in &parsed.sheets {
+        if let Some(k) = s.kind {
+            counts.entry(k).or_default();
+        }
+    }
+
+    let mut total = Counts::default();
+    for c in counts.values() {
+        total.add(c);
+    }
+    let warnings = ctx
+        .problems
+        .iter()
+        .chain(parsed.problems.iter())
+        .filter(|p| p.severity == super::problems::Severity::Warning)
+        .count();
+    import_batch::Entity::update_many()
+        .col_expr(
+            import_batch::Column::RowsRead,
+            Expr::value(total.read as i64),
+        )
+        .col_expr(
+            import_batch::Column::Inserted,
+            Expr::value(total.inserted as i64),
+        )
+        .col_expr(
+            import_batch::Column::Updated,
+            Expr::value(total.updated as i64),
+        )
+        .col_expr(
+            import_batch::Column::Unchanged,
+            Expr::value(total.unchanged as i64),
+        )
+        .col_expr(import_batch::Column::Warnings, Expr::value(warnings as i64))
+        .filter(import_batch::Column::Id.eq(batch_id))
+        .exec(txn)
+        .await?;
+    Ok(Outcome {
+        batch_id,
+        counts,
+        problems: ctx.problems,
+    })
+}
+
+/// Loads contracts by code, locking their rows on PostgreSQL so that two imports paying
+/// against the same contract cannot both pass the over-payment check.
+async fn load_contracts(ctx: &Ctx<'_>, codes: &[String]) -> Result<Vec<contract::Model>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(KEYS_PER_LOOKUP) {
+        let mut q =
+            contract::Entity::find().filter(contract::Column::Code.is_in(chunk.iter().cloned()));
+        if ctx.is_pg() {
+            q = q.lock_exclusive();
+        }
+        out.extend(q.all(ctx.txn).await?);
+    }
+    Ok(out)
+}
+
+fn info(m: &contract::Model) -> ContractInfo {
+    ContractInfo {
+        id: m.id,
+        value_fen: m.value_fen,
+        start: m.start_on,
+        end: m.end_on,
+    }
+}
+
+/// Net amount paid per contract id.
+async fn paid_per_contract(ctx: &Ctx<'_>, ids: &[i64]) -> Result<HashMap<i64, i64>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(KEYS_PER_LOOKUP) {
+        let rows: Vec<(i64, Option<i64>)> = disbursement::Entity::find()
+            .select_only()
+            .column(disbursement::Column::ContractId)
+            .column_as(Expr::cust("CAST(SUM(amount_fen) AS BIGINT)"), "paid")
+            .filter(disbursement::Column::ContractId.is_in(chunk.iter().copied()))
+            .group_by(disbursement::Column::ContractId)
+            .into_tuple()
+            .all(ctx.txn)
+            .await?;
+        out.extend(rows.into_iter().map(|(id, s)| (id, s.unwrap_or(0))));
+    }
+    Ok(out)
+}
+
+async fn resolve_provider(
+    ctx: &mut Ctx<'_>,
+    rec: &ContractRecord,
+    by_uscc: &mut HashMap<String, (i64, String)>,
+    by_name: &mut HashMap<String, i64>,
+) -> Result<i64, DbErr> {
+    if let Some(u) = &rec.uscc {
+        let key = u.as_str().to_string();
+        if !by_uscc.contains_key(&key) {
+            if let Some(p) = provider::Entity::find()
+                .filter(provider::Column::Uscc.eq(key.clone()))
+                .one(ctx.txn)
+                .await?
+            {
+                by_uscc.insert(key.clone(), (p.id, p.name));
+            }
+        }
+        if let Some((id, name)) = by_uscc.get(&key).cloned() {
+            if name != rec.provider {
+                ctx.problem(
+                    &rec.src,
+                    Field::Uscc,
+                    Some(key),
+                    Kind::UsccManyNames {
+                        names: format!("{name}、{}", rec.provider),
+                    },
+                );
+            }
+            return Ok(id);
+        }
+        let id = insert_provider(ctx, rec, Some(key.clone())).await?;
+        by_uscc.insert(key, (id, rec.provider.clone()));
+        return Ok(id);
+    }
+    if let Some(id) = by_name.get(&rec.provider) {
+        return Ok(*id);
+    }
+    let found = provider::Entity::find()
+        .filter(provider::Column::Name.eq(rec.provider.clone()))
+        .order_by_asc(provider::Column::Id)
+        .one(ctx.txn)
+        .await?;
+    let id = match found {
+        Some(p) => p.id,
+        None => insert_provider(ctx, rec, None).await?,
+    };
+    by_name.insert(rec.provider.clone(), id);
+    Ok(id)
+}
+
+async fn insert_provider(
+    ctx: &Ctx<'_>,
+    rec: &ContractRecord,
+    uscc: Option<String>,
+) -> Result<i64, DbErr> {
+    let m = provider::ActiveModel {
+        name: Set(rec.provider.clone()),
+        uscc: Set(uscc),
+        batch_id: Set(ctx.batch_id),
+        source_sheet: Set(rec.src.sheet.clone()),
+        source_row: Set(i64::from(rec.src.row)),
+        ..Default::default()
+    };
+    Ok(provider::Entity::insert(m)
+        .exec(ctx.txn)
+        .await?
+        .last_insert_id)
+}
+
+async fn store_contracts(
+    ctx: &mut Ctx<'_>,
+    records: &[ContractRecord],
+    known: &mut HashMap<String, ContractInfo>,
+) -> Result<Counts, DbErr> {
+    let mut counts = Counts {
+        read: records.len() as u64,
+        ..Default::default()
+    };
+    let codes: Vec<String> = records
+        .iter()
+        .map(|r| r.code.as_str().to_string())
+        .collect();
+    let existing: HashMap<String, contract::Model> = load_contracts(ctx, &codes)
+        .await?
+        .into_iter()
+        .map(|m| (m.code.clone(), m))
+        .collect();
+    let existing_ids: Vec<i64> = existing.values().map(|m| m.id).collect();
+    let paid = paid_per_contract(ctx, &existing_ids).await?;
+
+    let mut by_uscc = HashMap::new();
+    let mut by_name = HashMap::new();
+    let mut inserts = Vec::new();
+    let mut history = Vec::new();
+    for rec in records {
+        let provider_id = resolve_provider(ctx, rec, &mut by_uscc, &mut by_name).await?;
+        let value_fen = match rec.value.to_fen() {
+            Ok(v) => v,
+            Err(e) => {
+                ctx.problem(
+                    &rec.src,
+                    Field::Value,
+                    Some(rec.value.to_string()),
+                    Kind::BadAmount(e),
+                );
+                continue;
+            }
+        };
+        let fields = ContractFields {
+            title: rec.title.clone(),
+            category: rec.category.code().to_string(),
+            provider_id,
+            provider_name: rec.provider.clone(),
+            purchaser: rec.purchaser.clone(),
+            street: rec.street.clone(),
+            community: rec.community.clone(),
+            method: rec.method.map(|m| m.code().to_string()),
+            funding: rec.funding.map(|f| f.code().to_string()),
+            value_fen,
+            signed_on: rec.signed,
+            start_on: rec.start,
+            end_on: rec.end,
+            target_people: rec.target,
+        };
+        match existing.get(rec.code.as_str()) {
+            Some(old) => {
+                let paid_fen = paid.get(&old.id).copied().unwrap_or(0);
+                if value_fen < paid_fen {
+                    ctx.problem(
+                        &rec.src,
+                        Field::Value,
+                        Some(rec.value.to_string()),
+                        Kind::ValueBelowPaid {
+                            value: rec.value.to_string(),
+                            paid: Money::from_fen(paid_fen).to_string(),
+                        },
+                    );
+                    continue;
+                }
+                let diff = ContractFields::from_model(old).diff(&fields);
+                known.insert(
+                    old.code.clone(),
+                    ContractInfo {
+                        id: old.id,
+                        value_fen,
+                        start: rec.start,
+                        end: rec.end,
+                    },
+                );
+                if diff.is_empty() {
+                    counts.unchanged += 1;
+                    continue;
+                }
+                counts.updated += 1;
+                for (f, a, b) in diff {
+                    history.push(("contract", old.id, old.code.clone(), f, a, b));
+                }
+                let am = contract::ActiveModel {
+                    id: Set(old.id),
+                    title: Set(fields.title),
+                    category: Set(fields.category),
+                    provider_id: Set(fields.provider_id),
+                    provider_name: Set(fields.provider_name),
+                    purchaser: Set(fields.purchaser),
+                    street: Set(fields.street),
+                    community: Set(fields.community),
+                    method: Set(fields.method),
+                    funding: Set(fields.funding),
+                    value_fen: Set(fields.value_fen),
+                    signed_on: Set(fields.signed_on),
+                    start_on: Set(fields.start_on),
+                    end_on: Set(fields.end_on),
+                    target_people: Set(fields.target_people),
+                    updated_batch_id: Set(ctx.batch_id),
+                    ..Default::default()
+                };
+                contract::Entity::update(am).exec(ctx.txn).await?;
+            }
+            None => {
+                counts.inserted += 1;
+                inserts.push(vec![
+                    Value::from(rec.code.as_str()),
+                    fields.title.into(),
+                    fields.category.into(),
+                    fields.provider_id.into(),
+                    fields.provider_name.into(),
+                    fields.purchaser.into(),
+                    fields.street.into(),
+                    fields.community.into(),
+                    fields.method.into(),
+                    fields.funding.into(),
+                    fields.value_fen.into(),
+                    fields.signed_on.into(),
+                    fields.start_on.into(),
+                    fields.end_on.into(),
+                    fields.target_people.into(),
+                    "active".into(),
+                    ctx.batch_id.into(),
+                    rec.src.sheet.clone().into(),
+                    i64::from(rec.src.row).into(),
+                    ctx.batch_id.into(),
+                ]);
+            }
+        }
+    }
+    bulk_insert(
+        ctx.txn,
+        "contracts",
+        &[
+            "code",
+            "title",
+            "category",
+            "provider_id",
+            "provider_name",
+            "purchaser",
+            "street",
+            "community",
+            "method",
+            "funding",
+            "value_fen",
+            "signed_on",
+            "start_on",
+            "end_on",
+            "target_people",
+            "status",
+            "batch_id",
+            "source_sheet",
+            "source_row",
+            "updated_batch_id",
+        ],
+        inserts,
+    )
+    .await?;
+    // The new contracts' ids, for payments and service reports later in the same file.
+    let new_codes: Vec<String> = codes
+        .into_iter()
+        .filter(|c| !known.contains_key(c))
+        .collect();
+    for m in load_contracts(ctx, &new_codes).await? {
+        known.insert(m.code.clone(), info(&m));
+    }
+    ctx.history(history).await?;
+    Ok(counts)
+}
+
+/// Finds the contracts that records name, from this file or the database.
+async fn resolve_codes<'r>(
+    ctx: &Ctx<'_>,
+    codes: impl Iterator<Item = &'r str>,
+    known: &mut HashMap<String, ContractInfo>,
+) -> Result<(), DbErr> {
+    let mut missing: Vec<String> = codes
+        .filter(|c| !known.contains_key(*c))
+        .map(str::to_string)
+        .collect();
+    missing.sort();
+    missing.dedup();
+    for m in load_contracts(ctx, &missing).await? {
+        known.insert(m.code.clone(), info(&m));
+    }
+    Ok(())
+}
+
+struct StoredPayment {
+    id: i64,
+    date: NaiveDate,
+    amount_fen: i64,
+}
+
+async fn store_payments(
+    ctx: &mut Ctx<'_>,
+    records: &[PaymentRecord],
+    known: &mut HashMap<String, ContractInfo>,
+) -> Result<Counts, DbErr> {
+    let mut counts = Counts {
+        read: records.len() as u64,
+        ..Default::default()
+    };
+    resolve_codes(ctx, records.iter().map(|r| r.code.as_str()), known).await?;
+    let ids: Vec<i64> = {
+        let mut v: Vec<i64> = known.values().map(|c| c.id).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    // Every payment already recorded against these contracts.
+    let mut stored: HashMap<(i64, String), StoredPayment> = HashMap::new();
+    let mut reversed: HashSet<i64> = HashSet::new();
+    let mut net: HashMap<i64, i64> = HashMap::new();
+    for chunk in ids.chunks(KEYS_PER_LOOKUP) {
+        let rows: Vec<(i64, i64, String, NaiveDate, i64, Option<i64>)> =
+            disbursement::Entity::find()
+                .select_only()
+                .columns([
+                    disbursement::Column::Id,
+                    disbursement::Column::ContractId,
+                    disbursement::Column::Voucher,
+                    disbursement::Column::PaidOn,
+                    disbursement::Column::AmountFen,
+                    disbursement::Column::ReversesId,
+                ])
+                .filter(disbursement::Column::ContractId.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(ctx.txn)
+                .await?;
+        for (id, cid, voucher, date, amount_fen, rev) in rows {
+            *net.entry(cid).or_insert(0) += amount_fen;
+            if let Some(r) = rev {
+                reversed.insert(r);
+            }
+            stored.insert(
+                (cid, voucher),
+                StoredPayment {
+                    id,
+                    date,
+                    amount_fen,
+                },
+            );
+        }
+    }
+
+    // New payments of this file: (contract, voucher) -> amount, and reversals pending.
+    let mut new_in_file: HashMap<(i64, String), i64> = HashMap::new();
+    let mut reversed_in_file: HashSet<(i64, String)> = HashSet::new();
+    let mut plain = Vec::new();
+    let mut reversals: Vec<(&PaymentRecord, i64, i64, String)> = Vec::new();
+    for rec in records {
+        let Some(c) = known.get(rec.code.as_str()).copied() else {
+            ctx.problem(
+                &rec.src,
+                Field::Code,
+                Some(rec.code.to_string()),
+                Kind::UnknownContract {
+                    code: rec.code.to_string(),
+                },
+            );
+            continue;
+        };
+        let Ok(amount_fen) = rec.amount.to_fen() else {
+            ctx.problem(
+                &rec.src,
+                Field::Amount,
+                Some(rec.amount.to_string()),
+                Kind::BadAmount(crate::money::MoneyError::Overflow),
+            );
+            continue;
+        };
+        let key = (c.id, rec.voucher.clone());
+        if let Some(s) = stored.get(&key) {
+            if s.date == rec.date && s.amount_fen == amount_fen {
+                counts.unchanged += 1;
+            } else {
+                let recorded = format!("{} {}", s.date, Money::from_fen(s.amount_fen));
+                ctx.problem(
+                    &rec.src,
+                    Field::Voucher,
+                    Some(rec.voucher.clone()),
+                    Kind::VoucherConflict { recorded },
+                );
+            }
+            continue;
+        }
+        if let Some(target) = &rec.reverses {
+            let tkey = (c.id, target.clone());
+            let (target_amount, target_id) = match (stored.get(&tkey), new_in_file.get(&tkey)) {
+                (Some(s), _) => (s.amount_fen, Some(s.id)),
+                (None, Some(a)) => (*a, None),
+                (None, None) => {
+                    ctx.problem(
+                        &rec.src,
+                        Field::Reverses,
+                        Some(target.clone()),
+                        Kind::ReversalTargetMissing {
+                            voucher: target.clone(),
+                        },
+                    );
+                    continue;
+                }
+            };
+            if amount_fen >= 0 || -amount_fen > target_amount || target_amount <= 0 {
+                ctx.problem(
+                    &rec.src,
+                    Field::Amount,
+                    Some(rec.amount.to_string()),
+                    Kind::ReversalMismatch {
+                        reversed: Money::from_fen(target_amount).to_string(),
+                    },
+                );
+                continue;
+            }
+            if target_id.is_some_and(|id| reversed.contains(&id)) || !reversed_in_file.insert(tkey)
+            {
+                ctx.problem(
+                    &rec.src,
+                    Field::Reverses,
+                    Some(target.clone()),
+                    Kind::AlreadyReversed {
+                        voucher: target.clone(),
+                    },
+                );
+                continue;
+            }
+        }
+        let paid = net.get(&c.id).copied().unwrap_or(0);
+        let after = paid.saturating_add(amount_fen);
+        if amount_fen > 0 && after > c.value_fen {
+            ctx.problem(
+                &rec.src,
+                Field::Amount,
+                Some(rec.amount.to_string()),
+                Kind::OverPayment {
+                    value: Money::from_fen(c.value_fen).to_string(),
+                    paid: Money::from_fen(paid).to_string(),
+                    after: Money::from_fen(after).to_string(),
+                },
+            );
+            continue;
+        }
+        if rec.date < c.start || rec.date > c.end {
+            ctx.problem(
+                &rec.src,
+                Field::Date,
+                Some(rec.date.to_string()),
+                Kind::PaymentOutsideTerm {
+                    start: c.start.to_string(),
+                    end: c.end.to_string(),
+                },
+            );
+        }
+        net.insert(c.id, after);
+        new_in_file.insert(key, amount_fen);
+        counts.inserted += 1;
+        match &rec.reverses {
+            Some(t) => reversals.push((rec, c.id, amount_fen, t.clone())),
+            None => plain.push(payment_row(ctx, rec, c.id, amount_fen, None)),
+        }
+    }
+    let cols = [
+        "contract_id",
+        "paid_on",
+        "amount_fen",
+        "voucher",
+        "tranche",
+        "note",
+        "reverses_id",
+        "batch_id",
+        "source_sheet",
+        "source_row",
+    ];
+    bulk_insert(ctx.txn, "disbursements", &cols, plain).await?;
+    if !reversals.is_empty() {
+        // The reversed payments' ids, now that this file's own payments are stored.
+        let mut ids: HashMap<(i64, String), i64> =
+            stored.iter().map(|(k, s)| (k.clone(), s.id)).collect();
+        let cids: Vec<i64> = reversals.iter().map(|r| r.1).collect();
+        for chunk in cids.chunks(KEYS_PER_LOOKUP) {
+            let rows: Vec<(i64, i64, String)> = disbursement::Entity::find()
+                .select_only()
+                .columns([
+                    disbursement::Column::Id,
+                    disbursement::Column::ContractId,
+                    disbursement::Column::Voucher,
+                ])
+                .filter(disbursement::Column::ContractId.is_in(chunk.iter().copied()))
+                .filter(disbursement::Column::BatchId.eq(ctx.batch_id))
+                .into_tuple()
+                .all(ctx.txn)
+                .await?;
+            ids.extend(rows.into_iter().map(|(id, cid, v)| ((cid, v), id)));
+        }
+        let rows = reversals
+            .iter()
+            .map(|(rec, cid, amount_fen, target)| {
+                let rid = ids.get(&(*cid, target.clone())).copied();
+                payment_row(ctx, rec, *cid, *amount_fen, rid)
+            })
+            .collect();
+        bulk_insert(ctx.txn, "disbursements", &cols, rows).await?;
+    }
+    Ok(counts)
+}
+
+fn payment_row(
+    ctx: &Ctx<'_>,
+    rec: &PaymentRecord,
+    cid: i64,
+    amount_fen: i64,
+    reverses: Option<i64>,
+) -> Vec<Value> {
+    vec![
+        cid.into(),
+        rec.date.into(),
+        amount_fen.into(),
+        rec.voucher.clone().into(),
+        rec.tranche.clone().into(),
+        rec.note.clone().into(),
+        reverses.into(),
+        ctx.batch_id.into(),
+        rec.src.sheet.clone().into(),
+        i64::from(rec.src.row).into(),
+    ]
+}
+
+/// A service report as the running-total check sees it.
+#[derive(Clone)]
+struct Report<'r> {
+    start: NaiveDate,
+    end: NaiveDate,
+    new_people: Option<i64>,
+    cumulative: Option<i64>,
+    /// The file row, for new or changed reports; `None` for reports already stored.
+    rec: Option<&'r ServiceRecord>,
+}
+
+async fn store_services(
+    ctx: &mut Ctx<'_>,
+    records: &[ServiceRecord],
+    known: &mut HashMap<String, ContractInfo>,
+) -> Result<Counts, DbErr> {
+    let mut counts = Counts {
+        read: records.len() as u64,
+        ..Default::default()
+    };
+    resolve_codes(ctx, records.iter().map(|r| r.code.as_str()), known).await?;
+    let mut by_contract: BTreeMap<i64, Vec<&ServiceRecord>> = BTreeMap::new();
+    for rec in records {
+        match known.get(rec.code.as_str()) {
+            Some(c) => by_contract.entry(c.id).or_default().push(rec),
+            None => ctx.problem(
+                &rec.src,
+                Field::Code,
+                Some(rec.code.to_string()),
+                Kind::UnknownContract {
+                    code: rec.code.to_string(),
+                },
+            ),
+        }
+    }
+    let ids: Vec<i64> = by_contract.keys().copied().collect();
+    let mut stored: HashMap<i64, Vec<service_report::Model>> = HashMap::new();
+    for chunk in ids.chunks(KEYS_PER_LOOKUP) {
+        for m in service_report::Entity::find()
+            .filter(service_report::Column::ContractId.is_in(chunk.iter().copied()))
+            .all(ctx.txn)
+            .await?
+        {
+            stored.entry(m.contract_id).or_default().push(m);
+        }
+    }
+
+    let mut inserts = Vec::new();
+    let mut history = Vec::new();
+    for (cid, recs) in &by_contract {
+        let old = stored.remove(cid).unwrap_or_default();
+        let mut timeline: Vec<Report> = Vec::new();
+        let mut changes: Vec<(&ServiceRecord, Option<&service_report::Model>)> = Vec::new();
+        let file_periods: HashSet<(NaiveDate, NaiveDate)> = recs
+            .iter()
+            .map(|r| (r.period.start, r.period.end))
+            .collect();
+        for m in &old {
+            if !file_periods.contains(&(m.period_start, m.period_end)) {
+                timeline.push(Report {
+                    start: m.period_start,
+                    end: m.period_end,
+                    new_people: m.new_people,
+                    cumulative: m.cumulative_people,
+                    rec: None,
+                });
+            }
+        }
+        for rec in recs {
+            let prev = old
+                .iter()
+                .find(|m| m.period_start == rec.period.start && m.period_end == rec.period.end);
+            timeline.push(Report {
+                start: rec.period.start,
+                end: rec.period.end,
+                new_people: rec.new_people,
+                cumulative: rec.cumulative,
+                rec: Some(rec),
+            });
+            changes.push((rec, prev));
+        }
+        timeline.sort_by_key(|r| (r.start, r.end));
+        // Overlapping periods would count the same people twice.
+        let mut ok = true;
+        for w in timeline.windows(2) {
+            if w[1].start <= w[0].end {
+                // Blame the file's row; of two file rows, the later period.
+                let (bad, other) = if w[1].rec.is_some() {
+                    (&w[1], &w[0])
+                } else {
+                    (&w[0], &w[1])
+                };
+                if let Some(rec) = bad.rec {
+                    let label = crate::services::Period {
+                        start: other.start,
+                        end: other.end,
+                    }
+                    .label();
+                    ctx.problem(
+                        &rec.src,
+                        Field::Period,
+                        Some(rec.period.label()),
+                        Kind::PeriodOverlap { other: label },
+                    );
+                    ok = false;
+                }
+            }
+        }
+        // The running total: a cumulative figure must equal the new people so far; given
+        // only the cumulative figure, the new people are what it adds.
+        let mut running = 0i64;
+        let mut derived: HashMap<(NaiveDate, NaiveDate), i64> = HashMap::new();
+        for r in &timeline {
+            let new = match (r.new_people, r.cumulative) {
+                (Some(n), Some(c)) => {
+                    if c != running + n {
+                        if let Some(rec) = r.rec {
+                            ctx.problem(
+                                &rec.src,
+                                Field::Cumulative,
+                                Some(c.to_string()),
+                                Kind::CumulativeMismatch {
+                                    expected: running + n,
+                                },
+                            );
+                            ok = false;
+                        }
+                    }
+                    n
+                }
+                (Some(n), None) => n,
+                (None, Some(c)) => {
+                    if c < running {
+                        if let Some(rec) = r.rec {
+                            ctx.problem(
+                                &rec.src,
+                                Field::Cumulative,
+                                Some(c.to_string()),
+                                Kind::CumulativeDecreases { previous: running },
+                            );
+                            ok = false;
+                        }
+                        0
+                    } else {
+                        c - running
+                    }
+                }
+                (None, None) => 0,
+            };
+            derived.insert((r.start, r.end), new);
+            running += new;
+        }
+        if !ok {
+            continue;
+        }
+        for (rec, prev) in changes {
+            let new_people = derived.get(&(rec.period.start, rec.period.end)).copied();
+            match prev {
+                Some(m) => {
+                    let same = m.new_people == new_people
+                        && m.cumulative_people == rec.cumulative
+                        && m.sessions == rec.sessions;
+                    if same {
+                        counts.unchanged += 1;
+                        continue;
+                    }
+                    counts.updated += 1;
+                    let key = format!("{}@{}", rec.code, rec.period.label());
+                    let txt = |v: Option<i64>| v.map(|n| n.to_string());
+                    for (f, a, b) in [
+                        ("new_people", m.new_people, new_people),
+                        ("cumulative_people", m.cumulative_people, rec.cumulative),
+                        ("sessions", m.sessions, rec.sessions),
+                    ] {
+                        if a != b {
+                            history.push(("service_report", m.id, key.clone(), f, txt(a), txt(b)));
+                        }
+                    }
+                    let am = service_report::ActiveModel {
+                        id: Set(m.id),
+                        new_people: Set(new_people),
+                        cumulative_people: Set(rec.cumulative),
+                        sessions: Set(rec.sessions),
+                        batch_id: Set(ctx.batch_id),
+                        source_sheet: Set(rec.src.sheet.clone()),
+                        source_row: Set(i64::from(rec.src.row)),
+                        ..Default::default()
+                    };
+                    service_report::Entity::update(am).exec(ctx.txn).await?;
+                }
+                None => {
+                    counts.inserted += 1;
+                    inserts.push(vec![
+                        Value::from(*cid),
+                        rec.period.start.into(),
+                        rec.period.end.into(),
+                        rec.period.label().into(),
+                        new_people.into(),
+                        rec.cumulative.into(),
+                        rec.sessions.into(),
+                        ctx.batch_id.into(),
+                        rec.src.sheet.clone().into(),
+                        i64::from(rec.src.row).into(),
+                    ]);
+                }
+            }
+        }
+    }
+    bulk_insert(
+        ctx.txn,
+        "service_reports",
+        &[
+            "contract_id",
+            "period_start",
+            "period_end",
+            "period_label",
+            "new_people",
+            "cumulative_people",
+            "sessions",
+            "batch_id",
+            "source_sheet",
+            "source_row",
+        ],
+        inserts,
+    )
+    .await?;
+    ctx.history(history).await?;
+    Ok(counts)
+}
+
+/// The batch that first stored a file with this SHA-256, if any.
+pub async fn earlier_batch(
+    db: &impl ConnectionTrait,
+    sha256: &str,
+) -> Result<Option<import_batch::Model>, DbErr> {
+    import_batch::Entity::find()
+        .filter(import_batch::Column::Sha256.eq(sha256))
+        .order_by_asc(import_batch::Column::Id)
+        .one(db)
+        .await
+}

@@ -1,0 +1,502 @@
+//! Importing registers: every format, alias and form; all-or-nothing; cell-level errors;
+//! safe re-import; reversals; over-payment; total rows. Both backends.
+
+mod common;
+
+use common::book::*;
+use common::TestDb;
+use procure::imports::{import_paths, FileStatus, ImportOptions, ImportReport, SheetKind};
+use procure::Lang;
+use sea_orm::{ConnectionTrait, Statement};
+
+fn opts() -> ImportOptions {
+    ImportOptions {
+        actor: "test".into(),
+        ..Default::default()
+    }
+}
+
+async fn import(t: &TestDb, files: &[std::path::PathBuf]) -> ImportReport {
+    import_paths(&t.db, files, &opts(), None).await.unwrap()
+}
+
+async fn import_with(t: &TestDb, files: &[std::path::PathBuf], o: &ImportOptions) -> ImportReport {
+    import_paths(&t.db, files, o, None).await.unwrap()
+}
+
+async fn scalar(t: &TestDb, sql: &str) -> i64 {
+    let row =
+        t.db.query_one_raw(Statement::from_string(t.db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+    row.try_get_by_index::<Option<i64>>(0).unwrap().unwrap_or(0)
+}
+
+async fn text(t: &TestDb, sql: &str) -> String {
+    let row =
+        t.db.query_one_raw(Statement::from_string(t.db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+    row.try_get_by_index::<String>(0).unwrap()
+}
+
+/// Every row count of the ledger, to show that a rejected file changed nothing.
+async fn ledger_counts(t: &TestDb) -> Vec<i64> {
+    let mut v = Vec::new();
+    for table in [
+        "import_batches",
+        "providers",
+        "contracts",
+        "disbursements",
+        "service_reports",
+        "change_history",
+    ] {
+        v.push(scalar(t, &format!("SELECT COUNT(*) FROM {table}")).await);
+    }
+    v
+}
+
+fn errors(r: &ImportReport) -> Vec<String> {
+    r.files
+        .iter()
+        .flat_map(|f| f.errors.iter().map(|p| p.line(Lang::Zh)))
+        .collect()
+}
+
+/// A small register as a finance office keeps it: title rows, header, records, a total.
+fn register(dir: &std::path::Path) -> std::path::PathBuf {
+    xlsx(
+        dir,
+        "register.xlsx",
+        &[
+            (
+                "项目合同",
+                vec![
+                    vec![s("官渡区政府购买社会组织服务项目台账")],
+                    vec![],
+                    header(&CONTRACT_HEADER),
+                    contract(
+                        "GD-001",
+                        "居家养老服务",
+                        "老年服务",
+                        "甲社会工作服务中心",
+                        100_000.0,
+                        d(2019, 1, 1),
+                        d(2019, 12, 31),
+                    ),
+                    contract(
+                        "GD-002",
+                        "青少年成长营",
+                        "青少年事务",
+                        "乙社会工作服务中心",
+                        250_000.5,
+                        d(2019, 3, 1),
+                        d(2020, 2, 29),
+                    ),
+                    vec![
+                        s("合计"),
+                        V::Blank,
+                        V::Blank,
+                        V::Blank,
+                        V::Blank,
+                        V::Blank,
+                        V::Blank,
+                        n(350_000.5),
+                    ],
+                ],
+            ),
+            (
+                "拨付记录",
+                vec![
+                    vec![s("资金拨付明细")],
+                    header(&PAYMENT_HEADER),
+                    payment("GD-001", d(2019, 1, 15), 50_000.0, "记-2019-01-001"),
+                    payment("GD-002", d(2019, 3, 20), 0.1 + 0.2, "记-2019-03-002"),
+                    payment("GD-001", d(2019, 7, 1), 30_000.0, "记-2019-07-003"),
+                    vec![s("合计"), V::Blank, n(80_000.3)],
+                ],
+            ),
+            (
+                "服务统计",
+                vec![
+                    header(&SERVICE_HEADER),
+                    vec![s("GD-001"), s("2019-01"), n(30.0), n(30.0), n(120.0)],
+                    vec![s("GD-001"), s("2019年2月"), n(20.0), n(50.0), n(100.0)],
+                    vec![
+                        s("GD-002"),
+                        s("2019.03.01-2019.05.31"),
+                        n(15.0),
+                        V::Blank,
+                        n(40.0),
+                    ],
+                ],
+            ),
+            (
+                "通讯录",
+                vec![vec![s("姓名"), s("电话")], vec![s("张三"), s("123")]],
+            ),
+        ],
+    )
+}
+
+both_backends! {
+    async fn a_workbook_with_three_registers_is_stored_whole(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let r = import(t, &[register(dir.path())]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        let f = &r.files[0];
+        assert_eq!(f.status, FileStatus::Stored);
+        assert_eq!(f.format, Some("xlsx"));
+        assert_eq!(f.counts[&SheetKind::Contracts].inserted, 2);
+        assert_eq!(f.counts[&SheetKind::Disbursements].inserted, 3);
+        assert_eq!(f.counts[&SheetKind::Services].inserted, 3);
+        let skipped: Vec<_> = f.sheets.iter().filter(|s| s.skipped).map(|s| s.name.as_str()).collect();
+        assert_eq!(skipped, ["通讯录"]);
+        assert_eq!(f.sheets[0].header_row, Some(3));
+        assert_eq!(scalar(t, "SELECT CAST(SUM(value_fen) AS BIGINT) FROM contracts").await, 35_000_050);
+        assert_eq!(scalar(t, "SELECT CAST(SUM(amount_fen) AS BIGINT) FROM disbursements").await, 8_000_030);
+        assert_eq!(scalar(t, "SELECT CAST(SUM(new_people) AS BIGINT) FROM service_reports").await, 65);
+        // provenance: batch, sheet and row of every record
+        assert_eq!(text(t, "SELECT source_sheet || '!' || CAST(source_row AS TEXT) FROM disbursements WHERE voucher = '记-2019-03-002'").await, "拨付记录!4");
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM disbursements WHERE batch_id = 1").await, 3);
+        // the payment after the term (GD-001 ends 2019-12-31? no: 2019-07-01 is inside) gives no warning
+        assert!(f.warnings.is_empty(), "{:?}", f.warnings);
+        let batch = text(t, "SELECT file_name || ' ' || sha256 || ' ' || actor FROM import_batches").await;
+        assert!(batch.starts_with("register.xlsx ") && batch.ends_with(" test"), "{batch}");
+    }
+}
+
+both_backends! {
+    async fn importing_the_same_file_again_changes_nothing_and_says_so(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = register(dir.path());
+        assert!(import(t, std::slice::from_ref(&file)).await.ok);
+        let before = ledger_counts(t).await;
+        let r = import(t, &[file]).await;
+        assert!(r.ok);
+        assert_eq!(r.files[0].status, FileStatus::Unchanged);
+        assert_eq!(r.files[0].identical_to_batch, Some(1));
+        assert_eq!(r.files[0].total.unchanged, 8);
+        assert_eq!(ledger_counts(t).await, before);
+    }
+}
+
+both_backends! {
+    async fn a_changed_register_row_updates_the_contract_and_records_each_field(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(import(t, &[register(dir.path())]).await.ok);
+        let changed = xlsx(dir.path(), "changed.xlsx", &[("项目合同", vec![
+            header(&CONTRACT_HEADER),
+            contract("GD-001", "居家养老服务（续）", "老年服务", "甲社会工作服务中心", 120_000.0, d(2019, 1, 1), d(2019, 12, 31)),
+            contract("GD-002", "青少年成长营", "青少年事务", "乙社会工作服务中心", 250_000.5, d(2019, 3, 1), d(2020, 2, 29)),
+        ])]);
+        let r = import(t, &[changed]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        let c = r.files[0].counts[&SheetKind::Contracts];
+        assert_eq!((c.inserted, c.updated, c.unchanged), (0, 1, 1));
+        assert_eq!(scalar(t, "SELECT value_fen FROM contracts WHERE code = 'GD-001'").await, 12_000_000);
+        let h = text(t, "SELECT field || ':' || old_value || '->' || new_value FROM change_history WHERE field = 'value'").await;
+        assert_eq!(h, "value:100000.00->120000.00");
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM change_history WHERE batch_id = 2").await, 2);
+    }
+}
+
+both_backends! {
+    async fn every_error_names_its_cell_and_nothing_is_stored(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = xlsx(dir.path(), "bad.xlsx", &[("项目合同", vec![
+            header(&CONTRACT_HEADER),
+            contract("GD-001", "居家养老", "老年服务", "甲中心", 100_000.0, d(2019, 1, 1), d(2019, 12, 31)),
+            vec![s("GD-002"), s("助残"), s("宠物服务"), s("乙中心"), s("123"), s("东华街道"), V::Blank, s("十万元"), V::Blank, s("2019-13-01"), V::D(d(2019, 12, 31))],
+            vec![s("GD-003"), V::Blank, s("残障支持"), s("丙中心"), V::Blank, V::Blank, V::Blank, n(1.005_000_1), V::Blank, V::D(d(2019, 1, 1)), V::D(d(2023, 1, 1))],
+            contract("GD-001", "重复", "老年服务", "甲中心", 1.0, d(2019, 1, 1), d(2019, 12, 31)),
+        ])]);
+        let r = import(t, &[bad]).await;
+        assert!(!r.ok);
+        assert_eq!(r.files[0].status, FileStatus::Rejected);
+        let e = errors(&r);
+        let has = |needle: &str| assert!(e.iter().any(|l| l.contains(needle)), "no '{needle}' in {e:#?}");
+        has("项目合同!C3 值“宠物服务”: 不是有效的服务类别");
+        has("项目合同!E3 值“123”: 统一社会信用代码应为18位");
+        has("项目合同!H3 值“十万元”: 不是有效金额");
+        has("项目合同!J3 值“2019-13-01”: 不是有效日期");
+        has("项目合同!B4: “项目名称”为必填项");
+        has("项目合同!H4 值“1.0050001”: 金额精确到分");
+        has("项目合同!K4 值“2023-01-01”: 服务期限超过3年");
+        has("项目合同!A5 值“GD-001”: 与本表第2行重复");
+        assert_eq!(ledger_counts(t).await, vec![0; 6]);
+        // the same in English
+        let en = ImportOptions { lang: Lang::En, ..opts() };
+        let r = import_with(t, &[dir.path().join("bad.xlsx")], &en).await;
+        let line = r.files[0].errors.iter().map(|p| p.line(Lang::En)).find(|l| l.contains("C3")).unwrap();
+        assert_eq!(line, "bad.xlsx 项目合同!C3 value '宠物服务': not a known category; expected one of: 老年服务/青少年事务/残障支持/救困帮扶/其他");
+    }
+}
+
+both_backends! {
+    async fn a_file_with_one_bad_row_stores_nothing(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = xlsx(dir.path(), "one-bad.xlsx", &[
+            ("合同", vec![
+                header(&CONTRACT_HEADER),
+                contract("GD-001", "居家养老", "老年服务", "甲中心", 100_000.0, d(2019, 1, 1), d(2019, 12, 31)),
+            ]),
+            ("拨付", vec![
+                header(&PAYMENT_HEADER),
+                payment("GD-001", d(2019, 2, 1), 10_000.0, "V1"),
+                vec![s("GD-001"), s("2019年2月30日"), n(10.0), s("V2")],
+            ]),
+        ]);
+        let r = import(t, &[f]).await;
+        assert!(!r.ok);
+        assert_eq!(errors(&r).len(), 1, "{:?}", errors(&r));
+        assert!(errors(&r)[0].contains("拨付!B3"));
+        assert_eq!(ledger_counts(t).await, vec![0; 6]);
+    }
+}
+
+both_backends! {
+    async fn payments_never_exceed_the_contract_value(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(import(t, &[register(dir.path())]).await.ok);
+        // GD-001 is worth 100,000.00 and has 80,000.00 paid
+        let over = xlsx(dir.path(), "over.xlsx", &[("拨付", vec![
+            header(&PAYMENT_HEADER),
+            payment("GD-001", d(2019, 9, 1), 15_000.0, "V-10"),
+            payment("GD-001", d(2019, 10, 1), 5_000.01, "V-11"),
+        ])]);
+        let r = import(t, &[over]).await;
+        assert!(!r.ok);
+        let e = errors(&r);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("拨付!C3") && e[0].contains("累计拨付将达 100000.01 元，超过合同金额 100000.00 元"), "{}", e[0]);
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM disbursements").await, 3);
+        // exactly the value is allowed
+        let exact = xlsx(dir.path(), "exact.xlsx", &[("拨付", vec![
+            header(&PAYMENT_HEADER),
+            payment("GD-001", d(2019, 9, 1), 20_000.0, "V-12"),
+        ])]);
+        assert!(import(t, &[exact]).await.ok);
+    }
+}
+
+both_backends! {
+    async fn a_payment_is_corrected_by_a_reversal_never_edited(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(import(t, &[register(dir.path())]).await.ok);
+        // the same voucher with another amount is refused
+        let edit = xlsx(dir.path(), "edit.xlsx", &[("拨付", vec![
+            header(&PAYMENT_HEADER),
+            payment("GD-001", d(2019, 1, 15), 5_000.0, "记-2019-01-001"),
+        ])]);
+        let r = import(t, &[edit]).await;
+        assert!(errors(&r)[0].contains("该凭证号已登记为 2019-01-15 50000.00"), "{:?}", errors(&r));
+        // a reversal names its voucher; then the right amount is paid again
+        let fix = xlsx(dir.path(), "fix.xlsx", &[("拨付", vec![
+            header(&PAYMENT_HEADER),
+            vec![s("GD-001"), V::D(d(2019, 8, 1)), n(-50_000.0), s("记-2019-08-001"), s("冲销"), s("记-2019-01-001")],
+            payment("GD-001", d(2019, 8, 1), 5_000.0, "记-2019-08-002"),
+        ])]);
+        let r = import(t, &[fix]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(scalar(t, "SELECT CAST(SUM(amount_fen) AS BIGINT) FROM disbursements WHERE contract_id = 1").await, 3_500_000);
+        let reverses = scalar(t, "SELECT reverses_id FROM disbursements WHERE voucher = '记-2019-08-001'").await;
+        assert_eq!(reverses, scalar(t, "SELECT id FROM disbursements WHERE voucher = '记-2019-01-001'").await);
+        // reversing it twice, an unknown voucher, or a negative without a voucher is refused
+        let twice = xlsx(dir.path(), "twice.xlsx", &[("拨付", vec![
+            header(&PAYMENT_HEADER),
+            vec![s("GD-001"), V::D(d(2019, 8, 2)), n(-1.0), s("X-1"), V::Blank, s("记-2019-01-001")],
+            vec![s("GD-001"), V::D(d(2019, 8, 2)), n(-1.0), s("X-2"), V::Blank, s("NOPE")],
+            vec![s("GD-001"), V::D(d(2019, 8, 2)), n(-1.0), s("X-3")],
+        ])]);
+        let e = errors(&import(t, &[twice]).await);
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e[0].contains("已被冲销过") && e[1].contains("“NOPE”在该项目下不存在") && e[2].contains("须在“冲销凭证号”列注明"), "{e:?}");
+    }
+}
+
+both_backends! {
+    async fn a_total_row_that_does_not_match_is_an_error(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = xlsx(dir.path(), "total.xlsx", &[("合同", vec![
+            header(&CONTRACT_HEADER),
+            contract("GD-001", "居家养老", "老年服务", "甲中心", 100_000.0, d(2019, 1, 1), d(2019, 12, 31)),
+            contract("GD-002", "助残", "残障支持", "乙中心", 0.01, d(2019, 1, 1), d(2019, 12, 31)),
+            vec![s("合 计"), V::Blank, V::Blank, V::Blank, V::Blank, V::Blank, V::Blank, n(100_000.0)],
+        ])]);
+        let r = import(t, &[f]).await;
+        let e = errors(&r);
+        assert_eq!(e, ["total.xlsx 合同!H4 值“100000”: 合计行的“合同金额”与上方各行之和 100000.01 不符"]);
+        assert_eq!(ledger_counts(t).await, vec![0; 6]);
+    }
+}
+
+both_backends! {
+    async fn unknown_contracts_are_errors_unless_an_earlier_file_brings_them(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let pay = write(dir.path(), "pay.csv", "项目编号,拨付日期,拨付金额,凭证号\nGD-001,2019-02-01,100,V1\n");
+        let r = import(t, std::slice::from_ref(&pay)).await;
+        assert_eq!(errors(&r), ["pay.csv pay!A2 值“GD-001”: 项目编号“GD-001”不存在：请先导入该项目合同"]);
+        let con = write(dir.path(), "con.csv", "项目编号,项目名称,服务类别,承接机构,合同金额,服务期限\nGD-001,居家养老,老年服务,甲中心,1000,2019.01.01-2019.12.31\n");
+        let r = import(t, &[con, pay]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM import_batches").await, 2);
+    }
+}
+
+both_backends! {
+    async fn a_dry_run_checks_everything_and_stores_nothing(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let con = write(dir.path(), "con.csv", "项目编号,项目名称,服务类别,承接机构,合同金额,服务期限\nGD-001,居家养老,老年服务,甲中心,1000,2019.01.01-2019.12.31\n");
+        let pay = write(dir.path(), "pay.csv", "项目编号,拨付日期,拨付金额,凭证号\nGD-001,2019-02-01,100,V1\n");
+        let o = ImportOptions { dry_run: true, ..opts() };
+        let r = import_with(t, &[con, pay], &o).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert!(r.files.iter().all(|f| f.status == FileStatus::Checked));
+        assert_eq!(ledger_counts(t).await, vec![0; 6]);
+    }
+}
+
+both_backends! {
+    async fn every_header_alias_and_unit(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        // English headers, a 万元 column, a term range, full-width and bracket variants
+        let con = write(dir.path(), "en.csv", "Contract Code,Title,CATEGORY,Provider,USCC,Sub-district,Community,Procurement Method,Funding Source,金额（万元）,Signed,服务周期,Target\n\
+            GD-001,Elderly care,elderly,Sunrise Centre,,East,Star,open tender,general budget,12.5,2019-01-01,2019年1月-12月,300\n");
+        let con2 = write(dir.path(), "zh.csv", "合同编号,合同名称,项目类别,承接主体,信用代码,服务街道,服务社区,采购方式,资金来源,项目金额(元),签约日期,服务开始日期,服务结束日期,目标人数\n\
+            GD-002,助残,残障支持,明德中心,,西,月,竞争性磋商,福彩公益金,\"1,000.00\",2019/1/1,2019/1/1,2019/6/30,10\n");
+        let pay = write(dir.path(), "pay.csv", "合同编号,支付日期,支付金额,凭证编号,批次,备注\nGD-001,2019.2.1,1.5万,V1,首期,ok\n");
+        let pay2 = write(dir.path(), "pay2.csv", "code,date,amount,voucher,tranche,note\nGD-002,20190201,(0.00),V1,,\n");
+        let svc = write(dir.path(), "svc.csv", "项目代码,月份,新增服务对象,cumulative people,sessions\nGD-001,2019年1月,10,10,20\nGD-001,2019-02,,25,\n");
+        let r = import(t, &[con, con2, pay, svc]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(scalar(t, "SELECT value_fen FROM contracts WHERE code = 'GD-001'").await, 12_500_000);
+        assert_eq!(text(t, "SELECT method || ',' || funding || ',' || CAST(end_on AS TEXT) FROM contracts WHERE code = 'GD-002'").await, "competitive_consultation,welfare_lottery,2019-06-30");
+        assert_eq!(text(t, "SELECT CAST(end_on AS TEXT) FROM contracts WHERE code = 'GD-001'").await, "2019-12-31");
+        assert_eq!(scalar(t, "SELECT amount_fen FROM disbursements").await, 1_500_000);
+        // only the cumulative figure given: the new people are what it adds
+        assert_eq!(scalar(t, "SELECT new_people FROM service_reports WHERE period_label = '2019-02'").await, 15);
+        // a zero amount is refused with its cell
+        let r = import(t, &[pay2]).await;
+        assert_eq!(errors(&r), ["pay2.csv pay2!C2 值“(0.00)”: 金额应大于0（冲销请填负数并注明冲销凭证号）"]);
+    }
+}
+
+both_backends! {
+    async fn every_amount_and_date_form(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let con = write(dir.path(), "con.csv", "项目编号,项目名称,服务类别,承接机构,合同金额（元）,开始日期,结束日期\n\
+            A,t,老年服务,p,\"1,234.50\",2019-06-25,2019-12-31\n\
+            B,t,老年服务,p,\"¥1,234.50\",2019/6/25,2019/12/31\n\
+            C,t,老年服务,p,1234.5元,2019年6月25日,2019年12月31日\n\
+            D,t,老年服务,p,１２３４.５０,2019.6.25,2019.12.31\n\
+            E,t,老年服务,p,\u{a0}1\u{a0}234.50 ,20190625,20191231\n\
+            F,t,老年服务,p,0.12345万,2019-06-25,2019-12-31\n");
+        let r = import(t, &[con]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(scalar(t, "SELECT COUNT(DISTINCT value_fen) FROM contracts").await, 1);
+        assert_eq!(scalar(t, "SELECT COUNT(DISTINCT start_on) FROM contracts").await, 1);
+        assert_eq!(scalar(t, "SELECT MIN(value_fen) FROM contracts").await, 123_450);
+        // negative in brackets is a reversal
+        let pay = write(dir.path(), "pay.csv", "项目编号,拨付日期,拨付金额（元）,凭证号,冲销凭证号\nA,2019-07-01,1000,V1,\nA,2019-07-02,\"(1,000.00)\",V2,V1\n");
+        assert!(import(t, &[pay]).await.ok);
+        assert_eq!(scalar(t, "SELECT MIN(amount_fen) FROM disbursements").await, -100_000);
+    }
+}
+
+both_backends! {
+    async fn gbk_csv_and_unicode_tsv_are_read(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let text_csv = "项目编号,项目名称,服务类别,承接机构,合同金额（元）,开始日期,结束日期\nGD-001,居家养老服务,老年服务,甲社会工作服务中心,1000,2019-01-01,2019-12-31\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text_csv);
+        let f = write(dir.path(), "gbk.csv", &gbk);
+        let r = import(t, &[f]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(text(t, "SELECT title FROM contracts").await, "居家养老服务");
+        // Excel's "Unicode text": UTF-16LE with BOM, tab-separated
+        let tsv = "项目编号\t拨付日期\t拨付金额（元）\t凭证号\nGD-001\t2019-02-01\t100.00\t记-1\n";
+        let mut bytes = vec![0xff, 0xfe];
+        for u in tsv.encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let f = write(dir.path(), "pay.txt", &bytes);
+        let r = import(t, &[f]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(scalar(t, "SELECT amount_fen FROM disbursements").await, 10_000);
+    }
+}
+
+both_backends! {
+    async fn cumulative_people_must_agree_with_the_running_total(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(import(t, &[register(dir.path())]).await.ok);
+        // GD-001 has 30 + 20 = 50 so far
+        let svc = xlsx(dir.path(), "svc.xlsx", &[("服务", vec![
+            header(&SERVICE_HEADER),
+            vec![s("GD-001"), s("2019-03"), n(10.0), n(61.0)],
+            vec![s("GD-001"), s("2019-04")],
+        ])]);
+        let e = errors(&import(t, &[svc]).await);
+        assert_eq!(e, [
+            "svc.xlsx 服务!D2 值“61”: 累计服务人数应为此前新增人数之和 60",
+            "svc.xlsx 服务!C3: 新增服务人数与累计服务人数至少填写一项",
+        ]);
+        let overlap = xlsx(dir.path(), "overlap.xlsx", &[("服务", vec![
+            header(&SERVICE_HEADER),
+            vec![s("GD-001"), s("2019.02.15-2019.03.15"), n(1.0)],
+        ])]);
+        let e = errors(&import(t, &[overlap]).await);
+        assert_eq!(e, ["overlap.xlsx 服务!B2 值“2019-02-15..2019-03-15”: 统计期间与已有期间 2019-02 重叠，人数会被重复计算"]);
+    }
+}
+
+both_backends! {
+    async fn a_term_over_one_year_and_a_payment_outside_it_are_warnings(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = xlsx(dir.path(), "warn.xlsx", &[
+            ("合同", vec![
+                header(&CONTRACT_HEADER),
+                contract("GD-001", "居家养老", "老年服务", "甲中心", 100_000.0, d(2019, 1, 1), d(2020, 6, 30)),
+            ]),
+            ("拨付", vec![header(&PAYMENT_HEADER), payment("GD-001", d(2020, 8, 1), 100.0, "V1")]),
+        ]);
+        let r = import(t, &[f]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        let w: Vec<&str> = r.files[0].warnings.iter().map(|p| p.code).collect();
+        assert_eq!(w, ["term_over_1_year", "payment_outside_term"]);
+        assert_eq!(scalar(t, "SELECT warnings FROM import_batches").await, 2);
+    }
+}
+
+both_backends! {
+    async fn one_uscc_under_two_names_is_a_warning(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let u = procure::providers::Uscc::complete("52530111MJ0000001");
+        let con = write(dir.path(), "con.csv", format!("项目编号,项目名称,服务类别,承接机构,统一社会信用代码,合同金额,开始日期,结束日期\n\
+            A,t,老年服务,甲中心,{u},1000,2019-01-01,2019-12-31\nB,t,老年服务,甲社工中心,{u},1000,2019-01-01,2019-12-31\n"));
+        let r = import(t, &[con]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(r.files[0].warnings[0].code, "uscc_many_names");
+        assert_eq!(r.files[0].warnings[0].at.cell.as_deref(), Some("E3"));
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM providers").await, 1);
+    }
+}
+
+both_backends! {
+    async fn files_that_are_not_registers_are_refused_clearly(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let none = write(dir.path(), "list.csv", "姓名,电话\n张三,123\n");
+        let r = import(t, &[none]).await;
+        assert!(errors(&r)[0].contains("没有找到可识别的登记表"), "{:?}", errors(&r));
+        let pdf = write(dir.path(), "x.xlsx", b"%PDF-1.4 garbage");
+        let r = import(t, &[pdf]).await;
+        assert!(!r.ok);
+        let empty = write(dir.path(), "empty.xlsx", b"");
+        assert!(!import(t, &[empty]).await.ok);
+        let missing = write(dir.path(), "m.csv", "项目编号,拨付金额,凭证号\nA,1,V\n");
+        assert_eq!(errors(&import(t, &[missing]).await), ["m.csv [m]: 缺少必填列“拨付日期”"]);
+        assert_eq!(ledger_counts(t).await, vec![0; 6]);
+    }
+}
