@@ -500,3 +500,34 @@ both_backends! {
         assert_eq!(ledger_counts(t).await, vec![0; 6]);
     }
 }
+
+both_backends! {
+    async fn xls_and_ods_written_by_an_office_program_give_the_same_ledger(t: &TestDb) {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let dir = tempfile::tempdir().unwrap();
+        // The format comes from the bytes, not the name.
+        let renamed = dir.path().join("register-from-excel.csv");
+        std::fs::copy(fixtures.join("register.xls"), &renamed).unwrap();
+        let r = import(t, &[renamed]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(r.files[0].format, Some("xls"));
+        assert_eq!(r.files[0].total.inserted, 8);
+        let sums = "SELECT CAST((SELECT SUM(value_fen) FROM contracts) + (SELECT SUM(amount_fen) FROM disbursements) + (SELECT SUM(new_people) FROM service_reports) AS BIGINT)";
+        assert_eq!(scalar(t, sums).await, 35_000_050 + 8_000_030 + 65);
+        // the ods holds the same records: all unchanged
+        let r = import(t, &[fixtures.join("register.ods")]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(r.files[0].format, Some("ods"));
+        assert_eq!(r.files[0].status, FileStatus::Unchanged);
+        assert_eq!(r.files[0].total.unchanged, 8);
+    }
+}
+
+/// Writes the small register as xlsx for the format fixtures in `tests/fixtures/`
+/// (converted to xls and ods by LibreOffice; see tests/fixtures/README.md).
+#[test]
+#[ignore]
+fn write_fixture_source() {
+    let dir = std::path::PathBuf::from(std::env::var("FIXTURE_DIR").expect("FIXTURE_DIR"));
+    register(&dir);
+}

@@ -173,27 +173,42 @@ pub fn read<S: RowSink>(
                 sink.end_sheet();
             }
         }
-        FileFormat::Xls | FileFormat::Ods => {
-            let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
-                .map_err(ReadError::workbook)?;
-            for name in wb.sheet_names() {
-                let range = wb.worksheet_range(&name).map_err(ReadError::workbook)?;
-                sink.begin_sheet(&name);
-                let (r0, c0) = range.start().unwrap_or((0, 0));
-                let mut rows = RowBuilder::new(sink);
-                for (i, row) in range.rows().enumerate() {
-                    for (j, d) in row.iter().enumerate() {
-                        rows.push(r0 + i as u32, c0 + j as u32, from_data(d));
-                    }
-                    if rows.stopped {
-                        break;
-                    }
-                }
-                rows.flush();
-                sink.end_sheet();
-            }
+        FileFormat::Xls => {
+            let wb = calamine::Xls::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
+            read_ranges(wb, sink)?;
+        }
+        FileFormat::Ods => {
+            let wb = calamine::Ods::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
+            read_ranges(wb, sink)?;
         }
         FileFormat::Csv => read_csv(bytes, file_name, sink)?,
+    }
+    Ok(())
+}
+
+/// Formats without a streaming reader: each sheet's range, which the guard has bounded.
+fn read_ranges<RS, R, S>(mut wb: R, sink: &mut S) -> Result<(), ReadError>
+where
+    RS: std::io::Read + std::io::Seek,
+    R: Reader<RS>,
+    R::Error: std::fmt::Display,
+    S: RowSink,
+{
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).map_err(ReadError::workbook)?;
+        sink.begin_sheet(&name);
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        let mut rows = RowBuilder::new(sink);
+        for (i, row) in range.rows().enumerate() {
+            for (j, d) in row.iter().enumerate() {
+                rows.push(r0 + i as u32, c0 + j as u32, from_data(d));
+            }
+            if rows.stopped {
+                break;
+            }
+        }
+        rows.flush();
+        sink.end_sheet();
     }
     Ok(())
 }
