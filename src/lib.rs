@@ -4,6 +4,7 @@ pub mod contracts;
 pub mod dates;
 pub mod db;
 pub mod entities;
+pub mod generate;
 pub mod money;
 pub mod providers;
 pub mod services;
