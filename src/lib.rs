@@ -5,6 +5,7 @@ pub mod contracts;
 pub mod dates;
 pub mod db;
 pub mod entities;
+pub mod generate;
 pub mod imports;
 pub mod money;
 pub mod providers;

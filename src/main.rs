@@ -1,5 +1,6 @@
 //! The `procure` command: parse the command line, then call into the library.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,30 @@ enum Command {
         /// Address to listen on
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
+    },
+    /// Write the sample register (--sample) or a seeded synthetic register for demos and benchmarks
+    Generate {
+        /// Write the 97-contract sample register, its csv copies and the blank template
+        #[arg(long, conflicts_with_all = ["seed", "contracts", "payments", "services", "format"])]
+        sample: bool,
+        /// Output folder [default: imports with --sample, generated otherwise]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Same seed, same files
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of contracts (项目合同 rows)
+        #[arg(long, default_value_t = 1_000)]
+        contracts: usize,
+        /// Number of payments (拨付记录 rows)
+        #[arg(long, default_value_t = 100_000)]
+        payments: usize,
+        /// Number of monthly service reports (服务统计 rows), at most 36 per contract
+        #[arg(long, default_value_t = 12_000)]
+        services: usize,
+        /// Files to write
+        #[arg(long, value_enum, default_value = "both")]
+        format: procure::generate::FileFormat,
     },
 }
 
@@ -119,6 +144,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { addr } => {
             let db = procure::db::connect(&cli.database).await?;
             procure::web::serve(db, &addr).await?;
+        }
+        Command::Generate {
+            sample,
+            out,
+            seed,
+            contracts,
+            payments,
+            services,
+            format,
+        } => {
+            let written = if sample {
+                procure::generate::write_sample(&out.unwrap_or_else(|| "imports".into()))?
+            } else {
+                procure::generate::generate(&procure::generate::GenerateOptions {
+                    out: out.unwrap_or_else(|| "generated".into()),
+                    seed,
+                    contracts,
+                    payments,
+                    services,
+                    format,
+                })?
+            };
+            for path in written {
+                println!("{}", path.display());
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
