@@ -1112,9 +1112,8 @@ async fn store_services(
                         new_people: Set(new_people),
                         cumulative_people: Set(rec.cumulative),
                         sessions: Set(rec.sessions),
-                        batch_id: Set(ctx.batch_id),
-                        source_sheet: Set(rec.src.sheet.clone()),
-                        source_row: Set(i64::from(rec.src.row)),
+                        // batch, sheet and row stay those of the report's first import;
+                        // the change and its batch are in the history.
                         ..Default::default()
                     };
                     service_report::Entity::update(am).exec(ctx.txn).await?;
