@@ -31,11 +31,11 @@ fn sheet_sum(sheet: &str, header: &str, as_fen: bool) -> (i64, usize) {
     let rows: Vec<&[Data]> = range.rows().collect();
     let h = rows
         .iter()
-        .position(|r| r.iter().any(|c| c.to_string() == header))
+        .position(|r| r.iter().any(|c| *c == header))
         .unwrap();
     let col = rows[h]
         .iter()
-        .position(|c| c.to_string() == header)
+        .position(|c| *c == header)
         .unwrap();
     let mut sum = 0i64;
     let mut n = 0;
