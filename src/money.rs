@@ -112,6 +112,17 @@ impl Money {
     /// Text in a column measured in `unit` yuan; a `万` suffix multiplies by 10,000 again
     /// only when the column is in yuan (a cell saying 万 in a 万元 column is still 万).
     pub fn parse_scaled(raw: &str, unit: Decimal) -> Result<Money, MoneyError> {
+        // The common case, `1234.50`, without the folding below.
+        if !raw.is_empty()
+            && raw.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && unit == Decimal::ONE
+        {
+            if raw.starts_with('.') || raw.ends_with('.') || raw.matches('.').count() > 1 {
+                return Err(MoneyError::NotAnAmount);
+            }
+            let d = Decimal::from_str(raw).map_err(|_| MoneyError::Overflow)?;
+            return Self::from_decimal_rounded(d);
+        }
         let folded: String = crate::text::fold_width(raw)
             .chars()
             .filter(|c| !c.is_whitespace() && *c != ',' && *c != '\u{00a0}' && *c != '\u{3000}')

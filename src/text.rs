@@ -3,6 +3,9 @@
 /// Full-width ASCII (U+FF01..U+FF5E) to half-width, the ideographic space to a space.
 /// Chinese input methods type `１２３４．５０` and `（万元）`.
 pub fn fold_width(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_string();
+    }
     s.chars()
         .map(|c| match c {
             '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
@@ -24,6 +27,19 @@ pub fn header_key(s: &str) -> String {
 
 /// A cell's text trimmed, width-folded and with inner runs of space collapsed.
 pub fn clean(s: &str) -> String {
+    // Most cells are already clean: one allocation, no splitting.
+    let bytes = s.as_bytes();
+    if s.is_ascii()
+        && !bytes.is_empty()
+        && !bytes[0].is_ascii_whitespace()
+        && !bytes[bytes.len() - 1].is_ascii_whitespace()
+        && !bytes
+            .windows(2)
+            .any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_whitespace())
+        && !bytes.iter().any(|b| matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        return s.to_string();
+    }
     fold_width(s)
         .split(|c: char| c.is_whitespace() || c == '\u{a0}')
         .filter(|p| !p.is_empty())

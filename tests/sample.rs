@@ -33,10 +33,7 @@ fn sheet_sum(sheet: &str, header: &str, as_fen: bool) -> (i64, usize) {
         .iter()
         .position(|r| r.iter().any(|c| *c == header))
         .unwrap();
-    let col = rows[h]
-        .iter()
-        .position(|c| *c == header)
-        .unwrap();
+    let col = rows[h].iter().position(|c| *c == header).unwrap();
     let mut sum = 0i64;
     let mut n = 0;
     for r in &rows[h + 1..] {

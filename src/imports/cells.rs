@@ -71,7 +71,10 @@ impl Cell {
         if self.is_blank() {
             return None;
         }
-        let s = crate::text::clean(&self.display());
+        let s = match self {
+            Cell::Text(t) => crate::text::clean(t),
+            other => crate::text::clean(&other.display()),
+        };
         (!s.is_empty()).then_some(s)
     }
 

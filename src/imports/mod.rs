@@ -283,6 +283,7 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<FileReport, ImportError> {
     let size = bytes.len() as u64;
+    let started = std::time::Instant::now();
     let sha256 = sha256_hex(&bytes);
     let parsed = {
         let name = name.clone();
@@ -308,6 +309,7 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             })
     };
     let ParsedFile { format, parsed } = parsed;
+    tracing::debug!(file = %name, elapsed = ?started.elapsed(), "parsed");
     let mut report = FileReport {
         file: name.clone(),
         size,
@@ -340,6 +342,7 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         for c in report.counts.values() {
             report.total.add(c);
         }
+        tracing::debug!(elapsed = ?started.elapsed(), "checked and written");
         let has_errors = problems.iter().any(|p| p.severity == Severity::Error);
         let changed = report.total.inserted + report.total.updated > 0;
         if has_errors {

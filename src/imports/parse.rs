@@ -18,7 +18,8 @@ use crate::Lang;
 /// Where a record came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
-    pub sheet: String,
+    /// Shared by every record of the sheet.
+    pub sheet: std::sync::Arc<str>,
     /// 1-based spreadsheet row.
     pub row: u32,
 }
@@ -103,6 +104,7 @@ struct Sums {
 
 struct SheetState {
     name: String,
+    shared_name: std::sync::Arc<str>,
     pending: Vec<(u32, Vec<Cell>)>,
     map: Option<ColumnMap>,
     decided: bool,
@@ -322,6 +324,7 @@ impl RowSink for Parser<'_> {
     fn begin_sheet(&mut self, name: &str) {
         self.sheet = Some(SheetState {
             name: name.to_string(),
+            shared_name: name.into(),
             pending: Vec::new(),
             map: None,
             decided: false,
@@ -503,8 +506,8 @@ impl RowParse<'_, '_, '_, '_> {
                 .parser
                 .sheet
                 .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
+                .map(|s| s.shared_name.clone())
+                .unwrap_or_else(|| "".into()),
             row: self.row + 1,
         }
     }
@@ -669,9 +672,8 @@ impl RowParse<'_, '_, '_, '_> {
                 self.fail(Field::Amount, kind);
             }
         }
-        if let (Some(c), Some(v)) = (&code, &voucher) {
-            self.first_time(format!("{}\u{1f}{}", c.as_str(), v), Field::Voucher);
-        }
+        // Duplicate vouchers are found when storing, by sorting: a hash of a million keys
+        // would cost more memory than the records themselves.
         let tranche = self.text(Field::Tranche);
         let note = self.text(Field::Note);
         if let (true, Some(code), Some(date), Some(amount), Some(voucher)) =

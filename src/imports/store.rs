@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::columns::{ColumnMap, Field, SheetKind};
 use super::parse::{ContractRecord, Parsed, PaymentRecord, ServiceRecord, Source};
-use super::problems::{cell_ref, Kind, Location, Problem};
+use super::problems::{cell_ref, Kind, Location, Problem, Severity};
 use crate::entities::{contract, disbursement, import_batch, provider, service_report};
 use crate::money::Money;
 use crate::Lang;
@@ -83,11 +83,11 @@ impl Ctx<'_> {
     fn problem(&mut self, src: &Source, field: Field, value: Option<String>, kind: Kind) {
         let col = self
             .columns
-            .get(&src.sheet)
+            .get(&*src.sheet)
             .and_then(|m| m.col(field).or(m.col(Field::Code)));
         let at = Location {
             file: self.file.to_string(),
-            sheet: Some(src.sheet.clone()),
+            sheet: Some(src.sheet.to_string()),
             cell: col.map(|c| cell_ref(c, src.row)),
             row: Some(src.row),
         };
@@ -485,7 +485,7 @@ async fn insert_provider(
         name: Set(rec.provider.clone()),
         uscc: Set(uscc),
         batch_id: Set(ctx.batch_id),
-        source_sheet: Set(rec.src.sheet.clone()),
+        source_sheet: Set(rec.src.sheet.to_string()),
         source_row: Set(i64::from(rec.src.row)),
         ..Default::default()
     };
@@ -624,7 +624,7 @@ async fn store_contracts(
                     fields.target_people.into(),
                     "active".into(),
                     ctx.batch_id.into(),
-                    rec.src.sheet.clone().into(),
+                    rec.src.sheet.to_string().into(),
                     i64::from(rec.src.row).into(),
                     ctx.batch_id.into(),
                 ]);
@@ -747,12 +747,55 @@ async fn store_payments(
         }
     }
 
-    // New payments of this file: (contract, voucher) -> amount, and reversals pending.
+    // Duplicates within the file, found by sorting row numbers rather than hashing a
+    // million keys: a stable sort keeps the first occurrence first.
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by(|&a, &b| {
+        (records[a].code.as_str(), &records[a].voucher)
+            .cmp(&(records[b].code.as_str(), &records[b].voucher))
+    });
+    let mut duplicate_of: HashMap<usize, u32> = HashMap::new();
+    for w in order.windows(2) {
+        let (a, b) = (&records[w[0]], &records[w[1]]);
+        if a.code == b.code && a.voucher == b.voucher {
+            let first = duplicate_of.get(&w[0]).copied().unwrap_or(a.src.row);
+            duplicate_of.insert(w[1], first);
+        }
+    }
+    drop(order);
+    // Only payments that a reversal in this file names need remembering.
+    let targets: HashSet<(&str, &str)> = records
+        .iter()
+        .filter_map(|r| r.reverses.as_deref().map(|v| (r.code.as_str(), v)))
+        .collect();
+
+    let cols = [
+        "contract_id",
+        "paid_on",
+        "amount_fen",
+        "voucher",
+        "tranche",
+        "note",
+        "reverses_id",
+        "batch_id",
+        "source_sheet",
+        "source_row",
+    ];
+    let per_statement = PARAMS_PER_STATEMENT / cols.len();
     let mut new_in_file: HashMap<(i64, String), i64> = HashMap::new();
     let mut reversed_in_file: HashSet<(i64, String)> = HashSet::new();
     let mut plain = Vec::new();
     let mut reversals: Vec<(&PaymentRecord, i64, i64, String)> = Vec::new();
-    for rec in records {
+    for (i, rec) in records.iter().enumerate() {
+        if let Some(&first_row) = duplicate_of.get(&i) {
+            ctx.problem(
+                &rec.src,
+                Field::Voucher,
+                Some(rec.voucher.clone()),
+                Kind::DuplicateInFile { first_row },
+            );
+            continue;
+        }
         let Some(c) = known.get(rec.code.as_str()).copied() else {
             ctx.problem(
                 &rec.src,
@@ -856,25 +899,26 @@ async fn store_payments(
             );
         }
         net.insert(c.id, after);
-        new_in_file.insert(key, amount_fen);
+        if targets.contains(&(rec.code.as_str(), rec.voucher.as_str())) {
+            new_in_file.insert(key, amount_fen);
+        }
         counts.inserted += 1;
         match &rec.reverses {
             Some(t) => reversals.push((rec, c.id, amount_fen, t.clone())),
-            None => plain.push(payment_row(ctx, rec, c.id, amount_fen, None)),
+            None => {
+                plain.push(payment_row(ctx, rec, c.id, amount_fen, None));
+                // Written as they pass, so a million rows never sit in memory twice; a
+                // later error still rolls the whole transaction back.
+                if plain.len() >= per_statement {
+                    let rows = std::mem::take(&mut plain);
+                    // After an error nothing will be kept: stop writing, go on checking.
+                    if ctx.problems.iter().all(|p| p.severity != Severity::Error) {
+                        bulk_insert(ctx.txn, "disbursements", &cols, rows).await?;
+                    }
+                }
+            }
         }
     }
-    let cols = [
-        "contract_id",
-        "paid_on",
-        "amount_fen",
-        "voucher",
-        "tranche",
-        "note",
-        "reverses_id",
-        "batch_id",
-        "source_sheet",
-        "source_row",
-    ];
     bulk_insert(ctx.txn, "disbursements", &cols, plain).await?;
     if !reversals.is_empty() {
         // The reversed payments' ids, now that this file's own payments are stored.
@@ -924,7 +968,7 @@ fn payment_row(
         rec.note.clone().into(),
         reverses.into(),
         ctx.batch_id.into(),
-        rec.src.sheet.clone().into(),
+        rec.src.sheet.to_string().into(),
         i64::from(rec.src.row).into(),
     ]
 }
@@ -1129,7 +1173,7 @@ async fn store_services(
                         rec.cumulative.into(),
                         rec.sessions.into(),
                         ctx.batch_id.into(),
-                        rec.src.sheet.clone().into(),
+                        rec.src.sheet.to_string().into(),
                         i64::from(rec.src.row).into(),
                     ]);
                 }
