@@ -7,7 +7,8 @@
 //! - `procure import` of the xlsx and of the csv into a fresh SQLite database, and into a
 //!   fresh PostgreSQL database when `PROCURE_BENCH_POSTGRES` (or `PROCURE_TEST_POSTGRES`)
 //!   holds a server URL,
-//! and the peak memory (max RSS) of each `procure import`. Prints a Markdown table.
+//!
+//! It also reports the peak memory (max RSS) of each `procure import`, as a Markdown table.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
