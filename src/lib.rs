@@ -9,6 +9,7 @@ pub mod generate;
 pub mod imports;
 pub mod money;
 pub mod providers;
+pub mod reports;
 pub mod services;
 pub mod text;
 pub mod vocab;

@@ -49,6 +49,38 @@ enum Command {
         #[arg(long, default_value_t = 1_048_576)]
         max_rows: u32,
     },
+    /// Make a report: summary, spend, beneficiaries, contracts, exceptions or history
+    Report {
+        #[arg(value_enum)]
+        name: procure::reports::ReportName,
+        /// The date the report is for (default: today)
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Count payments, service periods and changes from this date
+        #[arg(long, value_parser = parse_date)]
+        from: Option<chrono::NaiveDate>,
+        /// Group by these, comma-separated: category, provider, street, community, purchaser, funding, method, month, quarter, year
+        #[arg(long, value_enum, value_delimiter = ',')]
+        by: Vec<procure::reports::Dim>,
+        /// Only this category (Chinese or English name)
+        #[arg(long)]
+        category: Option<String>,
+        /// Only this sub-district (街道)
+        #[arg(long)]
+        street: Option<String>,
+        /// Only this provider (name or USCC)
+        #[arg(long)]
+        provider: Option<String>,
+        /// Output format (default: a table on the terminal)
+        #[arg(long, value_enum)]
+        format: Option<procure::reports::writers::OutputFormat>,
+        /// Where to write (default: reports/NAME-ASOF.EXT; '-' for standard output)
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        /// What the report would have said on this day: only what had been imported by then
+        #[arg(long, value_parser = parse_date)]
+        as_recorded: Option<chrono::NaiveDate>,
+    },
     /// Run the web server
     Serve {
         /// Address to listen on
@@ -141,6 +173,75 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Report {
+            name,
+            as_of,
+            from,
+            by,
+            category,
+            street,
+            provider,
+            format,
+            output,
+            as_recorded,
+        } => {
+            let category = match category {
+                None => None,
+                Some(c) => Some(procure::contracts::Category::parse(&c).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown category '{c}': use {}",
+                        procure::contracts::Category::expected()
+                    )
+                })?),
+            };
+            let scope = procure::reports::Scope {
+                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                from,
+                as_recorded,
+                category,
+                street,
+                provider,
+            };
+            let db = procure::db::connect(&cli.database).await?;
+            let req = procure::reports::Request {
+                name,
+                scope,
+                by,
+                lang: cli.lang,
+            };
+            let report = procure::reports::build(&db, &req).await?;
+            let format = format.unwrap_or(procure::reports::writers::OutputFormat::Table);
+            let bytes = procure::reports::writers::write(&report, format)?;
+            let to_stdout = match &output {
+                Some(p) => p.as_os_str() == "-",
+                None => format == procure::reports::writers::OutputFormat::Table,
+            };
+            if to_stdout {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                if let Err(e) = out.write_all(&bytes).and_then(|_| out.flush()) {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        return Err(e.into());
+                    }
+                }
+            } else {
+                let path = output.unwrap_or_else(|| {
+                    std::path::PathBuf::from("reports").join(format!(
+                        "{}-{}.{}",
+                        name.code(),
+                        report.as_of,
+                        format.extension()
+                    ))
+                });
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+                }
+                std::fs::write(&path, &bytes)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                eprintln!("{}", path.display());
+            }
+        }
         Command::Serve { addr } => {
             let db = procure::db::connect(&cli.database).await?;
             procure::web::serve(db, &addr).await?;
@@ -172,4 +273,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A date on the command line, in any of the forms registers use.
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    procure::dates::parse_date(s).ok_or_else(|| format!("'{s}' is not a date (e.g. 2019-06-30)"))
 }
