@@ -59,10 +59,18 @@ pub async fn run(
         pb.finish_and_clear();
     }
     let report = report?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let text = if json {
+        serde_json::to_string_pretty(&report)? + "\n"
     } else {
-        print!("{}", render(&report, opts.lang));
+        render(&report, opts.lang)
+    };
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A reader that stops early (`| head`) is not an error of the import.
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
     }
     Ok(report.ok)
 }
@@ -94,6 +102,8 @@ fn counts_line(r: &FileReport, lang: Lang) -> String {
             Lang::En => "; ",
         })
 }
+
+const MAX_WARNINGS_SHOWN: usize = 30;
 
 /// The human-readable report, in the chosen language.
 pub fn render(report: &ImportReport, lang: Lang) -> String {
@@ -153,13 +163,27 @@ pub fn render(report: &ImportReport, lang: Lang) -> String {
                 Lang::En => format!("  skipped sheet '{}': not a known register\n", s.name),
             });
         }
-        for (label, list) in [
-            (lang.pick("错误", "error"), &r.errors),
-            (lang.pick("警告", "warning"), &r.warnings),
-        ] {
-            for p in list {
-                out.push_str(&format!("  {label} {}\n", p.line(lang)));
-            }
+        // Every error is listed; warnings, which store anyway, up to a screenful.
+        for p in &r.errors {
+            out.push_str(&format!(
+                "  {} {}\n",
+                lang.pick("错误", "error"),
+                p.line(lang)
+            ));
+        }
+        for p in r.warnings.iter().take(MAX_WARNINGS_SHOWN) {
+            out.push_str(&format!(
+                "  {} {}\n",
+                lang.pick("警告", "warning"),
+                p.line(lang)
+            ));
+        }
+        if r.warnings.len() > MAX_WARNINGS_SHOWN {
+            let more = r.warnings.len() - MAX_WARNINGS_SHOWN;
+            out.push_str(&match lang {
+                Lang::Zh => format!("  …另有 {more} 条警告（--json 列出全部）\n"),
+                Lang::En => format!("  … {more} more warnings (--json lists them all)\n"),
+            });
         }
     }
     out
