@@ -75,7 +75,14 @@ fn procure_import(db: &str, file: &Path) -> (Duration, f64) {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(env!("CARGO_BIN_EXE_procure"))
-        .args(["--database", db, "import", "--json", "--max-file-mb", "1024"])
+        .args([
+            "--database",
+            db,
+            "import",
+            "--json",
+            "--max-file-mb",
+            "1024",
+        ])
         .arg(file)
         .output()
         .expect("/usr/bin/time is installed");

@@ -178,11 +178,14 @@ pub fn render(report: &ImportReport, lang: Lang) -> String {
                 p.line(lang)
             ));
         }
-        if r.warnings.len() > MAX_WARNINGS_SHOWN {
-            let more = r.warnings.len() - MAX_WARNINGS_SHOWN;
+        let all_warnings = r.warning_counts.values().sum::<u64>() as usize;
+        if all_warnings > MAX_WARNINGS_SHOWN {
+            let more = all_warnings - MAX_WARNINGS_SHOWN;
             out.push_str(&match lang {
-                Lang::Zh => format!("  …另有 {more} 条警告（--json 列出全部）\n"),
-                Lang::En => format!("  … {more} more warnings (--json lists them all)\n"),
+                Lang::Zh => format!("  …另有 {more} 条警告（--json 列出每类前 1000 条）\n"),
+                Lang::En => format!(
+                    "  … {more} more warnings (--json lists the first 1,000 of each kind)\n"
+                ),
             });
         }
     }

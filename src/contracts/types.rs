@@ -38,7 +38,7 @@ vocabulary! {
 /// 项目编号: the register's key for a contract. Trimmed, width-folded, at most 64
 /// characters, no control characters; case is kept (registers are consistent in it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub struct ContractCode(String);
+pub struct ContractCode(std::sync::Arc<str>);
 
 impl ContractCode {
     pub fn parse(raw: &str) -> Option<ContractCode> {
@@ -46,7 +46,7 @@ impl ContractCode {
         if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
             return None;
         }
-        Some(ContractCode(s))
+        Some(ContractCode(s.into()))
     }
 
     pub fn as_str(&self) -> &str {

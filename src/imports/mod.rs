@@ -78,7 +78,10 @@ pub struct FileReport {
     pub counts: BTreeMap<SheetKind, Counts>,
     pub total: Counts,
     pub errors: Vec<Problem>,
+    /// The first warnings of each kind (up to 1,000 each).
     pub warnings: Vec<Problem>,
+    /// Every warning counted by code, including those not listed.
+    pub warning_counts: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -270,6 +273,7 @@ fn too_large(name: &str, size: u64, opts: &ImportOptions) -> FileReport {
         total: Counts::default(),
         errors: vec![p],
         warnings: Vec::new(),
+        warning_counts: BTreeMap::new(),
     }
 }
 
@@ -323,6 +327,7 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         total: Counts::default(),
         errors: Vec::new(),
         warnings: Vec::new(),
+        warning_counts: BTreeMap::new(),
     };
     let mut problems = parsed.problems.clone();
     let file_unreadable = problems.iter().any(|p| matches!(p.kind, Kind::File { .. }));
@@ -338,6 +343,7 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         let columns: HashMap<_, _> = parsed.columns.clone();
         let outcome = store::store(&txn, &meta, &parsed, &columns, opts.lang).await?;
         problems.extend(outcome.problems);
+        report.warning_counts.extend(outcome.warning_counts);
         report.counts = outcome.counts;
         for c in report.counts.values() {
             report.total.add(c);
@@ -368,6 +374,12 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     let (errors, warnings): (Vec<_>, Vec<_>) = problems
         .into_iter()
         .partition(|p| p.severity == Severity::Error);
+    for w in &warnings {
+        // parse-time warnings (term over a year) are counted here; store-time ones came counted
+        if matches!(w.kind, Kind::TermOverOneYear) {
+            *report.warning_counts.entry(w.code).or_insert(0) += 1;
+        }
+    }
     report.errors = errors;
     report.warnings = warnings;
     if !report.errors.is_empty() {

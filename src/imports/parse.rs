@@ -51,7 +51,8 @@ pub struct PaymentRecord {
     pub date: NaiveDate,
     pub amount: Money,
     pub voucher: String,
-    pub tranche: Option<String>,
+    /// Shared: a register repeats the same few tranche names.
+    pub tranche: Option<std::sync::Arc<str>>,
     pub reverses: Option<String>,
     pub note: Option<String>,
 }
@@ -116,6 +117,9 @@ struct SheetState {
 
 /// Parses rows handed over by the reader (it implements [`RowSink`]).
 pub struct Parser<'p> {
+    /// Interned contract codes and short repeated words.
+    codes: HashMap<String, ContractCode>,
+    words: HashMap<String, std::sync::Arc<str>>,
     /// Rows read so far, for a progress bar.
     pub progress: Option<&'p std::sync::atomic::AtomicU64>,
     file: String,
@@ -129,6 +133,8 @@ pub struct Parser<'p> {
 impl<'p> Parser<'p> {
     pub fn new(file: &str, lang: Lang, forced: Option<SheetKind>, max_rows: u32) -> Parser<'p> {
         Parser {
+            codes: HashMap::new(),
+            words: HashMap::new(),
             progress: None,
             file: file.to_string(),
             lang,
@@ -471,10 +477,18 @@ impl RowParse<'_, '_, '_, '_> {
     }
 
     fn code(&mut self) -> Option<ContractCode> {
-        self.required(Field::Code, |c| match c.text() {
+        let code = self.required(Field::Code, |c| match c.text() {
             None => Ok(None),
             Some(t) => ContractCode::parse(&t).map(Some).ok_or(Kind::BadCode),
-        })
+        })?;
+        // One allocation per distinct code, however many payments name it.
+        Some(
+            self.parser
+                .codes
+                .entry(code.as_str().to_string())
+                .or_insert(code)
+                .clone(),
+        )
     }
 
     fn vocabulary<T>(
@@ -674,7 +688,13 @@ impl RowParse<'_, '_, '_, '_> {
         }
         // Duplicate vouchers are found when storing, by sorting: a hash of a million keys
         // would cost more memory than the records themselves.
-        let tranche = self.text(Field::Tranche);
+        let tranche = self.text(Field::Tranche).map(|t| {
+            self.parser
+                .words
+                .entry(t.clone())
+                .or_insert_with(|| t.into())
+                .clone()
+        });
         let note = self.text(Field::Note);
         if let (true, Some(code), Some(date), Some(amount), Some(voucher)) =
             (self.ok, code, date, amount, voucher)

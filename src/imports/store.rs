@@ -51,7 +51,12 @@ pub struct Outcome {
     pub batch_id: i64,
     pub counts: BTreeMap<SheetKind, Counts>,
     pub problems: Vec<Problem>,
+    /// Warnings by code, including those not kept in `problems`.
+    pub warning_counts: HashMap<&'static str, u64>,
 }
+
+/// Warnings of one kind kept in full per file; the rest are counted.
+pub const MAX_WARNINGS_KEPT: u64 = 1000;
 
 /// Rows per multi-row INSERT: under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 const PARAMS_PER_STATEMENT: usize = 30_000;
@@ -74,6 +79,7 @@ struct Ctx<'a> {
     file: &'a str,
     columns: &'a HashMap<String, ColumnMap>,
     problems: Vec<Problem>,
+    warning_counts: HashMap<&'static str, u64>,
     batch_id: i64,
     actor: &'a str,
     now: chrono::DateTime<Utc>,
@@ -81,6 +87,15 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn problem(&mut self, src: &Source, field: Field, value: Option<String>, kind: Kind) {
+        if kind.severity() == Severity::Warning {
+            let n = self.warning_counts.entry(kind.code()).or_insert(0);
+            *n += 1;
+            // A million-row file can warn a hundred thousand times; the first of each kind
+            // are listed, the rest counted (errors are always all listed).
+            if *n > MAX_WARNINGS_KEPT {
+                return;
+            }
+        }
         let col = self
             .columns
             .get(&*src.sheet)
@@ -315,6 +330,7 @@ pub async fn store(
         file: &meta.name,
         columns,
         problems: Vec::new(),
+        warning_counts: HashMap::new(),
         batch_id,
         actor: &meta.actor,
         now,
@@ -350,12 +366,12 @@ pub async fn store(
     for c in counts.values() {
         total.add(c);
     }
-    let warnings = ctx
-        .problems
-        .iter()
-        .chain(parsed.problems.iter())
-        .filter(|p| p.severity == super::problems::Severity::Warning)
-        .count();
+    let warnings = ctx.warning_counts.values().sum::<u64>() as usize
+        + parsed
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Warning)
+            .count();
     import_batch::Entity::update_many()
         .col_expr(
             import_batch::Column::RowsRead,
@@ -381,6 +397,7 @@ pub async fn store(
         batch_id,
         counts,
         problems: ctx.problems,
+        warning_counts: ctx.warning_counts,
     })
 }
 
@@ -964,7 +981,7 @@ fn payment_row(
         rec.date.into(),
         amount_fen.into(),
         rec.voucher.clone().into(),
-        rec.tranche.clone().into(),
+        rec.tranche.as_deref().map(str::to_string).into(),
         rec.note.clone().into(),
         reverses.into(),
         ctx.batch_id.into(),
