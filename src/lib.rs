@@ -4,6 +4,7 @@ pub mod contracts;
 pub mod dates;
 pub mod db;
 pub mod entities;
+pub mod imports;
 pub mod money;
 pub mod providers;
 pub mod services;
