@@ -199,6 +199,8 @@ pub enum Fault {
     TagTooLong { limit: u64 },
     /// A cell range that runs backwards or past Excel's grid.
     BadRange { range: String },
+    /// The part ends inside an element where calamine would wait for its end forever.
+    Unclosed { element: String },
 }
 
 impl Fault {
@@ -219,6 +221,7 @@ impl Fault {
                 format!("an XML tag is longer than {}", human_bytes(*limit))
             }
             Fault::BadRange { range } => format!("the cell range \"{range}\" is not valid"),
+            Fault::Unclosed { element } => format!("it ends inside an unclosed <{element}>"),
         }
     }
 
@@ -239,6 +242,7 @@ impl Fault {
                 format!("XML 标签长度超过 {}", human_bytes(*limit))
             }
             Fault::BadRange { range } => format!("单元格区域“{range}”无效"),
+            Fault::Unclosed { element } => format!("<{element}> 未闭合即到达结尾"),
         }
     }
 }
@@ -946,14 +950,19 @@ fn biff12_record(bytes: &[u8], at: usize) -> Option<(u16, usize, usize)> {
 }
 
 /// calamine expands an ods sheet's repeated rows and columns into a dense grid when it opens
-/// the file (src/ods.rs:441-606, read_table, read_row and get_range): a 70-byte cell with
+/// the file (src/ods.rs:436-606, read_table, read_row and get_range): a 70-byte cell with
 /// `table:number-columns-repeated="16384"` becomes 16,384 cells, and a row with
 /// `table:number-rows-repeated="1048576"` a million rows, before calamine's own 100-million
 /// cell cap (src/ods.rs:41) is checked; `<text:s text:c="2000000000"/>` pushes two billion
-/// spaces one at a time (src/ods.rs:768-776). This pass counts what calamine would build:
-/// per table, the rows from the first to the last non-empty row times the widest row (empty
-/// trailing rows and cells are dropped by calamine and so by this count, which is how
-/// LibreOffice's million-row empty tails pass), and the text that repeats copy.
+/// spaces one at a time (src/ods.rs:768-776), and every repeat clones its cell's text.
+/// This pass follows calamine's reading state by state and counts what it would build: per
+/// table, the rows from the first to the last non-empty row times the widest row (calamine
+/// drops empty trailing rows and cells, and so does this count, which is how LibreOffice's
+/// million-row empty tails pass), and the text that repeats copy.
+///
+/// It also refuses a part that ends inside a named table or inside a cell's annotation:
+/// calamine's loops there ignore the end of the stream and spin forever (src/ods.rs:448-481,
+/// `Ok(_) => ()` in read_table, and src/ods.rs:754-762).
 fn check_ods_content(
     zip: &mut Zip<'_>,
     index: usize,
@@ -963,19 +972,13 @@ fn check_ods_content(
     let Some(reader) = open_entry(zip, index) else {
         return Ok(());
     };
+    let malformed = |fault| GuardError::Malformed {
+        part: name.to_owned(),
+        fault,
+    };
     let mut tokens = XmlTokens::new(ByteReader::new(reader));
     let mut ods = OdsCount::default();
-    loop {
-        let token = match tokens.next() {
-            Ok(Some(token)) => token,
-            Ok(None) => break,
-            Err(fault) => {
-                return Err(GuardError::Malformed {
-                    part: name.to_owned(),
-                    fault,
-                })
-            }
-        };
+    while let Some(token) = tokens.next().map_err(malformed)? {
         ods.token(&tokens, token);
         if let Some(table) = ods.finished_table.take() {
             let sheet = table.name.unwrap_or_else(|| name.to_owned());
@@ -998,12 +1001,42 @@ fn check_ods_content(
             });
         }
     }
-    Ok(())
+    match ods.state {
+        OdsState::Annotation => Err(malformed(Fault::Unclosed {
+            element: "office:annotation".into(),
+        })),
+        OdsState::Outside => Ok(()),
+        // Inside a row or a cell, calamine meets the end of the stream as an error.
+        _ if ods.table.is_some() => Err(malformed(Fault::Unclosed {
+            element: "table:table".into(),
+        })),
+        _ => Ok(()),
+    }
+}
+
+/// Where calamine's ods reader stands (src/ods.rs: parse_content, read_table, read_row,
+/// get_datatype).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+enum OdsState {
+    /// parse_content, between tables.
+    #[default]
+    Outside,
+    /// read_table: only rows and the table's end matter.
+    Table,
+    /// read_row: cells and the row's end.
+    Row,
+    /// get_datatype reading a string cell's content until any cell end.
+    StringCell,
+    /// Inside an annotation of a string cell: only its end matters.
+    Annotation,
+    /// read_to_end_into skipping a non-string cell's content to the matching end tag.
+    SkipCell { name: Vec<u8>, depth: u64 },
 }
 
 /// What calamine's ods reader would allocate, counted token by token.
 #[derive(Default)]
 struct OdsCount {
+    state: OdsState,
     table: Option<OdsTable>,
     row: Option<OdsRow>,
     cell: Option<OdsCell>,
@@ -1011,7 +1044,7 @@ struct OdsCount {
     /// Cells over all finished tables: calamine holds every sheet at once.
     total_cells: u64,
     total_rows: u64,
-    /// Bytes of cell text once repeats are copied, over the whole part.
+    /// Bytes of cell text and formulas once repeats are copied, over the whole part.
     text_bytes: u64,
 }
 
@@ -1037,8 +1070,11 @@ struct OdsRow {
 struct OdsCell {
     repeat: u64,
     non_empty: bool,
+    /// Text held in attributes (string, date or time value, formula).
+    attribute_text: u64,
     text_at_start: u64,
-    spaces: u64,
+    /// Spaces from `text:s` and one byte per other element (paragraph breaks, tabs).
+    extra: u64,
 }
 
 struct FinishedTable {
@@ -1049,74 +1085,104 @@ struct FinishedTable {
 
 impl OdsCount {
     fn token<R: Read>(&mut self, tokens: &XmlTokens<R>, token: Token) {
-        // calamine compares qualified names, prefix included (src/ods.rs:381-473).
+        // calamine compares qualified names, prefix included.
         let name = tokens.name();
-        match token {
-            Token::Start { empty } => match name {
-                b"table:table" => {
+        let is_cell = |n: &[u8]| n == b"table:table-cell" || n == b"table:covered-table-cell";
+        match (self.state.clone(), token) {
+            (OdsState::Outside, Token::Start { empty }) if name == b"table:table" => {
+                // parse_content reads a table only when it has a name (src/ods.rs:399-412).
+                if let Some(table_name) = tokens.attribute(b"table:name") {
                     self.table = Some(OdsTable {
-                        name: tokens
-                            .attribute(b"table:name")
-                            .map(|n| String::from_utf8_lossy(n).into_owned()),
+                        name: Some(String::from_utf8_lossy(table_name).into_owned()),
                         ..OdsTable::default()
                     });
+                    self.state = OdsState::Table;
                     if empty {
                         self.end_table();
                     }
                 }
-                b"table:table-row" if self.table.is_some() => {
-                    self.row = Some(OdsRow {
-                        repeat: repeat(tokens.attribute(b"table:number-rows-repeated"), true),
-                        cols: 0,
-                        width: 0,
-                    });
-                    if empty {
-                        self.end_row();
-                    }
+            }
+            (OdsState::Table, Token::Start { empty }) if name == b"table:table-row" => {
+                self.row = Some(OdsRow {
+                    repeat: repeat(tokens.attribute(b"table:number-rows-repeated"), true),
+                    cols: 0,
+                    width: 0,
+                });
+                self.state = OdsState::Row;
+                if empty {
+                    self.end_row();
                 }
-                b"table:table-cell" | b"table:covered-table-cell" if self.row.is_some() => {
-                    const VALUES: [&[u8]; 8] = [
-                        b"office:value",
-                        b"office:string-value",
-                        b"office:date-value",
-                        b"office:time-value",
-                        b"office:boolean-value",
-                        b"office:value-type",
-                        b"calcext:value-type",
-                        b"table:formula",
-                    ];
-                    let non_empty = VALUES.iter().any(|a| tokens.attribute(a).is_some());
-                    self.cell = Some(OdsCell {
-                        // calamine parses this one without decoding entities (src/ods.rs:586).
-                        repeat: repeat(tokens.attribute(b"table:number-columns-repeated"), false),
-                        non_empty,
-                        text_at_start: tokens.text_bytes(),
-                        spaces: 0,
-                    });
+            }
+            // Any end of a table ends it, even a nested one's (src/ods.rs:471).
+            (OdsState::Table, Token::End) if name == b"table:table" => self.end_table(),
+            (OdsState::Row, Token::Start { empty }) if is_cell(name) => {
+                let cell = ods_cell(tokens);
+                let reads_content = cell.1;
+                self.cell = Some(cell.0);
+                if reads_content {
+                    self.state = OdsState::StringCell;
                     if empty {
                         self.end_cell(tokens.text_bytes());
                     }
+                } else if empty {
+                    self.end_cell(tokens.text_bytes());
+                } else {
+                    self.state = OdsState::SkipCell {
+                        name: name.to_vec(),
+                        depth: 1,
+                    };
                 }
-                b"text:s" => {
-                    if let Some(cell) = self.cell.as_mut() {
-                        let count = repeat(tokens.attribute(b"text:c"), true);
-                        cell.spaces = cell.spaces.saturating_add(count);
+            }
+            (OdsState::Row, Token::End) if name == b"table:table-row" => self.end_row(),
+            (OdsState::StringCell, Token::End) if is_cell(name) => {
+                self.end_cell(tokens.text_bytes())
+            }
+            (OdsState::StringCell, Token::Start { empty }) => {
+                let Some(cell) = self.cell.as_mut() else {
+                    return;
+                };
+                if name == b"office:annotation" {
+                    if !empty {
+                        self.state = OdsState::Annotation;
                     }
+                } else if name == b"text:s" {
+                    let count = repeat(tokens.attribute(b"text:c"), true);
+                    cell.extra = cell.extra.saturating_add(count);
+                } else {
+                    cell.extra = cell.extra.saturating_add(1);
                 }
-                _ => {}
-            },
-            Token::End => match name {
-                b"table:table-cell" | b"table:covered-table-cell" => {
-                    self.end_cell(tokens.text_bytes())
+            }
+            (OdsState::Annotation, Token::End) if name == b"office:annotation" => {
+                self.state = OdsState::StringCell;
+            }
+            (
+                OdsState::SkipCell {
+                    name: skipping,
+                    depth,
+                },
+                token,
+            ) if name == skipping => {
+                let depth = match token {
+                    Token::Start { empty: false } => depth + 1,
+                    Token::Start { empty: true } => depth,
+                    Token::End => depth - 1,
+                };
+                if depth == 0 {
+                    self.end_cell(tokens.text_bytes());
+                } else {
+                    self.state = OdsState::SkipCell {
+                        name: skipping,
+                        depth,
+                    };
                 }
-                b"table:table-row" => self.end_row(),
-                b"table:table" => self.end_table(),
-                _ => {}
-            },
+            }
+            // Anything else calamine ignores, or meets as an error and stops reading.
+            _ => {}
         }
     }
 
     fn end_cell(&mut self, text_now: u64) {
+        self.state = OdsState::Row;
         let (Some(cell), Some(row)) = (self.cell.take(), self.row.as_mut()) else {
             return;
         };
@@ -1128,7 +1194,8 @@ impl OdsCount {
         // Each repeated cell, and each repeated row, holds its own copy of the text.
         let text = text_now
             .saturating_sub(cell.text_at_start)
-            .saturating_add(cell.spaces);
+            .saturating_add(cell.extra)
+            .saturating_add(cell.attribute_text);
         self.text_bytes = self.text_bytes.saturating_add(
             text.saturating_mul(repeat)
                 .saturating_mul(row.repeat.min(EXCEL_ROWS)),
@@ -1136,6 +1203,7 @@ impl OdsCount {
     }
 
     fn end_row(&mut self) {
+        self.state = OdsState::Table;
         self.cell = None;
         let (Some(row), Some(table)) = (self.row.take(), self.table.as_mut()) else {
             return;
@@ -1153,6 +1221,7 @@ impl OdsCount {
     }
 
     fn end_table(&mut self) {
+        self.state = OdsState::Outside;
         self.row = None;
         self.cell = None;
         if let Some(table) = self.table.take() {
@@ -1167,6 +1236,46 @@ impl OdsCount {
             });
         }
     }
+}
+
+/// A cell's start tag read as calamine's `get_datatype` reads it (src/ods.rs:690-735), in
+/// attribute order: whether it holds a value or formula, and whether calamine goes on to
+/// read its content as a string (a string type without a string value, or an error type
+/// whose string value is empty).
+fn ods_cell<R: Read>(tokens: &XmlTokens<R>) -> (OdsCell, bool) {
+    let mut is_string = false;
+    let mut is_error = false;
+    let mut value_set = false;
+    let mut empty_string_value = false;
+    let mut formula = false;
+    let mut attribute_text: u64 = 0;
+    for (key, value) in tokens.attributes() {
+        match key {
+            b"office:value" | b"office:boolean-value" if !value_set => value_set = true,
+            b"office:string-value" | b"office:date-value" | b"office:time-value" if !value_set => {
+                value_set = true;
+                empty_string_value = key == b"office:string-value" && value.is_empty();
+                attribute_text = attribute_text.saturating_add(value.len() as u64);
+            }
+            b"office:value-type" if !value_set => is_string = value == b"string",
+            b"calcext:value-type" => is_error = value == b"error",
+            b"table:formula" => {
+                formula = !value.is_empty();
+                attribute_text = attribute_text.saturating_add(value.len() as u64);
+            }
+            _ => {}
+        }
+    }
+    let reads_content = (!value_set && is_string) || (is_error && empty_string_value);
+    let cell = OdsCell {
+        // calamine parses this one without decoding entities (src/ods.rs:586).
+        repeat: repeat(tokens.attribute(b"table:number-columns-repeated"), false),
+        non_empty: reads_content || value_set || formula,
+        attribute_text,
+        text_at_start: tokens.text_bytes(),
+        extra: 0,
+    };
+    (cell, reads_content)
 }
 
 /// A repeat count as calamine parses it: absent is 1, unparsable fails calamine's read (so
@@ -1316,40 +1425,15 @@ impl<R: Read> XmlTokens<R> {
     /// The raw value of an attribute of the last tag, matched by its exact key; the first
     /// match wins, as in calamine's `raw_attr` (src/attrs.rs:112-125).
     fn attribute(&self, key: &[u8]) -> Option<&[u8]> {
-        let raw = &self.tag[self.name_len..];
-        let mut pos = 0;
-        loop {
-            while pos < raw.len() && raw[pos].is_ascii_whitespace() {
-                pos += 1;
-            }
-            if pos >= raw.len() {
-                return None;
-            }
-            let key_start = pos;
-            while pos < raw.len() && raw[pos] != b'=' {
-                pos += 1;
-            }
-            if pos >= raw.len() {
-                return None;
-            }
-            let found = trim_ascii_end(&raw[key_start..pos]);
-            pos += 1;
-            while pos < raw.len() && raw[pos].is_ascii_whitespace() {
-                pos += 1;
-            }
-            let quote = *raw.get(pos)?;
-            if quote != b'"' && quote != b'\'' {
-                return None;
-            }
-            pos += 1;
-            let value_start = pos;
-            while pos < raw.len() && raw[pos] != quote {
-                pos += 1;
-            }
-            if found == key {
-                return Some(&raw[value_start..pos]);
-            }
-            pos += 1;
+        self.attributes().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The raw attributes of the last tag, split as calamine's `RawAttrIter` splits them
+    /// (src/attrs.rs:36-90); it ends at the first malformed one, where calamine fails.
+    fn attributes(&self) -> Attributes<'_> {
+        Attributes {
+            raw: &self.tag[self.name_len..],
+            pos: 0,
         }
     }
 
@@ -1473,6 +1557,52 @@ impl<R: Read> XmlTokens<R> {
             }
             (prev2, prev1) = (prev1, c);
         }
+    }
+}
+
+/// Key and raw value of each attribute in a tag.
+struct Attributes<'t> {
+    raw: &'t [u8],
+    pos: usize,
+}
+
+impl<'t> Iterator for Attributes<'t> {
+    type Item = (&'t [u8], &'t [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let raw = self.raw;
+        let mut pos = self.pos;
+        while pos < raw.len() && raw[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        let key_start = pos;
+        while pos < raw.len() && raw[pos] != b'=' {
+            pos += 1;
+        }
+        if pos >= raw.len() {
+            self.pos = raw.len();
+            return None;
+        }
+        let key = trim_ascii_end(&raw[key_start..pos]);
+        pos += 1;
+        while pos < raw.len() && raw[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        let quote = match raw.get(pos) {
+            Some(&q) if q == b'"' || q == b'\'' => q,
+            _ => {
+                self.pos = raw.len();
+                return None;
+            }
+        };
+        pos += 1;
+        let value_start = pos;
+        while pos < raw.len() && raw[pos] != quote {
+            pos += 1;
+        }
+        let value = &raw[value_start..pos];
+        self.pos = (pos + 1).min(raw.len());
+        Some((key, value))
     }
 }
 
@@ -2429,6 +2559,66 @@ mod tests {
                 fault: Fault::Doctype,
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn an_ods_that_ends_inside_a_table_or_an_annotation_is_refused() {
+        // calamine's read_table and its annotation loop ignore the end of the stream and
+        // spin forever: do not hand these to calamine.
+        let unclosed_table = zip_of(&[
+            ("mimetype", ODS_MIMETYPE),
+            (
+                "content.xml",
+                br#"<office:document-content><table:table table:name="a"><table:table-row>"#,
+            ),
+        ]);
+        assert_eq!(
+            inspect_default(&unclosed_table),
+            Err(GuardError::Malformed {
+                part: "content.xml".into(),
+                fault: Fault::Unclosed {
+                    element: "table:table".into()
+                }
+            })
+        );
+        let unclosed_annotation = ods(
+            r#"<table:table-row><table:table-cell office:value-type="string"><office:annotation><text:p>note</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#,
+        );
+        assert!(matches!(
+            inspect_default(&unclosed_annotation),
+            Err(GuardError::Malformed {
+                fault: Fault::Unclosed { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn ods_cells_are_read_in_calamines_states() {
+        // Rows inside a float cell's content are skipped by calamine and by the count; a
+        // huge row repeat there is harmless.
+        let rows = format!(
+            r#"{ODS_ROW}<table:table-row><table:table-cell office:value-type="float" office:value="1"><table:table-row table:number-rows-repeated="99999999"><table:table-cell office:value="1"/></table:table-row></table:table-cell></table:table-row>"#
+        );
+        let bytes = ods(&rows);
+        assert_eq!(inspect_default(&bytes), Ok(FileFormat::Ods));
+        // A row's repeat counts wherever it stands in the table (header rows, groups).
+        let rows = format!(
+            r#"<table:table-header-rows>{ODS_ROW}</table:table-header-rows><table:table-row-group><table:table-row table:number-rows-repeated="3000000"><table:table-cell office:value="1"/></table:table-row></table:table-row-group>"#
+        );
+        assert!(matches!(
+            inspect_default(&ods(&rows)),
+            Err(GuardError::SheetTooLarge { .. })
+        ));
+        // Long text in an attribute is copied by every repeat too.
+        let long = "长".repeat(10_000);
+        let rows = format!(
+            r#"<table:table-row table:number-rows-repeated="1000"><table:table-cell office:value-type="string" office:string-value="{long}" table:number-columns-repeated="1000"/></table:table-row>"#
+        );
+        assert!(matches!(
+            inspect_default(&ods(&rows)),
+            Err(GuardError::TextTooLarge { .. })
         ));
     }
 
