@@ -556,7 +556,11 @@ fn inspect_zip(bytes: &[u8], limits: &Limits) -> Result<FileFormat, GuardError> 
             .map_err(|e| GuardError::CorruptZip {
                 detail: e.to_string(),
             })?;
-        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        // Decoded as zip decodes it for calamine: UTF-8, else code page 437.
+        let name = match entry.name() {
+            Ok(name) => name.into_owned(),
+            Err(_) => String::from_utf8_lossy(entry.name_raw()).into_owned(),
+        };
         let normal = name.replace('\\', "/").to_ascii_lowercase();
         if !seen.insert(normal.clone()) {
             return Err(GuardError::DuplicateEntry { name });
