@@ -3,4 +3,6 @@
 
 mod common;
 
-libfuzzer_sys::fuzz_target!(init: common::init(), |data: &[u8]| common::check(data));
+libfuzzer_sys::fuzz_target!(init: common::init(), |data: &[u8]| {
+    common::check(data, common::Read::Range)
+});
