@@ -1,17 +1,4 @@
-//! Looks at an upload's bytes before calamine does, so that no spreadsheet can abort, exhaust memory or hang the importer.
-//!
-//! calamine 0.38 trusts several sizes that a file declares about itself. Each check here
-//! names the place in calamine's source that it protects (paths relative to the
-//! calamine-0.38.0 crate). The checks read only the zip central directory, the first few
-//! KiB of the parts whose headers matter, and, for `.ods` and `.xls`, one streaming pass
-//! over the part that calamine expands; nothing here holds more than a bounded buffer, except
-//! the `.xls` workbook stream (at most the file's size).
-//!
-//! What this guard can NOT promise: calamine's `worksheet_range` for xlsx and xlsb sizes its
-//! grid from the cells it actually finds (`Range::from_sparse`, src/lib.rs:1051), not from
-//! the `<dimension>` a sheet declares, so two cells at A1 and XFD1048576 still allocate
-//! 17 billion cells (calamine issue #693). The importer reads xlsx and xlsb with the streaming
-//! `worksheet_cells_reader`, which allocates nothing from declared sizes.
+//! Looks at an upload's bytes before calamine does, so no spreadsheet can abort, exhaust memory or hang the importer.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -419,7 +406,21 @@ impl GuardError {
 /// Decides what an upload is and refuses it when calamine could not read it safely.
 ///
 /// Call it before any parser sees the bytes, and open the file with the reader for the
-/// returned format (never with calamine's `open_workbook_auto`, which tries every format).
+/// returned format (not with calamine's `open_workbook_auto`, which tries every format).
+///
+/// calamine 0.38 trusts several sizes that a file declares about itself; each check below
+/// names the place in calamine's source that it protects (paths inside the calamine-0.38.0
+/// crate). The checks read the zip central directory, the first 16 KiB of each part, the
+/// whole of `sharedStrings.xml` and an ods `content.xml` as streams, and an xls workbook
+/// stream (at most the file's size); nothing else is held in memory.
+///
+/// What it can NOT promise: calamine's `worksheet_range` for xlsx and xlsb sizes its grid
+/// from the cells it finds (`Range::from_sparse`, src/lib.rs:1051), not from the
+/// `<dimension>` a sheet declares, so two cells at A1 and XFD1048576 still ask for 17
+/// billion cells (calamine issue #693). Read xlsx and xlsb with the streaming
+/// `worksheet_cells_reader` (`next_cell` only: `next_formula` resizes a Vec to any shared
+/// formula index, src/xlsx/cells_reader.rs:434), and run calamine under `catch_unwind`:
+/// it panics on many malformed files.
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<FileFormat, GuardError> {
     if bytes.is_empty() {
         return Err(GuardError::Empty);
@@ -789,7 +790,7 @@ impl AttributeFinder {
 
 /// Reads the first few KiB of every part for a sheet header: an xlsx `<dimension ref>` before
 /// `<sheetData>`, or an xlsb BrtWsDim. calamine only reserves from these when they are small
-/// (src/xlsx/mod.rs:2907-2910, src/xlsb/mod.rs:618-622), so this check refuses honest but
+/// (src/xlsx/mod.rs:2921-2925, src/xlsb/mod.rs:618-622), so this check refuses honest but
 /// oversized sheets early; it cannot stop a sheet that understates its dimension.
 fn check_sheet_header(
     zip: &mut Zip<'_>,
