@@ -531,3 +531,64 @@ fn write_fixture_source() {
     let dir = std::path::PathBuf::from(std::env::var("FIXTURE_DIR").expect("FIXTURE_DIR"));
     register(&dir);
 }
+
+/// Copies a zip, replacing (or adding) one entry.
+fn rezip(src: &std::path::Path, name: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut input = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut replaced = false;
+    for i in 0..input.len() {
+        let mut f = input.by_index(i).unwrap();
+        let entry = f.name().unwrap().to_string();
+        out.start_file(entry.as_str(), opts).unwrap();
+        if entry == name {
+            out.write_all(body).unwrap();
+            replaced = true;
+        } else {
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf).unwrap();
+            out.write_all(&buf).unwrap();
+        }
+    }
+    if !replaced {
+        out.start_file(name, opts).unwrap();
+        out.write_all(body).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// The register with 300 MB of zeros added: made once per test run (deflating it is slow in
+/// a debug build), the same bytes for both backends.
+fn bomb(good: &std::path::Path) -> Vec<u8> {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| rezip(good, "xl/media/zeros.bin", &vec![0u8; 300 << 20]))
+        .clone()
+}
+
+both_backends! {
+    async fn crafted_workbooks_are_refused_and_the_program_lives_on(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let good = register(dir.path());
+        // calamine #684: a shared-strings table declaring 10^12 strings
+        let sst = br#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1000000000000"><si><t>x</t></si></sst>"#;
+        let f684 = write(dir.path(), "684.xlsx", rezip(&good, "xl/sharedStrings.xml", sst));
+        // calamine #693: a sheet spanning A1:XFD1048576
+        let sheet = br#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>"#;
+        let f693 = write(dir.path(), "693.xlsx", rezip(&good, "xl/worksheets/sheet1.xml", sheet));
+        // a zip bomb: 300 MB of zeros inside a small file
+        let bomb = write(dir.path(), "bomb.xlsx", bomb(&good));
+        for f in [f684, f693, bomb] {
+            let r = import(t, std::slice::from_ref(&f)).await;
+            assert!(!r.ok, "{}", f.display());
+            let e = errors(&r);
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert_eq!(r.files[0].errors[0].code, "file_unreadable");
+        }
+        assert_eq!(ledger_counts(t).await, vec![0; 6]);
+        // and the next file imports as usual
+        assert!(import(t, &[good]).await.ok);
+    }
+}
