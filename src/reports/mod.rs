@@ -205,16 +205,18 @@ pub async fn build(db: &impl ConnectionTrait, req: &Request) -> Result<Report, D
         contracts: ledger::contracts(db, &req.scope).await?,
         ..Default::default()
     };
-    match req.name {
+    // Only the aggregations a report shows: each is a GROUP BY over every payment.
+    let (paid, served) = match req.name {
         ReportName::History => return history(db, req, report).await,
-        ReportName::Spend | ReportName::Beneficiaries if time => {
-            ledger::paid(db, &req.scope, true, &mut snap).await?;
-            ledger::served(db, &req.scope, true, &mut snap).await?;
-        }
-        _ => {}
+        ReportName::Spend => (true, false),
+        _ => (true, true),
+    };
+    if paid {
+        ledger::paid(db, &req.scope, time, &mut snap).await?;
     }
-    ledger::paid(db, &req.scope, false, &mut snap).await?;
-    ledger::served(db, &req.scope, false, &mut snap).await?;
+    if served {
+        ledger::served(db, &req.scope, time, &mut snap).await?;
+    }
     match req.name {
         ReportName::Summary => summary(&snap, req, &mut report),
         ReportName::Spend | ReportName::Beneficiaries if time => by_time(&snap, req, &mut report),
