@@ -25,12 +25,7 @@ async fn import_with(t: &TestDb, files: &[std::path::PathBuf], o: &ImportOptions
 }
 
 async fn scalar(t: &TestDb, sql: &str) -> i64 {
-    let row =
-        t.db.query_one_raw(Statement::from_string(t.db.get_database_backend(), sql))
-            .await
-            .unwrap()
-            .unwrap();
-    row.try_get_by_index::<Option<i64>>(0).unwrap().unwrap_or(0)
+    t.scalar(sql).await
 }
 
 async fn text(t: &TestDb, sql: &str) -> String {

@@ -13,7 +13,7 @@ use procure::imports::{import_paths, ImportOptions};
 use procure::reports::writers::{self, OutputFormat};
 use procure::reports::{build, Dim, Report, ReportName, Request, Scope, Val};
 use procure::{Lang, Money};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
 use unicode_width::UnicodeWidthStr;
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -41,12 +41,7 @@ async fn load(t: &TestDb, files: &[PathBuf]) {
 }
 
 async fn scalar(t: &TestDb, sql: &str) -> i64 {
-    let row =
-        t.db.query_one_raw(Statement::from_string(t.db.get_database_backend(), sql))
-            .await
-            .unwrap()
-            .unwrap();
-    row.try_get_by_index::<Option<i64>>(0).unwrap().unwrap_or(0)
+    t.scalar(sql).await
 }
 
 fn req(name: ReportName, as_of: NaiveDate, by: &[Dim]) -> Request {

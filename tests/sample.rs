@@ -9,19 +9,13 @@ use calamine::{open_workbook, Data, Reader, Xlsx};
 use common::TestDb;
 use procure::imports::{import_paths, FileStatus, ImportOptions};
 use procure::Money;
-use sea_orm::{ConnectionTrait, Statement};
 
 fn imports_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("imports")
 }
 
 async fn scalar(t: &TestDb, sql: &str) -> i64 {
-    let row =
-        t.db.query_one_raw(Statement::from_string(t.db.get_database_backend(), sql))
-            .await
-            .unwrap()
-            .unwrap();
-    row.try_get_by_index::<Option<i64>>(0).unwrap().unwrap_or(0)
+    t.scalar(sql).await
 }
 
 /// Sums a column of a sheet between its header row and its 合计 row, straight from calamine.

@@ -3,6 +3,7 @@
 //! xls and ods through `worksheet_range` after the guard has checked their sizes, CSV/TSV
 //! through the csv crate after the encoding is detected.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use calamine::{Data, DataRef, Reader};
@@ -127,6 +128,30 @@ impl<'s, S: RowSink> RowBuilder<'s, S> {
     }
 }
 
+/// Streams every sheet of an xlsx or xlsb workbook cell by cell. A macro because the two
+/// cells readers share a method but no trait.
+macro_rules! stream_cells {
+    ($wb:ident, $sink:ident) => {{
+        let mut wb = $wb;
+        for name in wb.sheet_names() {
+            $sink.begin_sheet(&name);
+            let mut reader = wb
+                .worksheet_cells_reader(&name)
+                .map_err(ReadError::workbook)?;
+            let mut rows = RowBuilder::new($sink);
+            while let Some(cell) = reader.next_cell().map_err(ReadError::workbook)? {
+                let (r, c) = cell.get_position();
+                rows.push(r, c, from_ref(cell.get_value().clone()));
+                if rows.stopped {
+                    break;
+                }
+            }
+            rows.flush();
+            $sink.end_sheet();
+        }
+    }};
+}
+
 /// Reads every sheet of `bytes` (already inspected by the guard) into `sink`.
 pub fn read<S: RowSink>(
     bytes: &[u8],
@@ -136,42 +161,12 @@ pub fn read<S: RowSink>(
 ) -> Result<(), ReadError> {
     match format {
         FileFormat::Xlsx => {
-            let mut wb = calamine::Xlsx::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
-            for name in wb.sheet_names() {
-                sink.begin_sheet(&name);
-                let mut reader = wb
-                    .worksheet_cells_reader(&name)
-                    .map_err(ReadError::workbook)?;
-                let mut rows = RowBuilder::new(sink);
-                while let Some(cell) = reader.next_cell().map_err(ReadError::workbook)? {
-                    let (r, c) = cell.get_position();
-                    rows.push(r, c, from_ref(cell.get_value().clone()));
-                    if rows.stopped {
-                        break;
-                    }
-                }
-                rows.flush();
-                sink.end_sheet();
-            }
+            let wb = calamine::Xlsx::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
+            stream_cells!(wb, sink);
         }
         FileFormat::Xlsb => {
-            let mut wb = calamine::Xlsb::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
-            for name in wb.sheet_names() {
-                sink.begin_sheet(&name);
-                let mut reader = wb
-                    .worksheet_cells_reader(&name)
-                    .map_err(ReadError::workbook)?;
-                let mut rows = RowBuilder::new(sink);
-                while let Some(cell) = reader.next_cell().map_err(ReadError::workbook)? {
-                    let (r, c) = cell.get_position();
-                    rows.push(r, c, from_ref(cell.get_value().clone()));
-                    if rows.stopped {
-                        break;
-                    }
-                }
-                rows.flush();
-                sink.end_sheet();
-            }
+            let wb = calamine::Xlsb::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
+            stream_cells!(wb, sink);
         }
         FileFormat::Xls => {
             let wb = calamine::Xls::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
@@ -215,22 +210,23 @@ where
 
 /// Text of a CSV file: UTF-8 with or without BOM, UTF-16 with BOM (Excel's "Unicode text"),
 /// else GB18030, the superset of the GBK that Chinese Excel writes.
-pub fn decode_text(bytes: &[u8]) -> Result<(String, &'static str), ReadError> {
+/// UTF-8 text is borrowed, not copied: a million-row CSV is 60 MB.
+pub fn decode_text(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static str), ReadError> {
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         if had_errors {
             return Err(bad_encoding(enc.name()));
         }
-        return Ok((text.into_owned(), enc.name()));
+        return Ok((text, enc.name()));
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
-        return Ok((s.to_string(), "UTF-8"));
+        return Ok((Cow::Borrowed(s), "UTF-8"));
     }
     let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
     if had_errors {
         return Err(bad_encoding("GB18030"));
     }
-    Ok((text.into_owned(), "GB18030"))
+    Ok((text, "GB18030"))
 }
 
 fn bad_encoding(enc: &str) -> ReadError {
@@ -310,12 +306,12 @@ mod tests {
     fn encodings_are_detected() {
         assert_eq!(
             decode_text("\u{feff}项目编号".as_bytes()).unwrap(),
-            ("项目编号".to_string(), "UTF-8")
+            (Cow::Borrowed("项目编号"), "UTF-8")
         );
         let (gbk, _, _) = encoding_rs::GBK.encode("项目编号,金额");
         assert_eq!(
             decode_text(&gbk).unwrap(),
-            ("项目编号,金额".to_string(), "GB18030")
+            (Cow::Borrowed("项目编号,金额"), "GB18030")
         );
         let mut utf16 = vec![0xff, 0xfe];
         for u in "编号\t金额".encode_utf16() {

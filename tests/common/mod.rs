@@ -114,6 +114,20 @@ impl Drop for TestDb {
     }
 }
 
+impl TestDb {
+    /// One integer from SQL (NULL reads as 0).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        use sea_orm::Statement;
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<Option<i64>>(0).unwrap().unwrap_or(0)
+    }
+}
+
 /// Runs one test body against each backend: SQLite, then PostgreSQL when configured.
 /// In CI (`PROCURE_REQUIRE_POSTGRES=1`) a missing server is a failure, never a skip.
 #[macro_export]
