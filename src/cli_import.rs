@@ -154,7 +154,8 @@ pub fn render(report: &ImportReport, lang: Lang) -> String {
         };
         out.push_str(&head);
         out.push('\n');
-        if !r.counts.is_empty() {
+        // A rejected file stored nothing: its would-be counts would only mislead.
+        if !r.counts.is_empty() && r.status != FileStatus::Rejected {
             out.push_str(&format!("  {}\n", counts_line(r, lang)));
         }
         for s in r.sheets.iter().filter(|s| s.skipped) {

@@ -492,6 +492,8 @@ both_backends! {
         assert!(!import(t, &[empty]).await.ok);
         let missing = write(dir.path(), "m.csv", "项目编号,拨付金额,凭证号\nA,1,V\n");
         assert_eq!(errors(&import(t, &[missing]).await), ["m.csv [m]: 缺少必填列“拨付日期”"]);
+        let blank = write(dir.path(), "blank.csv", "项目编号,拨付日期,拨付金额,凭证号\n");
+        assert!(errors(&import(t, &[blank]).await)[0].contains("表头下面没有任何记录"));
         assert_eq!(ledger_counts(t).await, vec![0; 6]);
     }
 }

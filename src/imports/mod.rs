@@ -164,6 +164,19 @@ pub fn parse_bytes(
         parsed
             .problems
             .push(file_problem(file, e.zh, e.en, opts.lang));
+    } else if parsed.sheets.iter().any(|s| s.kind.is_some())
+        && parsed.sheets.iter().all(|s| s.rows == 0)
+        && parsed
+            .problems
+            .iter()
+            .all(|p| p.severity != Severity::Error)
+    {
+        parsed.problems.push(file_problem(
+            file,
+            "表头下面没有任何记录：是否上传了空白模板？".into(),
+            "there are no records below the header: is this the blank template?".into(),
+            opts.lang,
+        ));
     } else if !parsed.sheets.iter().any(|s| s.kind.is_some()) {
         let names: Vec<&str> = parsed.sheets.iter().map(|s| s.name.as_str()).collect();
         parsed.problems.push(file_problem(
@@ -333,15 +346,19 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     let file_unreadable = problems.iter().any(|p| matches!(p.kind, Kind::File { .. }));
     if !file_unreadable {
         let txn = db.begin().await?;
-        report.identical_to_batch = store::earlier_batch(&txn, &sha256).await?.map(|b| b.id);
         let meta = store::FileMeta {
             name,
             size,
-            sha256,
+            sha256: sha256.clone(),
             actor: opts.actor.clone(),
         };
         let columns: HashMap<_, _> = parsed.columns.clone();
+        // The store writes first (the batch row), so on SQLite this transaction holds the
+        // write lock before it reads anything and a concurrent import waits its turn.
         let outcome = store::store(&txn, &meta, &parsed, &columns, opts.lang).await?;
+        report.identical_to_batch = store::earlier_batch(&txn, &sha256, outcome.batch_id)
+            .await?
+            .map(|b| b.id);
         problems.extend(outcome.problems);
         report.warning_counts.extend(outcome.warning_counts);
         report.counts = outcome.counts;

@@ -1219,13 +1219,15 @@ async fn store_services(
     Ok(counts)
 }
 
-/// The batch that first stored a file with this SHA-256, if any.
+/// The batch that first stored a file with this SHA-256 before batch `before`, if any.
 pub async fn earlier_batch(
     db: &impl ConnectionTrait,
     sha256: &str,
+    before: i64,
 ) -> Result<Option<import_batch::Model>, DbErr> {
     import_batch::Entity::find()
         .filter(import_batch::Column::Sha256.eq(sha256))
+        .filter(import_batch::Column::Id.lt(before))
         .order_by_asc(import_batch::Column::Id)
         .one(db)
         .await
