@@ -70,3 +70,27 @@ both_backends! {
         assert!(resp.contains("\"schema_version\":\"m20260101_000001_ledger\""), "{resp}");
     }
 }
+
+both_backends! {
+    async fn two_imports_at_once_never_overpay_a_contract(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |n: &str| dir.path().join(n);
+        std::fs::write(path("c.csv"), "项目编号,项目名称,服务类别,承接机构,合同金额,开始日期,结束日期\nC1,t,老年服务,p,1000,2019-01-01,2019-12-31\n").unwrap();
+        // Each alone fits the contract's 1,000.00; together they would pay 1,500.00.
+        for (file, amount) in [("p1.csv", "0.20"), ("p2.csv", "0.30")] {
+            let mut body = String::from("项目编号,拨付日期,拨付金额,凭证号\n");
+            for j in 0..3000 {
+                body.push_str(&format!("C1,2019-02-01,{amount},{file}-{j}\n"));
+            }
+            std::fs::write(path(file), body).unwrap();
+        }
+        let out = procure().args(["--database", &t.url, "import"]).arg(path("c.csv")).output().unwrap();
+        assert!(out.status.success());
+        let spawn = |f: &str| procure().args(["--database", &t.url, "import"]).arg(path(f)).stdout(Stdio::null()).spawn().unwrap();
+        let (mut a, mut b) = (spawn("p1.csv"), spawn("p2.csv"));
+        let (ra, rb) = (a.wait().unwrap().success(), b.wait().unwrap().success());
+        assert!(ra != rb, "exactly one import is refused (got {ra}, {rb})");
+        let paid = t.scalar("SELECT CAST(SUM(amount_fen) AS BIGINT) FROM disbursements").await;
+        assert!(paid == 60_000 || paid == 90_000, "{paid}");
+    }
+}
