@@ -4,7 +4,7 @@
 //! `cargo bench --bench reports -- [N ...]` (default 1000000). The ledger is made in SQL
 //! (1,000 contracts, N payments spread over 2017-2020) so that building it is not what is
 //! measured. PostgreSQL runs when `PROCURE_BENCH_POSTGRES` (or `PROCURE_TEST_POSTGRES`) holds
-//! a server URL. Prints a Markdown table of best-of-5 times and ratios.
+//! a server URL. Prints a Markdown table of best-of-5 times (`PROCURE_BENCH_RUNS`) and ratios.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -60,7 +60,11 @@ async fn fill(db: &DatabaseConnection, n: i64, postgres: bool) {
 }
 
 fn best<F: FnMut() -> Duration>(mut f: F) -> Duration {
-    (0..5).map(|_| f()).min().unwrap()
+    let runs = std::env::var("PROCURE_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    (0..runs).map(|_| f()).min().unwrap()
 }
 
 fn cli(program: &str, args: &[&str]) -> Duration {

@@ -458,6 +458,43 @@ mod tests {
     }
 
     #[test]
+    fn every_alias_of_every_field_is_recognised_in_every_spelling() {
+        for kind in [
+            SheetKind::Contracts,
+            SheetKind::Disbursements,
+            SheetKind::Services,
+        ] {
+            for &f in fields(kind) {
+                for alias in f.aliases() {
+                    // as listed, full-width upper case with a required mark, and with a unit
+                    let wide: String = alias
+                        .chars()
+                        .flat_map(char::to_uppercase)
+                        .map(|c| {
+                            if c.is_ascii_graphic() {
+                                char::from_u32(c as u32 + 0xfee0).unwrap()
+                            } else {
+                                c
+                            }
+                        })
+                        .collect();
+                    for spelling in [
+                        alias.to_string(),
+                        format!("{wide} *"),
+                        format!("{alias}（元）"),
+                    ] {
+                        let map = match_header(kind, 0, &row(&[spelling.as_str()]));
+                        assert!(
+                            map.cols.contains_key(&f),
+                            "{kind:?}: '{spelling}' is not {f:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn total_rows_are_recognised() {
         assert_eq!(
             total_kind(&row(&["合 计", "", "1"])),

@@ -399,14 +399,13 @@ struct RowParse<'p, 'm, 'c, 'g> {
     ok: bool,
 }
 
-impl RowParse<'_, '_, '_, '_> {
-    fn cell(&self, f: Field) -> (Option<u32>, Cell) {
+impl<'c> RowParse<'_, '_, 'c, '_> {
+    /// The cell of a field, borrowed from the row (no copy per look).
+    fn cell(&self, f: Field) -> (Option<u32>, &'c Cell) {
+        static EMPTY: Cell = Cell::Empty;
         match self.map.col(f) {
-            Some(c) => (
-                Some(c),
-                self.cells.get(c as usize).cloned().unwrap_or_default(),
-            ),
-            None => (None, Cell::Empty),
+            Some(c) => (Some(c), self.cells.get(c as usize).unwrap_or(&EMPTY)),
+            None => (None, &EMPTY),
         }
     }
 
@@ -444,7 +443,7 @@ impl RowParse<'_, '_, '_, '_> {
         conv: impl Fn(&Cell) -> Result<Option<T>, Kind>,
     ) -> Option<T> {
         let (_, cell) = self.cell(f);
-        match conv(&cell) {
+        match conv(cell) {
             Ok(Some(v)) => Some(v),
             Ok(None) => {
                 self.missing(f);
@@ -463,7 +462,7 @@ impl RowParse<'_, '_, '_, '_> {
         conv: impl Fn(&Cell) -> Result<Option<T>, Kind>,
     ) -> Option<T> {
         let (_, cell) = self.cell(f);
-        match conv(&cell) {
+        match conv(cell) {
             Ok(v) => v,
             Err(k) => {
                 self.fail(f, k);
@@ -719,8 +718,6 @@ impl RowParse<'_, '_, '_, '_> {
         let new_people = self.optional(Field::NewPeople, Cell::count);
         let cumulative = self.optional(Field::Cumulative, Cell::count);
         let sessions = self.optional(Field::Sessions, Cell::count);
-        let (nc, _) = self.cell(Field::NewPeople);
-        let _ = nc;
         let new_bad = !self.cell(Field::NewPeople).1.is_blank() && new_people.is_none();
         let sessions_bad = !self.cell(Field::Sessions).1.is_blank() && sessions.is_none();
         self.parser.add_count(Field::NewPeople, new_people, new_bad);
