@@ -130,6 +130,19 @@ fn recorded_clause(scope: &Scope, batch_col: &str, values: &mut Vec<Value>) -> S
     }
 }
 
+/// `date_col` within the scope's window, and its batch recorded in time: the WHERE clause
+/// every payment and service query shares, with its values.
+pub fn window(scope: &Scope, date_col: &str, batch_col: &str) -> (String, Vec<Value>) {
+    let mut values: Vec<Value> = vec![scope.as_of.into()];
+    let mut filter = format!("{date_col} <= ?");
+    if let Some(f) = scope.from {
+        values.push(f.into());
+        filter.push_str(&format!(" AND {date_col} >= ?"));
+    }
+    filter.push_str(&recorded_clause(scope, batch_col, &mut values));
+    (filter, values)
+}
+
 fn get<T: sea_orm::TryGetable>(r: &QueryResult, col: &str) -> Result<T, DbErr> {
     r.try_get("", col)
 }
@@ -276,13 +289,7 @@ pub async fn paid(
     snap: &mut Snapshot,
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    let mut values: Vec<Value> = vec![scope.as_of.into()];
-    let mut filter = String::from("d.paid_on <= ?");
-    if let Some(f) = scope.from {
-        values.push(f.into());
-        filter.push_str(" AND d.paid_on >= ?");
-    }
-    filter.push_str(&recorded_clause(scope, "d.batch_id", &mut values));
+    let (filter, values) = window(scope, "d.paid_on", "d.batch_id");
     let month = month_expr(backend, "d.paid_on");
     let sql = if by_month {
         format!(
@@ -322,13 +329,7 @@ pub async fn served(
     snap: &mut Snapshot,
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    let mut values: Vec<Value> = vec![scope.as_of.into()];
-    let mut filter = String::from("s.period_end <= ?");
-    if let Some(f) = scope.from {
-        values.push(f.into());
-        filter.push_str(" AND s.period_end >= ?");
-    }
-    filter.push_str(&recorded_clause(scope, "s.batch_id", &mut values));
+    let (filter, values) = window(scope, "s.period_end", "s.batch_id");
     let month = month_expr(backend, "s.period_end");
     let sql = if by_month {
         format!(

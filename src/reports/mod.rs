@@ -579,16 +579,7 @@ async fn exceptions(
     };
     // Payment-level exceptions, straight from the payments table.
     let backend = db.get_database_backend();
-    let mut values: Vec<sea_orm::Value> = vec![as_of.into()];
-    let mut filter = String::from("d.paid_on <= ?");
-    if let Some(f) = req.scope.from {
-        values.push(f.into());
-        filter.push_str(" AND d.paid_on >= ?");
-    }
-    if let Some(r) = req.scope.as_recorded {
-        values.push(ledger::end_of_day(r).into());
-        filter.push_str(" AND b.recorded_at < ?");
-    }
+    let (filter, values) = ledger::window(&req.scope, "d.paid_on", "d.batch_id");
     let sql = format!(
         "SELECT d.contract_id, d.paid_on, d.amount_fen, d.voucher, d.reverses_id, r.voucher AS reversed_voucher, \
          b.file_name, d.source_sheet, d.source_row \
