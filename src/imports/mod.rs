@@ -9,7 +9,7 @@ pub mod problems;
 pub mod reader;
 pub mod store;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -352,10 +352,9 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             sha256: sha256.clone(),
             actor: opts.actor.clone(),
         };
-        let columns: HashMap<_, _> = parsed.columns.clone();
         // The store writes first (the batch row), so on SQLite this transaction holds the
         // write lock before it reads anything and a concurrent import waits its turn.
-        let outcome = store::store(&txn, &meta, &parsed, &columns, opts.lang).await?;
+        let outcome = store::store(&txn, &meta, &parsed, opts.lang).await?;
         report.identical_to_batch = store::earlier_batch(&txn, &sha256, outcome.batch_id)
             .await?
             .map(|b| b.id);

@@ -620,7 +620,7 @@ impl<'c> RowParse<'_, '_, 'c, '_> {
             }
             if let Some(sg) = signed {
                 if sg > e {
-                    self.fail(Field::Signed, Kind::SignedAfterStart);
+                    self.fail(Field::Signed, Kind::SignedAfterEnd);
                 }
             }
         }

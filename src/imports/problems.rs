@@ -95,7 +95,7 @@ pub enum Kind {
         limit: u32,
     },
     EndBeforeStart,
-    SignedAfterStart,
+    SignedAfterEnd,
     TermOverThreeYears,
     TermOverOneYear,
     DuplicateInFile {
@@ -173,7 +173,7 @@ impl Kind {
             Kind::CellError => "cell_error",
             Kind::TooManyRows { .. } => "too_many_rows",
             Kind::EndBeforeStart => "end_before_start",
-            Kind::SignedAfterStart => "signed_after_start",
+            Kind::SignedAfterEnd => "signed_after_end",
             Kind::TermOverThreeYears => "term_over_3_years",
             Kind::TermOverOneYear => "term_over_1_year",
             Kind::DuplicateInFile { .. } => "duplicate_in_file",
@@ -301,7 +301,7 @@ impl Kind {
                     "the end date is before the start date".into()
                 }
             }
-            Kind::SignedAfterStart => {
+            Kind::SignedAfterEnd => {
                 if zh {
                     "签订日期晚于结束日期".into()
                 } else {

@@ -286,7 +286,6 @@ pub async fn store(
     txn: &DatabaseTransaction,
     meta: &FileMeta,
     parsed: &Parsed,
-    columns: &HashMap<String, ColumnMap>,
     lang: Lang,
 ) -> Result<Outcome, DbErr> {
     let now = Utc::now();
@@ -328,7 +327,7 @@ pub async fn store(
         txn,
         lang,
         file: &meta.name,
-        columns,
+        columns: &parsed.columns,
         problems: Vec::new(),
         warning_counts: HashMap::new(),
         batch_id,

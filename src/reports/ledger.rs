@@ -221,36 +221,25 @@ async fn roll_back_contracts(
             vec![cutoff.into()],
         ))
         .await?;
-    let mut first: HashMap<(i64, String), Option<String>> = HashMap::new();
+    // The first later change of each (contract, field) holds the value as recorded.
+    let mut seen = std::collections::HashSet::new();
+    let mut first: HashMap<i64, Vec<(String, Option<String>)>> = HashMap::new();
     for c in changes {
-        let key = (get::<i64>(&c, "record_id")?, get::<String>(&c, "field")?);
-        first.entry(key).or_insert(get(&c, "old_value")?);
+        let (id, field): (i64, String) = (get(&c, "record_id")?, get(&c, "field")?);
+        if seen.insert((id, field.clone())) {
+            first
+                .entry(id)
+                .or_default()
+                .push((field, get(&c, "old_value")?));
+        }
     }
     if first.is_empty() {
         return Ok(());
     }
     let date = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<NaiveDate>().ok());
     for row in rows.iter_mut() {
-        for field in [
-            "title",
-            "category",
-            "provider_id",
-            "provider_name",
-            "purchaser",
-            "street",
-            "community",
-            "method",
-            "funding",
-            "value",
-            "signed_on",
-            "start_on",
-            "end_on",
-            "target_people",
-        ] {
-            let Some(old) = first.get(&(row.id, field.to_string())) else {
-                continue;
-            };
-            match field {
+        for (field, old) in first.get(&row.id).into_iter().flatten() {
+            match field.as_str() {
                 "title" => row.title = old.clone().unwrap_or_default(),
                 "category" => row.category = old.clone().unwrap_or_default(),
                 "provider_id" => {
