@@ -162,3 +162,31 @@ pub mod change {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod upload {
+    use sea_orm::entity::prelude::*;
+
+    /// A file uploaded through the web, kept byte for byte (the auditors' source document).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "uploads")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub set_token: String,
+        pub position: i32,
+        pub file_name: String,
+        pub file_size: i64,
+        pub sha256: String,
+        pub content: Vec<u8>,
+        pub uploaded_by: String,
+        pub uploaded_at: DateTimeUtc,
+        pub status: String,
+        pub batch_id: Option<i64>,
+        pub committed_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

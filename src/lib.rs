@@ -24,6 +24,7 @@ pub use money::Money;
     Copy,
     PartialEq,
     Eq,
+    Hash,
     Default,
     clap::ValueEnum,
     serde::Serialize,

@@ -244,7 +244,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve { addr } => {
             let db = procure::db::connect(&cli.database).await?;
-            procure::web::serve(db, &addr).await?;
+            procure::web::serve(db, &addr, procure::web::WebConfig::default()).await?;
         }
         Command::Generate {
             sample,

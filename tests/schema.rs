@@ -131,7 +131,7 @@ both_backends! {
 both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
-        assert_eq!(v.as_deref(), Some("m20260101_000001_ledger"));
+        assert_eq!(v.as_deref(), Some("m20261128_000001_uploads"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
     }

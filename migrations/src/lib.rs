@@ -3,12 +3,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_ledger;
+mod m20261128_000001_uploads;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_ledger::Migration)]
+        vec![
+            Box::new(m20260101_000001_ledger::Migration),
+            Box::new(m20261128_000001_uploads::Migration),
+        ]
     }
 }

@@ -226,6 +226,37 @@ pub async fn import_paths(
         })?;
         files.push((name, Ok(bytes)));
     }
+    import_all(db, files, opts, progress).await
+}
+
+/// Imports files already in memory (uploads), in order, with the same rules as
+/// [`import_paths`]: each all-or-nothing, and a dry run checks them together.
+pub async fn import_bytes(
+    db: &DatabaseConnection,
+    files: Vec<(String, Vec<u8>)>,
+    opts: &ImportOptions,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<ImportReport, ImportError> {
+    let files = files
+        .into_iter()
+        .map(|(name, bytes)| {
+            if bytes.len() as u64 > opts.limits.max_file_bytes {
+                (name, Err(bytes.len() as u64))
+            } else {
+                (name, Ok(bytes))
+            }
+        })
+        .collect();
+    import_all(db, files, opts, progress).await
+}
+
+/// Each file is its bytes, or the size that put it over the limit.
+async fn import_all(
+    db: &DatabaseConnection,
+    files: Vec<(String, Result<Vec<u8>, u64>)>,
+    opts: &ImportOptions,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<ImportReport, ImportError> {
     let mut reports = Vec::new();
     let outer = if opts.dry_run {
         Some(db.begin().await?)

@@ -44,6 +44,12 @@ impl ReportName {
         }
     }
 
+    /// The report's title in a language.
+    pub fn title(self, lang: Lang) -> &'static str {
+        let (zh, en) = self.titles();
+        lang.pick(zh, en)
+    }
+
     fn titles(self) -> (&'static str, &'static str) {
         match self {
             ReportName::Summary => (
@@ -91,6 +97,11 @@ impl Dim {
             Dim::Quarter => Column::new("quarter", "季度", "Quarter"),
             Dim::Year => Column::new("year", "年度", "Year"),
         }
+    }
+
+    /// The grouping's name in a language.
+    pub fn label(self, lang: Lang) -> &'static str {
+        self.column().label(lang)
     }
 
     fn is_time(self) -> bool {

@@ -1,20 +1,92 @@
-//! The HTTP server: for now the health check that load balancers and operators poll.
+//! The web application: the dashboard managers read, the upload finance officers use, the
+//! downloads auditors take, and the JSON API under `/api/v1` that does the same for programs.
 
-use axum::extract::State;
+pub mod api;
+pub mod cache;
+pub mod charts;
+pub mod ctx;
+pub mod error;
+pub mod pages;
+pub mod queries;
+pub mod templates;
+pub mod uploads;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use sea_orm::DatabaseConnection;
+
+use crate::imports::Limits;
+
+/// How the server behaves; the command line sets it.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Largest upload accepted, in bytes (one request, all its files).
+    pub max_upload_bytes: u64,
+    /// Limits of the import itself (file size, rows a sheet).
+    pub limits: Limits,
+    /// How often the server looks for imports made by other processes (the command line,
+    /// another server) so that its cached figures never lag further behind than this.
+    pub poll: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            max_upload_bytes: 50 << 20,
+            limits: Limits::default(),
+            poll: Duration::from_millis(500),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    pub config: Arc<WebConfig>,
+    pub cache: Arc<cache::LedgerCache>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: WebConfig) -> AppState {
+        AppState {
+            db,
+            config: Arc::new(config),
+            cache: Arc::new(cache::LedgerCache::default()),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
+    // The multipart body may hold the whole allowed upload plus the form's own overhead;
+    // the handlers turn an overflow into a readable 413.
+    let body_limit = usize::try_from(state.config.max_upload_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
     Router::new()
         .route("/health", get(health))
+        .route("/", get(pages::dashboard))
+        .route("/contracts", get(pages::contracts))
+        .route("/contracts/{code}", get(pages::contract))
+        .route("/upload", get(pages::upload_form).post(pages::upload))
+        .route("/upload/{token}", get(pages::upload_preview))
+        .route("/upload/{token}/commit", post(pages::upload_commit))
+        .route("/reports", get(pages::reports))
+        .route("/reports/download", get(pages::report_download))
+        .route("/imports", get(pages::imports))
+        .route("/imports/{id}/original", get(pages::original))
+        .route("/lang/{lang}", get(pages::switch_lang))
+        .route("/api", get(pages::api_docs))
+        .route("/static/{file}", get(pages::asset))
+        .route("/api/openapi.json", get(api::openapi_json))
+        .nest("/api/v1", api::routes())
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
 
@@ -39,16 +111,22 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Serves until Ctrl-C or SIGTERM.
-pub async fn serve(db: DatabaseConnection, addr: &str) -> anyhow::Result<()> {
+/// Serves until Ctrl-C or SIGTERM; requests in flight are finished first (an import being
+/// committed either completes or its transaction is rolled back by the database).
+pub async fn serve(db: DatabaseConnection, addr: &str, config: WebConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     eprintln!("procure: listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(AppState { db }))
+    let state = AppState::new(db, config);
+    let watcher = cache::watch(state.clone());
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        .await;
+    watcher.abort();
+    result?;
     Ok(())
 }
 

@@ -1,0 +1,688 @@
+//! The pages people use: dashboard, contracts, upload (preview, confirm), reports, imports,
+//! and the rendered API document.
+
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use minijinja::context;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::OpenApi;
+
+use super::api::{self, today, ReportParams};
+use super::charts::{self, Datum, Unit};
+use super::ctx::{Ctx, LANG_COOKIE};
+use super::error::WebError;
+use super::queries::{self, ContractFilter, ContractState};
+use super::templates::{group_digits, render};
+use super::uploads;
+use super::AppState;
+use crate::contracts::Category;
+use crate::imports::ImportReport;
+use crate::money::Money;
+use crate::reports::writers::OutputFormat;
+use crate::reports::{self, Dim, Report, ReportName, Scope, Val};
+use crate::Lang;
+
+/// Errors and warnings listed on a page per file; the rest are counted (the API and the
+/// command line list them all).
+const MAX_LISTED: usize = 1_000;
+
+fn code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "zh",
+        Lang::En => "en",
+    }
+}
+
+/// An error page, ready to send.
+pub struct PageError(Box<Response>);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+/// An error as a page, in the reader's language.
+fn fail(ctx: &Ctx, err: WebError) -> PageError {
+    PageError(Box::new(error_page(ctx, err)))
+}
+
+fn error_page(ctx: &Ctx, err: WebError) -> Response {
+    let page = render(
+        "error.html",
+        context! {
+            lang => code(ctx.lang),
+            back => ctx.back.clone(),
+            nav => "",
+            status => err.status.as_u16(),
+            message => err.message(ctx.lang),
+        },
+    );
+    match page {
+        Ok(html) => (err.status, html).into_response(),
+        Err(_) => (err.status, err.message(ctx.lang).to_string()).into_response(),
+    }
+}
+
+type PageResult = Result<Response, PageError>;
+
+/// A Rust value for a template.
+fn v<T: Serialize>(x: T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(x))
+}
+
+trait OrPage<T> {
+    fn or_page(self, ctx: &Ctx) -> Result<T, PageError>;
+}
+
+impl<T, E: Into<WebError>> OrPage<T> for Result<T, E> {
+    fn or_page(self, ctx: &Ctx) -> Result<T, PageError> {
+        self.map_err(|e| fail(ctx, e.into()))
+    }
+}
+
+/// A report as rows of display strings for the templates.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableView {
+    pub columns: Vec<String>,
+    pub numeric: Vec<bool>,
+    pub rows: Vec<Vec<String>>,
+    pub total: Option<Vec<String>>,
+}
+
+fn shown(v: &Val) -> String {
+    match v {
+        Val::Money(_) | Val::Int(_) => group_digits(&v.plain()),
+        other => other.plain(),
+    }
+}
+
+impl TableView {
+    pub fn of(r: &Report) -> TableView {
+        let numeric = (0..r.columns.len())
+            .map(|i| {
+                r.rows
+                    .iter()
+                    .chain(r.total.iter())
+                    .any(|row| row.get(i).is_some_and(Val::is_numeric))
+            })
+            .collect();
+        TableView {
+            columns: r
+                .columns
+                .iter()
+                .map(|c| c.label(r.lang).to_string())
+                .collect(),
+            numeric,
+            rows: r
+                .rows
+                .iter()
+                .map(|row| row.iter().map(shown).collect())
+                .collect(),
+            total: r.total.as_ref().map(|row| row.iter().map(shown).collect()),
+        }
+    }
+}
+
+/// What the dashboard shows at one ledger state, as of one date.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub as_of: NaiveDate,
+    pub contracts: i64,
+    pub providers: i64,
+    pub value: String,
+    pub value_wan: String,
+    pub disbursed: String,
+    pub disbursed_wan: String,
+    pub rate: String,
+    pub people: String,
+    pub people_wan: String,
+    pub statement: String,
+    pub table: TableView,
+    pub category_chart: String,
+    pub spend_chart: String,
+    pub street_chart: String,
+}
+
+fn col(r: &Report, key: &str) -> Option<usize> {
+    r.columns.iter().position(|c| c.key == key)
+}
+
+fn fen(v: Option<&Val>) -> i64 {
+    match v {
+        Some(Val::Money(m)) => m.to_fen().unwrap_or(0),
+        Some(Val::Int(i)) => *i,
+        _ => 0,
+    }
+}
+
+fn cell<'a>(r: &Report, row: &'a [Val], key: &str) -> Option<&'a Val> {
+    col(r, key).and_then(|i| row.get(i))
+}
+
+fn wan(fen: i64) -> String {
+    group_digits(&format!("{:.2}", Money::from_fen(fen).wan()))
+}
+
+fn people_wan(n: i64) -> String {
+    let w = (Decimal::from(n) / Decimal::from(10_000))
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    format!("{w:.2}")
+}
+
+/// One chart series from a report: a label column and a figure column.
+fn series(r: &Report, label: &str, value: &str) -> Vec<Datum> {
+    r.rows
+        .iter()
+        .map(|row| Datum {
+            label: cell(r, row, label).map(Val::plain).unwrap_or_default(),
+            value: fen(cell(r, row, value)),
+        })
+        .collect()
+}
+
+pub async fn compute_dashboard(
+    db: &sea_orm::DatabaseConnection,
+    as_of: NaiveDate,
+    lang: Lang,
+) -> Result<Dashboard, sea_orm::DbErr> {
+    let request = |name, by: Vec<Dim>| reports::Request {
+        name,
+        scope: Scope {
+            as_of,
+            ..Default::default()
+        },
+        by,
+        lang,
+    };
+    let summary = reports::build(db, &request(ReportName::Summary, vec![])).await?;
+    let spend = reports::build(db, &request(ReportName::Spend, vec![Dim::Month])).await?;
+    let streets =
+        reports::build(db, &request(ReportName::Beneficiaries, vec![Dim::Street])).await?;
+    let total = summary.total.clone().unwrap_or_default();
+    let value = fen(cell(&summary, &total, "value"));
+    let disbursed = fen(cell(&summary, &total, "disbursed"));
+    let people = fen(cell(&summary, &total, "people"));
+    let zh = lang == Lang::Zh;
+    let by_category = series(&summary, "category", "value");
+    let cumulative = series(&spend, "month", "cumulative_disbursed");
+    let mut by_street = series(&streets, "street", "people");
+    by_street.sort_by(|a, b| b.value.cmp(&a.value).then(a.label.cmp(&b.label)));
+    Ok(Dashboard {
+        as_of,
+        contracts: fen(cell(&summary, &total, "contracts")),
+        providers: fen(cell(&summary, &total, "providers")),
+        value: group_digits(&Money::from_fen(value).to_string()),
+        value_wan: wan(value),
+        disbursed: group_digits(&Money::from_fen(disbursed).to_string()),
+        disbursed_wan: wan(disbursed),
+        rate: cell(&summary, &total, "execution_rate")
+            .map(Val::plain)
+            .unwrap_or_default(),
+        people: group_digits(&people.to_string()),
+        people_wan: people_wan(people),
+        statement: summary.statement.clone().unwrap_or_default(),
+        table: TableView::of(&summary),
+        category_chart: charts::bar_chart(
+            lang.pick("合同金额（按服务类别）", "Contract value by category"),
+            &by_category,
+            Unit::MoneyFen,
+            zh,
+        ),
+        spend_chart: charts::line_chart(
+            lang.pick("累计拨付", "Cumulative disbursed"),
+            &cumulative,
+            Unit::MoneyFen,
+            zh,
+        ),
+        street_chart: charts::bar_chart(
+            lang.pick("各街道服务人数", "People served by sub-district"),
+            &by_street,
+            Unit::People,
+            zh,
+        ),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AsOfQuery {
+    as_of: Option<String>,
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AsOfQuery>,
+) -> PageResult {
+    let as_of = api::parse_as_of(q.as_of.as_deref(), today()).or_page(&ctx)?;
+    if state.cache.version() < 0 {
+        state.cache.refresh(&state.db).await.or_page(&ctx)?;
+    }
+    let db = state.db.clone();
+    let lang = ctx.lang;
+    let d = state
+        .cache
+        .dashboard((as_of, lang), || async move {
+            compute_dashboard(&db, as_of, lang).await
+        })
+        .await
+        .or_page(&ctx)?;
+    Ok(render(
+        "dashboard.html",
+        context! { lang => code(ctx.lang), back => ctx.back.clone(), nav => "dashboard", d => v(&*d) },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+pub async fn contracts(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(f): Query<ContractFilter>,
+) -> PageResult {
+    let q = queries::parse_filter(&f, today()).or_page(&ctx)?;
+    let page = queries::contracts(&state.db, &q, ctx.lang)
+        .await
+        .or_page(&ctx)?;
+    let streets = queries::streets(&state.db).await.or_page(&ctx)?;
+    let items: Vec<serde_json::Value> = page
+        .items
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::to_value(c).unwrap_or_default();
+            v["value_fmt"] = json!(group_digits(&c.value.to_string()));
+            v["paid_fmt"] = json!(group_digits(&c.paid.to_string()));
+            v
+        })
+        .collect();
+    // The pager keeps every filter but the page.
+    let mut base = String::from("/contracts?");
+    for (k, v) in [
+        ("q", &q.q),
+        ("category", &q.category.map(|c| c.code().to_string())),
+        ("street", &q.street),
+        ("provider", &q.provider),
+        ("state", &q.state.map(|s| s.code().to_string())),
+    ] {
+        if let Some(v) = v {
+            base.push_str(&format!("{k}={}&", urlencode(v)));
+        }
+    }
+    base.push_str(&format!("as_of={}&", q.as_of));
+    let categories: Vec<_> = Category::ALL
+        .iter()
+        .map(|c| json!({"code": c.code(), "name": c.name(ctx.lang)}))
+        .collect();
+    let states: Vec<_> = ContractState::ALL
+        .iter()
+        .map(|s| json!({"code": s.code(), "name": s.name(ctx.lang)}))
+        .collect();
+    Ok(render(
+        "contracts.html",
+        context! {
+            lang => code(ctx.lang), back => ctx.back.clone(), nav => "contracts",
+            p => v(json!({"as_of": page.as_of, "total": page.total, "page": page.page, "pages": page.pages, "items": items})),
+            f => v(json!({"q": q.q, "category": q.category.map(|c| c.code()), "street": q.street, "provider": q.provider, "state": q.state.map(|s| s.code())})),
+            categories => v(categories), states => v(states), streets => v(streets), pager_base => base,
+        },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+pub async fn contract(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code_): Path<String>,
+    Query(q): Query<AsOfQuery>,
+) -> PageResult {
+    let as_of = api::parse_as_of(q.as_of.as_deref(), today()).or_page(&ctx)?;
+    let Some(c) = queries::contract(&state.db, &code_, as_of, ctx.lang)
+        .await
+        .or_page(&ctx)?
+    else {
+        return Err(fail(
+            &ctx,
+            WebError::not_found(
+                format!("没有项目编号为“{code_}”的合同"),
+                format!("no contract with code '{code_}'"),
+            ),
+        ));
+    };
+    let payments: Vec<serde_json::Value> = c
+        .payments
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(p).unwrap_or_default();
+            v["amount"] = json!(group_digits(&p.amount.to_string()));
+            v
+        })
+        .collect();
+    Ok(render(
+        "contract.html",
+        context! {
+            lang => code(ctx.lang), back => ctx.back.clone(), nav => "contracts", as_of => as_of.to_string(),
+            value => group_digits(&c.value.to_string()),
+            paid => group_digits(&c.paid.to_string()),
+            remaining => group_digits(&c.remaining.to_string()),
+            payments => v(payments), c => v(c),
+        },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+pub async fn upload_form(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    Ok(render(
+        "upload.html",
+        context! {
+            lang => code(ctx.lang), back => ctx.back.clone(), nav => "upload",
+            limit_mb => state.config.max_upload_bytes / (1 << 20),
+        },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+pub async fn upload(State(state): State<AppState>, ctx: Ctx, form: Multipart) -> PageResult {
+    let files = api::read_files(&state, form).await.or_page(&ctx)?;
+    let token = uploads::save(&state.db, files, &ctx.actor())
+        .await
+        .or_page(&ctx)?;
+    Ok(Redirect::to(&format!("/upload/{token}")).into_response())
+}
+
+/// The import report as the preview template reads it: names for codes, lists capped.
+fn report_view(r: &ImportReport) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    if let Some(files) = v["files"].as_array_mut() {
+        for (f, file) in files.iter_mut().zip(&r.files) {
+            let total: u64 = file.warning_counts.values().sum();
+            f["warning_total"] = json!(total.max(file.warnings.len() as u64));
+            for list in ["errors", "warnings"] {
+                if let Some(a) = f[list].as_array_mut() {
+                    a.truncate(MAX_LISTED);
+                }
+            }
+        }
+    }
+    v
+}
+
+fn names(lang: Lang) -> (serde_json::Value, serde_json::Value) {
+    (
+        json!({
+            "stored": lang.pick("已导入", "stored"),
+            "checked": lang.pick("可以导入", "ready to import"),
+            "unchanged": lang.pick("内容已在台账中，不会重复导入", "already in the ledger; nothing to import"),
+            "rejected": lang.pick("有错误，不能导入", "has errors; not imported"),
+        }),
+        json!({
+            "contracts": lang.pick("项目合同", "contracts"),
+            "disbursements": lang.pick("资金拨付", "disbursements"),
+            "services": lang.pick("服务统计", "service reports"),
+        }),
+    )
+}
+
+pub async fn upload_preview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> PageResult {
+    let p = uploads::preview(&state, &token, ctx.lang)
+        .await
+        .or_page(&ctx)?;
+    let (status_names, kind_names) = names(ctx.lang);
+    Ok(render(
+        "preview.html",
+        context! {
+            lang => code(ctx.lang), back => ctx.back.clone(), nav => "upload",
+            result => false, token, committed => p.committed, files => v(p.files),
+            r => v(report_view(&p.check)), status_names => v(status_names), kind_names => v(kind_names),
+        },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+pub async fn upload_commit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let sha256: Vec<String> = url::form_urlencoded::parse(&body)
+        .filter(|(k, _)| k == "sha256")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let report = uploads::commit(&state, &token, &sha256, &ctx.actor(), ctx.lang)
+        .await
+        .or_page(&ctx)?;
+    let (status_names, kind_names) = names(ctx.lang);
+    Ok(render(
+        "preview.html",
+        context! {
+            lang => code(ctx.lang), back => ctx.back.clone(), nav => "upload",
+            result => true, token, r => v(report_view(&report)), status_names => v(status_names), kind_names => v(kind_names),
+        },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+fn report_help(name: ReportName, lang: Lang) -> &'static str {
+    match name {
+        ReportName::Summary => lang.pick("按服务类别汇总项目数、合同金额、拨付、服务人数，附汇总说明。", "contracts, value, disbursed and people by category, with the summary statement."),
+        ReportName::Spend => lang.pick("合同金额、已拨付、未拨付，可按任意维度或月份分组。", "value, disbursed and remaining, by any grouping or by month."),
+        ReportName::Beneficiaries => lang.pick("服务人数、人次与人均成本。", "people served, sessions and cost per person."),
+        ReportName::Contracts => lang.pick("每个合同一行，附来源文件、工作表和行号。", "one row per contract, with its source file, sheet and row."),
+        ReportName::Exceptions => lang.pick("审计关注事项：超期拨付、期满未付清、缺少服务统计等。", "what auditors chase: payments outside the term, balances unpaid, missing service reports."),
+        ReportName::History => lang.pick("每一次导入和每一处变更。", "every import and every change."),
+    }
+}
+
+pub async fn reports(ctx: Ctx) -> PageResult {
+    let names = [
+        ReportName::Summary,
+        ReportName::Spend,
+        ReportName::Beneficiaries,
+        ReportName::Contracts,
+        ReportName::Exceptions,
+        ReportName::History,
+    ];
+    let list: Vec<_> = names
+        .iter()
+        .map(|n| {
+            json!({"code": n.code(), "title": n.title(ctx.lang), "help": report_help(*n, ctx.lang)})
+        })
+        .collect();
+    let dims: Vec<_> = [
+        Dim::Category,
+        Dim::Provider,
+        Dim::Street,
+        Dim::Community,
+        Dim::Purchaser,
+        Dim::Funding,
+        Dim::Method,
+        Dim::Month,
+        Dim::Quarter,
+        Dim::Year,
+    ]
+    .iter()
+    .map(
+        |d| json!({"code": serde_json::to_value(d).unwrap_or_default(), "name": d.label(ctx.lang)}),
+    )
+    .collect();
+    Ok(render(
+        "reports.html",
+        context! { lang => code(ctx.lang), back => ctx.back.clone(), nav => "reports", reports => v(list), dims => v(dims), as_of => today().to_string() },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DownloadQuery {
+    name: Option<String>,
+    #[serde(flatten)]
+    params: ReportParams,
+}
+
+pub async fn report_download(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<DownloadQuery>,
+) -> PageResult {
+    use clap::ValueEnum;
+    let raw = q.name.unwrap_or_else(|| "summary".into());
+    let name = ReportName::from_str(&raw, true).map_err(|_| {
+        fail(
+            &ctx,
+            WebError::bad_request(
+                format!("没有名为“{raw}”的报表"),
+                format!("no report named '{raw}'"),
+            ),
+        )
+    })?;
+    let req = q.params.request(name, ctx.lang).or_page(&ctx)?;
+    let format = q.params.format(OutputFormat::Csv).or_page(&ctx)?;
+    api::report_file(&state, &req, format).await.or_page(&ctx)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<u64>,
+}
+
+pub async fn imports(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<PageQuery>,
+) -> PageResult {
+    let per_page = 100;
+    let p = queries::batches(&state.db, q.page.unwrap_or(1), per_page)
+        .await
+        .or_page(&ctx)?;
+    let pages = p.total.div_ceil(per_page);
+    Ok(render(
+        "imports.html",
+        context! { lang => code(ctx.lang), back => ctx.back.clone(), nav => "imports", p => v(p), pages },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+pub async fn original(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    api::original_file(&state, id).await.or_page(&ctx)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BackQuery {
+    back: Option<String>,
+}
+
+/// Remembers the language for a year and returns to the page the reader was on.
+pub async fn switch_lang(
+    ctx: Ctx,
+    Path(lang): Path<String>,
+    Query(q): Query<BackQuery>,
+) -> PageResult {
+    let Some(lang) = super::ctx::parse_lang(&lang) else {
+        return Err(fail(
+            &ctx,
+            WebError::not_found("没有这种语言", "no such language"),
+        ));
+    };
+    // Only a path on this site: never an open redirect.
+    let back = q
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| "/".into());
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        code(lang)
+    );
+    Ok((
+        [(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).or_page(&ctx)?,
+        )],
+        Redirect::to(&back),
+    )
+        .into_response())
+}
+
+impl From<axum::http::header::InvalidHeaderValue> for WebError {
+    fn from(e: axum::http::header::InvalidHeaderValue) -> Self {
+        WebError::internal(e)
+    }
+}
+
+pub async fn api_docs(ctx: Ctx) -> PageResult {
+    let doc = serde_json::to_value(api::ApiDoc::openapi()).or_page(&ctx)?;
+    Ok(render(
+        "api.html",
+        context! { lang => code(ctx.lang), back => ctx.back.clone(), nav => "api", doc => v(doc) },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+impl From<serde_json::Error> for WebError {
+    fn from(e: serde_json::Error) -> Self {
+        WebError::internal(e)
+    }
+}
+
+pub async fn asset(ctx: Ctx, Path(file): Path<String>) -> PageResult {
+    let (mime, body): (&str, &'static [u8]) = match file.as_str() {
+        "app.css" => ("text/css; charset=utf-8", include_bytes!("static/app.css")),
+        "app.js" => (
+            "text/javascript; charset=utf-8",
+            include_bytes!("static/app.js"),
+        ),
+        "register-template.xlsx" => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            include_bytes!("../../imports/templates/register-template.xlsx"),
+        ),
+        _ => {
+            return Err(fail(
+                &ctx,
+                WebError::not_found("没有这个文件", "no such file"),
+            ))
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+pub async fn not_found(ctx: Ctx) -> Response {
+    if ctx.back.starts_with("/api/") {
+        return WebError::not_found(
+            "没有这个接口，见 /api/openapi.json",
+            "no such endpoint; see /api/openapi.json",
+        )
+        .api(ctx.lang)
+        .into_response();
+    }
+    error_page(&ctx, WebError::not_found("页面不存在", "page not found"))
+}
