@@ -86,6 +86,15 @@ enum Command {
         /// Address to listen on
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
+        /// Largest upload accepted, in MB (all files of one upload together)
+        #[arg(long, default_value_t = 50)]
+        max_upload_mb: u64,
+        /// Most rows read from one sheet of an upload
+        #[arg(long, default_value_t = 1_048_576)]
+        max_rows: u32,
+        /// How often to look for imports made by other processes, in milliseconds
+        #[arg(long, default_value_t = 500)]
+        poll_ms: u64,
     },
     /// Write the sample register (--sample) or a seeded synthetic register for demos and benchmarks
     Generate {
@@ -242,9 +251,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("{}", path.display());
             }
         }
-        Command::Serve { addr } => {
+        Command::Serve {
+            addr,
+            max_upload_mb,
+            max_rows,
+            poll_ms,
+        } => {
             let db = procure::db::connect(&cli.database).await?;
-            procure::web::serve(db, &addr, procure::web::WebConfig::default()).await?;
+            let max_upload_bytes = max_upload_mb.saturating_mul(1 << 20);
+            let config = procure::web::WebConfig {
+                max_upload_bytes,
+                limits: procure::imports::Limits {
+                    max_file_bytes: max_upload_bytes,
+                    max_rows,
+                    ..Default::default()
+                },
+                poll: std::time::Duration::from_millis(poll_ms.max(10)),
+            };
+            procure::web::serve(db, &addr, config).await?;
         }
         Command::Generate {
             sample,

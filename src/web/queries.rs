@@ -194,7 +194,7 @@ pub async fn contracts(
 ) -> Result<ContractPage, DbErr> {
     let backend = db.get_database_backend();
     // Payments up to the as-of date, reversals netted (a reversal is a negative amount).
-    let paid = "(SELECT COALESCE(SUM(d.amount_fen), 0) FROM disbursements d WHERE d.contract_id = c.id AND d.paid_on <= ?)";
+    let paid = "(SELECT CAST(COALESCE(SUM(d.amount_fen), 0) AS BIGINT) FROM disbursements d WHERE d.contract_id = c.id AND d.paid_on <= ?)";
     let mut filter = String::from("1 = 1");
     let mut values: Vec<Value> = Vec::new();
     if let Some(word) = &q.q {

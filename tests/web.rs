@@ -1,0 +1,604 @@
+//! The web application and its JSON API, in-process and on a real port, on both backends:
+//! upload -> preview -> confirm bound by SHA-256, kept originals, the summary served from
+//! figures kept per ledger state, readable errors with stable codes, the 413 limit.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::book::*;
+use common::TestDb;
+use procure::imports::{import_paths, ImportOptions};
+use procure::web::{router, AppState, WebConfig};
+use serde_json::Value as Json;
+use tower::ServiceExt;
+
+fn sample() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("imports/sample-register.xlsx")
+}
+
+fn app(t: &TestDb) -> AppState {
+    AppState::new(t.db.clone(), WebConfig::default())
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Json {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+async fn send(state: &AppState, req: Request<Body>) -> Answer {
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(state: &AppState, uri: &str) -> Answer {
+    send(state, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+const BOUNDARY: &str = "procure-test-boundary-7f3a";
+
+/// A multipart body with one `files` part per file.
+fn multipart(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn upload(state: &AppState, uri: &str, files: &[(&str, &[u8])]) -> Answer {
+    send(
+        state,
+        Request::post(uri)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(multipart(files)))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn commit(state: &AppState, token: &str, sha256: &[&str]) -> Answer {
+    send(
+        state,
+        Request::post(format!("/api/v1/uploads/{token}/commit"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                serde_json::json!({ "sha256": sha256 }).to_string(),
+            ))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn import_sample(t: &TestDb) {
+    let opts = ImportOptions {
+        actor: "test".into(),
+        ..Default::default()
+    };
+    let r = import_paths(&t.db, &[sample()], &opts, None).await.unwrap();
+    assert!(r.ok, "{:?}", r.files[0].errors);
+}
+
+/// The total row of a summary document.
+fn total(doc: &Json) -> &Json {
+    &doc["total"]
+}
+
+both_backends! {
+    async fn every_page_answers_on_an_empty_ledger(t: &TestDb) {
+        let state = app(t);
+        for (uri, expect) in [
+            ("/", "截至"),
+            ("/?as_of=2019-06-30", "项目数"),
+            ("/contracts", "项目合同"),
+            ("/upload", "上传登记表"),
+            ("/reports", "报表下载"),
+            ("/imports", "还没有导入任何登记表"),
+            ("/api", "People served and sessions"),
+            ("/static/app.css", "body"),
+        ] {
+            let a = get(&state, uri).await;
+            assert_eq!(a.status, StatusCode::OK, "{uri}");
+            assert!(a.text().contains(expect), "{uri} should show {expect}");
+        }
+        let a = get(&state, "/static/register-template.xlsx").await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(a.body.starts_with(b"PK"));
+    }
+}
+
+both_backends! {
+    async fn an_upload_is_previewed_then_confirmed_exactly_once(t: &TestDb) {
+        let state = app(t);
+        let bytes = std::fs::read(sample()).unwrap();
+        let a = upload(&state, "/api/v1/uploads", &[("sample-register.xlsx", &bytes)]).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        let preview = a.json();
+        let token = preview["token"].as_str().unwrap().to_string();
+        let sha = preview["files"][0]["sha256"].as_str().unwrap().to_string();
+        assert_eq!(sha, procure::imports::sha256_hex(&bytes));
+        assert_eq!(preview["check"]["ok"], true);
+        assert_eq!(preview["check"]["files"][0]["status"], "checked");
+        assert_eq!(preview["check"]["files"][0]["counts"]["contracts"]["inserted"], 97);
+        // The preview wrote nothing to the ledger.
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM contracts").await, 0);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM import_batches").await, 0);
+
+        // Confirming anything but the previewed file is refused and changes nothing.
+        let wrong = commit(&state, &token, &["0".repeat(64).as_str()]).await;
+        assert_eq!(wrong.status, StatusCode::CONFLICT);
+        assert_eq!(wrong.json()["error"]["code"], "preview_mismatch");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM contracts").await, 0);
+
+        let done = commit(&state, &token, &[sha.as_str()]).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+        let result = done.json();
+        assert_eq!(result["result"]["files"][0]["status"], "stored");
+        let batch = result["result"]["files"][0]["batch_id"].as_i64().unwrap();
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM contracts").await, 97);
+
+        // Confirming again imports nothing twice: it names the batch that holds the file.
+        let again = commit(&state, &token, &[sha.as_str()]).await.json();
+        assert_eq!(again["result"]["files"][0]["status"], "unchanged");
+        assert_eq!(again["result"]["files"][0]["identical_to_batch"], batch);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM import_batches").await, 1);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM disbursements").await, 233);
+
+        // The batch list offers the original, byte for byte.
+        let list = get(&state, "/api/v1/imports").await.json();
+        assert_eq!(list["total"], 1);
+        assert_eq!(list["items"][0]["id"], batch);
+        assert_eq!(list["items"][0]["has_original"], true);
+        assert_eq!(list["items"][0]["sha256"], sha.as_str());
+        let original = get(&state, &format!("/api/v1/imports/{batch}/original")).await;
+        assert_eq!(original.status, StatusCode::OK);
+        assert_eq!(original.body, bytes);
+        assert!(original.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("sample-register.xlsx"));
+        let page = get(&state, "/imports").await.text();
+        assert!(page.contains(&format!("/imports/{batch}/original")));
+    }
+}
+
+both_backends! {
+    async fn a_bad_register_is_previewed_with_its_cells_and_nothing_is_stored(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = xlsx(dir.path(), "bad.xlsx", &[("合同", vec![
+            header(&CONTRACT_HEADER),
+            contract("GM-1", "助老", "老年服务", "阳光社工", 1000.0, d(2019, 1, 1), d(2019, 12, 31)),
+            contract("GM-2", "助残", "没有这类", "阳光社工", 1000.0, d(2019, 1, 1), d(2019, 12, 31)),
+        ])]);
+        let state = app(t);
+        let bytes = std::fs::read(&bad).unwrap();
+        let a = upload(&state, "/api/v1/uploads", &[("bad.xlsx", &bytes)]).await;
+        assert_eq!(a.status, StatusCode::CREATED);
+        let p = a.json();
+        assert_eq!(p["check"]["ok"], false);
+        let err = &p["check"]["files"][0]["errors"][0];
+        assert_eq!(err["sheet"], "合同");
+        assert_eq!(err["cell"], "C3");
+        assert_eq!(err["value"], "没有这类");
+        // The page shows the same cell, in Chinese, and offers no confirm button.
+        let token = p["token"].as_str().unwrap();
+        let page = get(&state, &format!("/upload/{token}")).await.text();
+        assert!(page.contains("合同!C3"), "{page}");
+        assert!(page.contains("没有这类"));
+        assert!(!page.contains("id=\"confirm\""));
+        // Confirming anyway stores nothing.
+        let sha = p["files"][0]["sha256"].as_str().unwrap();
+        let r = commit(&state, token, &[sha]).await.json();
+        assert_eq!(r["result"]["ok"], false);
+        assert_eq!(r["result"]["files"][0]["status"], "rejected");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM contracts").await, 0);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM import_batches").await, 0);
+    }
+}
+
+both_backends! {
+    async fn the_web_upload_form_previews_and_confirms_in_the_browser_flow(t: &TestDb) {
+        let state = app(t);
+        let bytes = std::fs::read(sample()).unwrap();
+        let a = upload(&state, "/upload", &[("sample-register.xlsx", &bytes)]).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER);
+        let to = a.headers[header::LOCATION].to_str().unwrap().to_string();
+        let preview = get(&state, &to).await.text();
+        for shown in ["项目合同", "资金拨付", "服务统计", "可以导入", "id=\"confirm\""] {
+            assert!(preview.contains(shown), "preview should show {shown}");
+        }
+        let sha = procure::imports::sha256_hex(&bytes);
+        let r = send(
+            &state,
+            Request::post(format!("{to}/commit"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("sha256={sha}")))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.text().contains("已导入"));
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM contracts").await, 97);
+        let dash = get(&state, "/?as_of=2019-06-30").await.text();
+        assert!(dash.contains("截至2019年6月30日，共购买社会组织专业服务项目97个，累计资金1453.27万元，服务群众5.12万人。"));
+    }
+}
+
+both_backends! {
+    async fn the_summary_api_reports_the_sample_figures_in_either_language(t: &TestDb) {
+        import_sample(t).await;
+        let state = app(t);
+        let a = get(&state, "/api/v1/summary?as_of=2019-06-30").await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert_eq!(a.headers[header::CONTENT_TYPE], "application/json");
+        let doc = a.json();
+        assert_eq!(total(&doc)["contracts"], 97);
+        assert_eq!(total(&doc)["value"], "14532700.00");
+        assert_eq!(total(&doc)["people"], 51236);
+        assert!(doc["statement"].as_str().unwrap().starts_with("截至2019年6月30日"));
+        let en = get(&state, "/api/v1/summary?as_of=2019-06-30&lang=en").await.json();
+        assert!(en["statement"].as_str().unwrap().starts_with("As of 30 June 2019"));
+        assert_eq!(total(&en)["category"], "Total");
+        // An earlier date is another figure.
+        let early = get(&state, "/api/v1/summary?as_of=2017-12-31").await.json();
+        assert!(total(&early)["contracts"].as_i64().unwrap() < 97);
+    }
+}
+
+both_backends! {
+    async fn the_cached_summary_follows_an_import_made_by_another_process(t: &TestDb) {
+        let state = AppState::new(
+            t.db.clone(),
+            WebConfig {
+                poll: Duration::from_millis(20),
+                ..Default::default()
+            },
+        );
+        let watcher = procure::web::cache::watch(state.clone());
+        let before = get(&state, "/api/v1/summary?as_of=2019-06-30").await.json();
+        assert_eq!(total(&before)["contracts"], 0);
+        // Served twice from the same figures.
+        let again = get(&state, "/api/v1/summary?as_of=2019-06-30").await.json();
+        assert_eq!(before, again);
+        // The command line imports on its own connection; the server notices within a poll.
+        let cli = procure::db::connect(&t.url).await.unwrap();
+        let opts = ImportOptions { actor: "cli".into(), ..Default::default() };
+        assert!(import_paths(&cli, &[sample()], &opts, None).await.unwrap().ok);
+        let mut seen = 0;
+        for _ in 0..250 {
+            let doc = get(&state, "/api/v1/summary?as_of=2019-06-30").await.json();
+            seen = total(&doc)["contracts"].as_i64().unwrap();
+            if seen == 97 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(seen, 97, "the summary never showed the new import");
+        let dash = get(&state, "/?as_of=2019-06-30").await.text();
+        assert!(dash.contains("97个"));
+        watcher.abort();
+    }
+}
+
+both_backends! {
+    async fn errors_are_json_with_a_stable_code_and_a_message_in_the_readers_language(t: &TestDb) {
+        import_sample(t).await;
+        let state = app(t);
+        for (uri, status, code) in [
+            ("/api/v1/summary?as_of=yesterday", StatusCode::BAD_REQUEST, "bad_request"),
+            ("/api/v1/contracts/NO-SUCH", StatusCode::NOT_FOUND, "not_found"),
+            ("/api/v1/contracts?category=astronomy", StatusCode::BAD_REQUEST, "bad_request"),
+            ("/api/v1/contracts?state=sleeping", StatusCode::BAD_REQUEST, "bad_request"),
+            ("/api/v1/reports/payroll", StatusCode::NOT_FOUND, "not_found"),
+            ("/api/v1/reports/summary?format=pdf", StatusCode::BAD_REQUEST, "bad_request"),
+            ("/api/v1/spend?by=colour", StatusCode::BAD_REQUEST, "bad_request"),
+            ("/api/v1/uploads/0123456789abcdef", StatusCode::NOT_FOUND, "not_found"),
+            ("/api/v1/imports/999/original", StatusCode::NOT_FOUND, "not_found"),
+            ("/api/v1/nothing-here", StatusCode::NOT_FOUND, "not_found"),
+        ] {
+            let a = get(&state, uri).await;
+            assert_eq!(a.status, status, "{uri}");
+            let doc = a.json();
+            assert_eq!(doc["error"]["code"], code, "{uri}");
+            assert!(!doc["error"]["message"].as_str().unwrap().is_empty());
+        }
+        let zh = get(&state, "/api/v1/summary?as_of=yesterday").await.json();
+        assert!(zh["error"]["message"].as_str().unwrap().contains("不是日期"));
+        let en = get(&state, "/api/v1/summary?as_of=yesterday&lang=en").await.json();
+        assert_eq!(en["error"]["message"], "as_of is not a date: 'yesterday' (e.g. 2019-06-30)");
+        // Pages answer with a readable page, not JSON.
+        let page = get(&state, "/contracts/NO-SUCH").await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        assert!(page.text().contains("没有项目编号为“NO-SUCH”的合同"));
+    }
+}
+
+both_backends! {
+    async fn an_upload_over_the_limit_is_refused_with_413_and_a_readable_message(t: &TestDb) {
+        let state = AppState::new(
+            t.db.clone(),
+            WebConfig { max_upload_bytes: 4096, ..Default::default() },
+        );
+        let big = vec![b'a'; 100_000];
+        let a = upload(&state, "/api/v1/uploads", &[("big.csv", &big)]).await;
+        assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(a.json()["error"]["code"], "too_large");
+        let page = upload(&state, "/upload", &[("big.csv", &big)]).await;
+        assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(page.text().contains("上传的文件太大"), "{}", page.text());
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM uploads").await, 0);
+        // An empty form is a plain bad request.
+        let none = upload(&state, "/api/v1/uploads", &[]).await;
+        assert_eq!(none.status, StatusCode::BAD_REQUEST);
+    }
+}
+
+both_backends! {
+    async fn contracts_are_listed_filtered_paged_and_shown_with_their_sources(t: &TestDb) {
+        import_sample(t).await;
+        let state = app(t);
+        let all = get(&state, "/api/v1/contracts?as_of=2019-06-30&per_page=500").await.json();
+        assert_eq!(all["total"], 97);
+        let elderly = get(&state, "/api/v1/contracts?category=elderly&per_page=500").await.json();
+        let n = elderly["total"].as_u64().unwrap();
+        assert_eq!(elderly["items"].as_array().unwrap().len() as u64, n);
+        assert!(elderly["items"].as_array().unwrap().iter().all(|c| c["category"] == "elderly"));
+        let by_name = get(&state, "/api/v1/contracts?category=%E8%80%81%E5%B9%B4%E6%9C%8D%E5%8A%A1").await.json();
+        assert_eq!(by_name["total"], n);
+        let page2 = get(&state, "/api/v1/contracts?per_page=10&page=2").await.json();
+        assert_eq!(page2["items"].as_array().unwrap().len(), 10);
+        assert_eq!(page2["pages"], 10);
+        assert_eq!(page2["items"][0]["code"], all["items"][10]["code"]);
+        // The states partition the contracts on any date.
+        let mut sum = 0;
+        for s in ["not_started", "running", "ended", "unpaid"] {
+            let p = get(&state, &format!("/api/v1/contracts?as_of=2019-06-30&state={s}")).await.json();
+            for c in p["items"].as_array().unwrap() {
+                assert_eq!(c["state"], s);
+            }
+            sum += p["total"].as_u64().unwrap();
+        }
+        assert_eq!(sum, 97);
+        // Search finds by code; LIKE wildcards in the words are literal.
+        let code = all["items"][0]["code"].as_str().unwrap().to_string();
+        let found = get(&state, &format!("/api/v1/contracts?q={code}")).await.json();
+        assert!(found["total"].as_u64().unwrap() >= 1);
+        let none = get(&state, "/api/v1/contracts?q=%25%25").await.json();
+        assert_eq!(none["total"], 0);
+
+        let detail = get(&state, &format!("/api/v1/contracts/{code}?as_of=2019-06-30")).await.json();
+        assert_eq!(detail["code"], code.as_str());
+        assert_eq!(detail["source"]["file"], "sample-register.xlsx");
+        let paid: i64 = detail["payments"].as_array().unwrap().iter()
+            .map(|p| procure::Money::parse(p["amount"].as_str().unwrap()).unwrap().to_fen().unwrap())
+            .sum();
+        assert_eq!(procure::Money::from_fen(paid).to_string(), detail["paid"].as_str().unwrap());
+        for p in detail["payments"].as_array().unwrap() {
+            assert!(p["source"]["row"].as_i64().unwrap() > 1);
+            assert!(p["source"]["batch_id"].as_i64().is_some());
+        }
+        let page = get(&state, &format!("/contracts/{code}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text().contains("拨付记录"));
+        let list = get(&state, "/contracts?category=elderly&state=running&as_of=2019-06-30").await;
+        assert_eq!(list.status, StatusCode::OK);
+    }
+}
+
+both_backends! {
+    async fn report_downloads_are_the_files_the_command_line_writes(t: &TestDb) {
+        import_sample(t).await;
+        let state = app(t);
+        let a = get(&state, "/reports/download?name=summary&as_of=2019-06-30&format=csv").await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(a.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("summary-2019-06-30.csv"));
+        let kept = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reports/summary-2019-06-30.csv")).unwrap();
+        assert_eq!(a.body, kept, "the web CSV differs from reports/summary-2019-06-30.csv");
+        let x = get(&state, "/api/v1/reports/spend?as_of=2019-06-30&by=street,year&format=xlsx").await;
+        assert_eq!(x.status, StatusCode::OK);
+        assert!(x.body.starts_with(b"PK"));
+        let j = get(&state, "/api/v1/reports/exceptions?as_of=2019-06-30").await.json();
+        assert_eq!(j["report"], "exceptions");
+        let spend = get(&state, "/api/v1/spend?as_of=2019-06-30&by=month").await.json();
+        assert!(spend["rows"].as_array().unwrap().len() > 12);
+        let people = get(&state, "/api/v1/beneficiaries?as_of=2019-06-30&by=street").await.json();
+        assert_eq!(people["total"]["people"], 51236);
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route() {
+    let t = common::sqlite().await;
+    let state = app(&t);
+    let doc = get(&state, "/api/openapi.json").await.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/ping",
+        "/api/v1/summary",
+        "/api/v1/spend",
+        "/api/v1/beneficiaries",
+        "/api/v1/contracts",
+        "/api/v1/contracts/{code}",
+        "/api/v1/imports",
+        "/api/v1/imports/{id}/original",
+        "/api/v1/uploads",
+        "/api/v1/uploads/{token}",
+        "/api/v1/uploads/{token}/commit",
+        "/api/v1/reports/{name}",
+    ] {
+        assert!(paths.contains_key(p), "the OpenAPI document lacks {p}");
+    }
+    assert_eq!(
+        paths.len(),
+        12,
+        "a route was added: list it above and in api::ApiDoc"
+    );
+    // Every documented path answers something other than the API's 404.
+    for p in paths.keys() {
+        let concrete = p
+            .replace("{code}", "X")
+            .replace("{id}", "1")
+            .replace("{token}", "t")
+            .replace("{name}", "summary");
+        let a = get(&state, &concrete).await;
+        let not_routed = a.status == StatusCode::NOT_FOUND
+            && a.json()["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("openapi");
+        assert!(!not_routed, "{p} is documented but not routed");
+    }
+}
+
+/// A server on a real port, as `procure serve` runs it.
+async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (format!("http://{addr}"), task)
+}
+
+both_backends! {
+    async fn on_a_real_port_bad_files_are_refused_and_the_server_keeps_answering(t: &TestDb) {
+        let (base, server) = serve(app(t)).await;
+        let http = reqwest::Client::new();
+        let bomb = {
+            // A sheet claiming cells from A1 to XFD1048576 (calamine #693): refused by the guard.
+            let mut out = std::io::Cursor::new(Vec::new());
+            let mut z = zip::ZipWriter::new(&mut out);
+            let o = zip::write::SimpleFileOptions::default();
+            z.start_file("[Content_Types].xml", o).unwrap();
+            std::io::Write::write_all(&mut z, b"<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>").unwrap();
+            z.start_file("xl/workbook.xml", o).unwrap();
+            std::io::Write::write_all(&mut z, b"<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheets><sheet name=\"S\" sheetId=\"1\" r:id=\"rId1\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"/></sheets></workbook>").unwrap();
+            z.start_file("xl/worksheets/sheet1.xml", o).unwrap();
+            std::io::Write::write_all(&mut z, b"<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><dimension ref=\"A1:XFD1048576\"/><sheetData><row r=\"1\"><c r=\"A1\"><v>1</v></c></row><row r=\"1048576\"><c r=\"XFD1048576\"><v>1</v></c></row></sheetData></worksheet>").unwrap();
+            z.finish().unwrap();
+            out.into_inner()
+        };
+        for (name, bytes) in [("bomb.xlsx", bomb), ("noise.xlsx", b"PK\x03\x04 not really a zip".to_vec()), ("empty.csv", Vec::new())] {
+            let form = reqwest::multipart::Form::new().part(
+                "files",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+            );
+            let r = http.post(format!("{base}/api/v1/uploads")).multipart(form).send().await.unwrap();
+            let status = r.status();
+            let doc: Json = r.json().await.unwrap();
+            assert!(status == 201 || status == 400, "{name}: {status}");
+            if status == 201 {
+                assert_eq!(doc["check"]["ok"], false, "{name} should be refused");
+                assert!(!doc["check"]["files"][0]["errors"].as_array().unwrap().is_empty());
+            }
+            let health = http.get(format!("{base}/health")).send().await.unwrap();
+            assert_eq!(health.status(), 200, "the server stopped answering after {name}");
+        }
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM import_batches").await, 0);
+        let sum: Json = http.get(format!("{base}/api/v1/summary")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(sum["report"], "summary");
+        server.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_answers_other_requests_while_a_large_file_is_parsed() {
+    let t = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = procure::generate::generate(&procure::generate::GenerateOptions {
+        out: dir.path().to_path_buf(),
+        seed: 7,
+        contracts: 2_000,
+        payments: 150_000,
+        services: 1_000,
+        format: procure::generate::FileFormat::Xlsx,
+    })
+    .unwrap();
+    let big = std::fs::read(&files[0]).unwrap();
+    let (base, server) = serve(app(&t)).await;
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let upload = {
+        let http = http.clone();
+        let base = base.clone();
+        tokio::spawn(async move {
+            let form = reqwest::multipart::Form::new().part(
+                "files",
+                reqwest::multipart::Part::bytes(big).file_name("big.xlsx"),
+            );
+            http.post(format!("{base}/api/v1/uploads"))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    // While the upload is being read and checked, pings are answered promptly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut answered_during = 0;
+    while !upload.is_finished() {
+        let t0 = std::time::Instant::now();
+        let r = http
+            .get(format!("{base}/api/v1/ping"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            t0.elapsed() < Duration::from_secs(1),
+            "a ping took {:?} during the upload",
+            t0.elapsed()
+        );
+        if !upload.is_finished() {
+            answered_during += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = upload.await.unwrap();
+    assert_eq!(status, 201);
+    assert!(
+        answered_during > 0,
+        "the upload finished in {:?}, before any ping",
+        started.elapsed()
+    );
+    server.abort();
+}
