@@ -12,52 +12,11 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use procure::reports::{build, Dim, ReportName, Request, Scope};
 use procure::Lang;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 
-const CONTRACTS: i64 = 1000;
-
-async fn fill(db: &DatabaseConnection, n: i64, postgres: bool) {
-    db.execute_unprepared("INSERT INTO import_batches (file_name, file_size, sha256, kind, actor, recorded_at, rows_read, inserted, updated, unchanged, warnings, status) VALUES ('bench', 0, '', 'bench', 'bench', '2019-01-01 00:00:00+00:00', 0, 0, 0, 0, 0, 'committed')").await.unwrap();
-    db.execute_unprepared(
-        "INSERT INTO providers (name, batch_id, source_sheet, source_row) VALUES ('p', 1, 's', 1)",
-    )
-    .await
-    .unwrap();
-    let seq = |limit: i64| {
-        if postgres {
-            format!("SELECT n FROM generate_series(1, {limit}) AS n")
-        } else {
-            format!("WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {limit}) SELECT n FROM seq")
-        }
-    };
-    let date = |expr: &str| {
-        if postgres {
-            format!("DATE '2017-01-01' + ({expr})::int")
-        } else {
-            format!("date('2017-01-01', '+' || ({expr}) || ' days')")
-        }
-    };
-    db.execute_unprepared(&format!(
-        "INSERT INTO contracts (code, title, category, provider_id, provider_name, value_fen, signed_on, start_on, end_on, status, batch_id, source_sheet, source_row, updated_batch_id) \
-         SELECT 'C' || n, 't', CASE n % 4 WHEN 0 THEN 'elderly' WHEN 1 THEN 'youth' WHEN 2 THEN 'disability' ELSE 'relief' END, 1, 'p', 900000000000, {d}, {d}, {e}, 'active', 1, 's', n, 1 FROM ({s}) AS q",
-        d = date("n % 365"),
-        e = date("n % 365 + 1400"),
-        s = seq(CONTRACTS)
-    ))
-    .await
-    .unwrap();
-    db.execute_unprepared(&format!(
-        "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) \
-         SELECT 1 + n % {CONTRACTS}, {d}, 100 + n % 99991, 'V' || n, 1, 's', n FROM ({s}) AS q",
-        d = date("n % 1400"),
-        s = seq(n)
-    ))
-    .await
-    .unwrap();
-    if postgres {
-        db.execute_unprepared("ANALYZE").await.unwrap();
-    }
-}
+#[path = "common/ledger.rs"]
+mod ledger;
+use ledger::fill;
 
 fn best<F: FnMut() -> Duration>(mut f: F) -> Duration {
     let runs = std::env::var("PROCURE_BENCH_RUNS")
