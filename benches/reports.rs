@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use procure::reports::{build, Dim, ReportName, Request, Scope};
 use procure::Lang;
-use sea_orm::ConnectionTrait;
 
 #[path = "common/ledger.rs"]
 mod ledger;

@@ -195,6 +195,10 @@ both_backends! {
             .contains("sample-register.xlsx"));
         let page = get(&state, "/imports").await.text();
         assert!(page.contains(&format!("/imports/{batch}/original")));
+        // A batch link lands on the line of the imports page that shows it.
+        let link = get(&state, &format!("/imports/{batch}")).await;
+        assert_eq!(link.status, StatusCode::SEE_OTHER);
+        assert_eq!(link.headers[header::LOCATION], format!("/imports?page=1#batch-{batch}").as_str());
     }
 }
 

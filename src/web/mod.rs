@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reports", get(pages::reports))
         .route("/reports/download", get(pages::report_download))
         .route("/imports", get(pages::imports))
+        .route("/imports/{id}", get(pages::batch))
         .route("/imports/{id}/original", get(pages::original))
         .route("/lang/{lang}", get(pages::switch_lang))
         .route("/api", get(pages::api_docs))

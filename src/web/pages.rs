@@ -31,6 +31,9 @@ use crate::Lang;
 /// command line list them all).
 const MAX_LISTED: usize = 1_000;
 
+/// Batches on one imports page.
+const IMPORTS_PER_PAGE: u64 = 100;
+
 fn code(lang: Lang) -> &'static str {
     match lang {
         Lang::Zh => "zh",
@@ -569,7 +572,7 @@ pub async fn imports(
     ctx: Ctx,
     Query(q): Query<PageQuery>,
 ) -> PageResult {
-    let per_page = 100;
+    let per_page = IMPORTS_PER_PAGE;
     let p = queries::batches(&state.db, q.page.unwrap_or(1), per_page)
         .await
         .or_page(&ctx)?;
@@ -580,6 +583,13 @@ pub async fn imports(
     )
     .or_page(&ctx)?
     .into_response())
+}
+
+/// A batch's line on the imports page (the page it falls on, newest first).
+pub async fn batch(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    let newer = queries::newer_batches(&state.db, id).await.or_page(&ctx)?;
+    let page = newer / IMPORTS_PER_PAGE + 1;
+    Ok(Redirect::to(&format!("/imports?page={page}#batch-{id}")).into_response())
 }
 
 pub async fn original(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {

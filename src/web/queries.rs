@@ -602,6 +602,22 @@ pub async fn batches(
     })
 }
 
+/// How many batches are newer than `id` (where it falls in the newest-first list).
+pub async fn newer_batches(db: &impl ConnectionTrait, id: i64) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let n: i64 = db
+        .query_one_raw(stmt(
+            backend,
+            "SELECT COUNT(*) AS n FROM import_batches WHERE id > ?",
+            vec![id.into()],
+        ))
+        .await?
+        .map(|r| get(&r, "n"))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(n.max(0) as u64)
+}
+
 /// The kept original of a batch: file name and bytes.
 pub async fn original(
     db: &impl ConnectionTrait,
