@@ -54,6 +54,9 @@ pub async fn open(raw_url: &str) -> Result<DatabaseConnection, DbError> {
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30));
     if url.starts_with("sqlite:") {
+        // sea-orm gives SQLite one connection unless told otherwise, so one long import
+        // would hold up every page; in WAL mode readers need not wait for the writer.
+        opts.max_connections(8);
         // WAL lets readers go on while an import writes; NORMAL is durable in WAL mode
         // except for the last transactions on power loss; foreign keys are off by
         // default in SQLite and must be turned on per connection.

@@ -1,5 +1,6 @@
 //! procure: the ledger of services a district buys from social organisations.
 
+pub mod access;
 pub mod cli_import;
 pub mod contracts;
 pub mod dates;

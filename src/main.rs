@@ -25,6 +25,59 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum UserAction {
+    /// Add an account; the password is asked for (or read from standard input)
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: procure::access::Role,
+    },
+    /// List the accounts
+    List,
+    /// Disable an account: it can no longer sign in, and its sessions end
+    Disable { name: String },
+    /// Enable a disabled account
+    Enable { name: String },
+    /// Set a new password (asked for, or read from standard input); the account's sessions end
+    Passwd { name: String },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token acting as ACCOUNT; it is printed once and stored only as a hash
+    Create {
+        account: String,
+        /// What the token is for
+        #[arg(long, default_value = "script")]
+        label: String,
+    },
+    /// List the tokens (never their values)
+    List,
+    /// Revoke a token by its id
+    Revoke { id: i64 },
+}
+
+fn parse_role(s: &str) -> Result<procure::access::Role, String> {
+    procure::access::Role::parse(s)
+        .ok_or_else(|| format!("unknown role '{s}': use admin, finance, auditor or manager"))
+}
+
+/// A password from the terminal (twice, not echoed), or one line of standard input.
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(prompt)?;
+        let again = rpassword::prompt_password("again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Create or update the database schema
     Migrate,
@@ -95,6 +148,26 @@ enum Command {
         /// How often to look for imports made by other processes, in milliseconds
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
+        /// Let anonymous visitors see the aggregate figures (/public, /api/v1/summary)
+        #[arg(long)]
+        public: bool,
+        /// Mark cookies Secure (when TLS ends at a proxy that does not send X-Forwarded-Proto)
+        #[arg(long)]
+        secure_cookies: bool,
+        /// Create (or reset) one account per role, demo-admin, demo-finance, demo-auditor and
+        /// demo-manager, and print their new passwords once
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Accounts: add, list, disable, enable, passwd
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// API tokens for scripts: create, list, revoke
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
     },
     /// Write the sample register (--sample) or a seeded synthetic register for demos and benchmarks
     Generate {
@@ -177,6 +250,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 lang: cli.lang,
                 limits,
                 actor: procure::cli_import::os_user(),
+                address: None,
             };
             if !procure::cli_import::run(&db, &files, &opts, json).await? {
                 return Ok(ExitCode::FAILURE);
@@ -256,8 +330,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_upload_mb,
             max_rows,
             poll_ms,
+            public,
+            secure_cookies,
+            demo,
         } => {
             let db = procure::db::connect(&cli.database).await?;
+            if demo {
+                demo_accounts(&db).await?;
+            }
             let max_upload_bytes = max_upload_mb.saturating_mul(1 << 20);
             let config = procure::web::WebConfig {
                 max_upload_bytes,
@@ -267,8 +347,76 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ..Default::default()
                 },
                 poll: std::time::Duration::from_millis(poll_ms.max(10)),
+                public,
+                secure_cookies,
             };
             procure::web::serve(db, &addr, config).await?;
+        }
+        Command::User { action } => {
+            let db = procure::db::connect(&cli.database).await?;
+            let me = procure::access::Actor::local(&procure::cli_import::os_user());
+            match action {
+                UserAction::Add { name, role } => {
+                    let pw = read_password(&format!("password for {name}: "))?;
+                    procure::access::add_account(&db, &name, role, &pw, &me).await?;
+                    println!("added {name} ({})", role.code());
+                }
+                UserAction::List => {
+                    for a in procure::access::list_accounts(&db).await? {
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            a.name,
+                            a.role.code(),
+                            if a.disabled { "disabled" } else { "active" },
+                            a.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+                        );
+                    }
+                }
+                UserAction::Disable { name } => {
+                    procure::access::set_disabled(&db, &name, true, &me).await?;
+                    println!("disabled {name}");
+                }
+                UserAction::Enable { name } => {
+                    procure::access::set_disabled(&db, &name, false, &me).await?;
+                    println!("enabled {name}");
+                }
+                UserAction::Passwd { name } => {
+                    let pw = read_password(&format!("new password for {name}: "))?;
+                    procure::access::set_password(&db, &name, &pw, &me).await?;
+                    println!("password changed for {name}");
+                }
+            }
+        }
+        Command::Token { action } => {
+            let db = procure::db::connect(&cli.database).await?;
+            let me = procure::access::Actor::local(&procure::cli_import::os_user());
+            match action {
+                TokenAction::Create { account, label } => {
+                    let (id, token) =
+                        procure::access::create_token(&db, &account, &label, &me).await?;
+                    eprintln!("token {id} for {account}; it is shown this once:");
+                    println!("{token}");
+                }
+                TokenAction::List => {
+                    for t in procure::access::list_tokens(&db).await? {
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            t.id,
+                            t.account,
+                            t.label,
+                            if t.revoked_at.is_some() {
+                                "revoked"
+                            } else {
+                                "active"
+                            }
+                        );
+                    }
+                }
+                TokenAction::Revoke { id } => {
+                    procure::access::revoke_token(&db, id, &me).await?;
+                    println!("revoked token {id}");
+                }
+            }
         }
         Command::Generate {
             sample,
@@ -297,6 +445,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One account per role with a fresh password, printed once (`serve --demo`).
+async fn demo_accounts(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use procure::access::{self, Role};
+    let me = access::Actor::local(&procure::cli_import::os_user());
+    eprintln!("demo accounts (passwords shown this once):");
+    for role in Role::ALL {
+        let name = format!("demo-{}", role.code());
+        let password = access::secret()[..16].to_string();
+        match access::add_account(db, &name, *role, &password, &me).await {
+            Ok(_) => {}
+            Err(access::AccessError::Exists(_)) => {
+                access::set_password(db, &name, &password, &me).await?;
+                access::set_disabled(db, &name, false, &me).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        eprintln!("  {name:<16} {:<8} {password}", role.code());
+    }
+    Ok(())
 }
 
 /// A date on the command line, in any of the forms registers use.

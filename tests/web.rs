@@ -20,8 +20,35 @@ fn sample() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("imports/sample-register.xlsx")
 }
 
-fn app(t: &TestDb) -> AppState {
-    AppState::new(t.db.clone(), WebConfig::default())
+/// The server as a finance officer's script sees it: signed in with an API token.
+struct Web {
+    state: AppState,
+    token: String,
+}
+
+async fn web(t: &TestDb, config: WebConfig) -> Web {
+    let me = procure::access::Actor::local("test");
+    let name = format!("finance-{}", &procure::access::secret()[..8]);
+    procure::access::add_account(
+        &t.db,
+        &name,
+        procure::access::Role::Finance,
+        "password-1",
+        &me,
+    )
+    .await
+    .unwrap();
+    let (_, token) = procure::access::create_token(&t.db, &name, "tests", &me)
+        .await
+        .unwrap();
+    Web {
+        state: AppState::new(t.db.clone(), config),
+        token,
+    }
+}
+
+async fn app(t: &TestDb) -> Web {
+    web(t, WebConfig::default()).await
 }
 
 struct Answer {
@@ -41,8 +68,12 @@ impl Answer {
     }
 }
 
-async fn send(state: &AppState, req: Request<Body>) -> Answer {
-    let resp = router(state.clone()).oneshot(req).await.unwrap();
+async fn send(w: &Web, mut req: Request<Body>) -> Answer {
+    req.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {}", w.token).parse().unwrap(),
+    );
+    let resp = router(w.state.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
@@ -56,7 +87,7 @@ async fn send(state: &AppState, req: Request<Body>) -> Answer {
     }
 }
 
-async fn get(state: &AppState, uri: &str) -> Answer {
+async fn get(state: &Web, uri: &str) -> Answer {
     send(state, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
@@ -79,7 +110,7 @@ fn multipart(files: &[(&str, &[u8])]) -> Vec<u8> {
     body
 }
 
-async fn upload(state: &AppState, uri: &str, files: &[(&str, &[u8])]) -> Answer {
+async fn upload(state: &Web, uri: &str, files: &[(&str, &[u8])]) -> Answer {
     send(
         state,
         Request::post(uri)
@@ -93,7 +124,7 @@ async fn upload(state: &AppState, uri: &str, files: &[(&str, &[u8])]) -> Answer 
     .await
 }
 
-async fn commit(state: &AppState, token: &str, sha256: &[&str]) -> Answer {
+async fn commit(state: &Web, token: &str, sha256: &[&str]) -> Answer {
     send(
         state,
         Request::post(format!("/api/v1/uploads/{token}/commit"))
@@ -122,7 +153,7 @@ fn total(doc: &Json) -> &Json {
 
 both_backends! {
     async fn every_page_answers_on_an_empty_ledger(t: &TestDb) {
-        let state = app(t);
+        let state = app(t).await;
         for (uri, expect) in [
             ("/", "截至"),
             ("/?as_of=2019-06-30", "项目数"),
@@ -145,7 +176,7 @@ both_backends! {
 
 both_backends! {
     async fn an_upload_is_previewed_then_confirmed_exactly_once(t: &TestDb) {
-        let state = app(t);
+        let state = app(t).await;
         let bytes = std::fs::read(sample()).unwrap();
         let a = upload(&state, "/api/v1/uploads", &[("sample-register.xlsx", &bytes)]).await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
@@ -210,7 +241,7 @@ both_backends! {
             contract("GM-1", "助老", "老年服务", "阳光社工", 1000.0, d(2019, 1, 1), d(2019, 12, 31)),
             contract("GM-2", "助残", "没有这类", "阳光社工", 1000.0, d(2019, 1, 1), d(2019, 12, 31)),
         ])]);
-        let state = app(t);
+        let state = app(t).await;
         let bytes = std::fs::read(&bad).unwrap();
         let a = upload(&state, "/api/v1/uploads", &[("bad.xlsx", &bytes)]).await;
         assert_eq!(a.status, StatusCode::CREATED);
@@ -238,7 +269,7 @@ both_backends! {
 
 both_backends! {
     async fn the_web_upload_form_previews_and_confirms_in_the_browser_flow(t: &TestDb) {
-        let state = app(t);
+        let state = app(t).await;
         let bytes = std::fs::read(sample()).unwrap();
         let a = upload(&state, "/upload", &[("sample-register.xlsx", &bytes)]).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER);
@@ -267,7 +298,7 @@ both_backends! {
 both_backends! {
     async fn the_summary_api_reports_the_sample_figures_in_either_language(t: &TestDb) {
         import_sample(t).await;
-        let state = app(t);
+        let state = app(t).await;
         let a = get(&state, "/api/v1/summary?as_of=2019-06-30").await;
         assert_eq!(a.status, StatusCode::OK);
         assert_eq!(a.headers[header::CONTENT_TYPE], "application/json");
@@ -287,14 +318,15 @@ both_backends! {
 
 both_backends! {
     async fn the_cached_summary_follows_an_import_made_by_another_process(t: &TestDb) {
-        let state = AppState::new(
-            t.db.clone(),
+        let state = web(
+            t,
             WebConfig {
                 poll: Duration::from_millis(20),
                 ..Default::default()
             },
-        );
-        let watcher = procure::web::cache::watch(state.clone());
+        )
+        .await;
+        let watcher = procure::web::cache::watch(state.state.clone());
         let before = get(&state, "/api/v1/summary?as_of=2019-06-30").await.json();
         assert_eq!(total(&before)["contracts"], 0);
         // Served twice from the same figures.
@@ -323,7 +355,7 @@ both_backends! {
 both_backends! {
     async fn errors_are_json_with_a_stable_code_and_a_message_in_the_readers_language(t: &TestDb) {
         import_sample(t).await;
-        let state = app(t);
+        let state = app(t).await;
         for (uri, status, code) in [
             ("/api/v1/summary?as_of=yesterday", StatusCode::BAD_REQUEST, "bad_request"),
             ("/api/v1/contracts/NO-SUCH", StatusCode::NOT_FOUND, "not_found"),
@@ -355,10 +387,7 @@ both_backends! {
 
 both_backends! {
     async fn an_upload_over_the_limit_is_refused_with_413_and_a_readable_message(t: &TestDb) {
-        let state = AppState::new(
-            t.db.clone(),
-            WebConfig { max_upload_bytes: 4096, ..Default::default() },
-        );
+        let state = web(t, WebConfig { max_upload_bytes: 4096, ..Default::default() }).await;
         let big = vec![b'a'; 100_000];
         let a = upload(&state, "/api/v1/uploads", &[("big.csv", &big)]).await;
         assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -376,7 +405,7 @@ both_backends! {
 both_backends! {
     async fn contracts_are_listed_filtered_paged_and_shown_with_their_sources(t: &TestDb) {
         import_sample(t).await;
-        let state = app(t);
+        let state = app(t).await;
         let all = get(&state, "/api/v1/contracts?as_of=2019-06-30&per_page=500").await.json();
         assert_eq!(all["total"], 97);
         let elderly = get(&state, "/api/v1/contracts?category=elderly&per_page=500").await.json();
@@ -428,7 +457,7 @@ both_backends! {
 both_backends! {
     async fn report_downloads_are_the_files_the_command_line_writes(t: &TestDb) {
         import_sample(t).await;
-        let state = app(t);
+        let state = app(t).await;
         let a = get(&state, "/reports/download?name=summary&as_of=2019-06-30&format=csv").await;
         assert_eq!(a.status, StatusCode::OK);
         assert!(a.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("summary-2019-06-30.csv"));
@@ -449,7 +478,7 @@ both_backends! {
 #[tokio::test]
 async fn the_openapi_document_describes_every_api_route() {
     let t = common::sqlite().await;
-    let state = app(&t);
+    let state = app(&t).await;
     let doc = get(&state, "/api/openapi.json").await.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
@@ -466,12 +495,13 @@ async fn the_openapi_document_describes_every_api_route() {
         "/api/v1/uploads/{token}",
         "/api/v1/uploads/{token}/commit",
         "/api/v1/reports/{name}",
+        "/api/v1/audit",
     ] {
         assert!(paths.contains_key(p), "the OpenAPI document lacks {p}");
     }
     assert_eq!(
         paths.len(),
-        12,
+        13,
         "a route was added: list it above and in api::ApiDoc"
     );
     // Every documented path answers something other than the API's 404.
@@ -491,6 +521,19 @@ async fn the_openapi_document_describes_every_api_route() {
     }
 }
 
+/// An HTTP client that signs every request with an API token.
+fn bearer(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
 /// A server on a real port, as `procure serve` runs it.
 async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -504,8 +547,9 @@ async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<()>) {
 
 both_backends! {
     async fn on_a_real_port_bad_files_are_refused_and_the_server_keeps_answering(t: &TestDb) {
-        let (base, server) = serve(app(t)).await;
-        let http = reqwest::Client::new();
+        let w = app(t).await;
+        let (base, server) = serve(w.state.clone()).await;
+        let http = bearer(&w.token);
         let bomb = {
             // A sheet claiming cells from A1 to XFD1048576 (calamine #693): refused by the guard.
             let mut out = std::io::Cursor::new(Vec::new());
@@ -556,28 +600,37 @@ async fn the_server_answers_other_requests_while_a_large_file_is_parsed() {
         format: procure::generate::FileFormat::Xlsx,
     })
     .unwrap();
-    let big = std::fs::read(&files[0]).unwrap();
-    let (base, server) = serve(app(&t)).await;
-    let http = reqwest::Client::new();
+    // The contracts and a 150,000-row payments register, checked together.
+    let contracts = std::fs::read(&files[0]).unwrap();
+    let payments = std::fs::read(&files[1]).unwrap();
+    let w = app(&t).await;
+    let (base, server) = serve(w.state.clone()).await;
+    let http = bearer(&w.token);
     let started = std::time::Instant::now();
     let upload = {
         let http = http.clone();
         let base = base.clone();
         tokio::spawn(async move {
-            let form = reqwest::multipart::Form::new().part(
-                "files",
-                reqwest::multipart::Part::bytes(big).file_name("big.xlsx"),
-            );
-            http.post(format!("{base}/api/v1/uploads"))
+            let form = reqwest::multipart::Form::new()
+                .part(
+                    "files",
+                    reqwest::multipart::Part::bytes(contracts).file_name("contracts.xlsx"),
+                )
+                .part(
+                    "files",
+                    reqwest::multipart::Part::bytes(payments).file_name("disbursements.xlsx"),
+                );
+            let r = http
+                .post(format!("{base}/api/v1/uploads"))
                 .multipart(form)
                 .send()
                 .await
-                .unwrap()
-                .status()
+                .unwrap();
+            (r.status(), r.json::<Json>().await.unwrap())
         })
     };
     // While the upload is being read and checked, pings are answered promptly.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let mut answered_during = 0;
     while !upload.is_finished() {
         let t0 = std::time::Instant::now();
@@ -597,8 +650,13 @@ async fn the_server_answers_other_requests_while_a_large_file_is_parsed() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let status = upload.await.unwrap();
+    let (status, preview) = upload.await.unwrap();
     assert_eq!(status, 201);
+    assert_eq!(
+        preview["check"]["ok"], true,
+        "{}",
+        preview["check"]["files"][1]["errors"][0]
+    );
     assert!(
         answered_during > 0,
         "the upload finished in {:?}, before any ping",

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_ledger;
 mod m20261128_000001_uploads;
+mod m20261128_000002_access;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_ledger::Migration),
             Box::new(m20261128_000001_uploads::Migration),
+            Box::new(m20261128_000002_access::Migration),
         ]
     }
 }

@@ -36,6 +36,8 @@ pub struct ImportOptions {
     pub limits: Limits,
     /// Who imports: the OS user on the command line, the signed-in account on the web.
     pub actor: String,
+    /// Where from (the client address on the web), for the audit trail.
+    pub address: Option<String>,
 }
 
 impl Default for ImportOptions {
@@ -46,6 +48,7 @@ impl Default for ImportOptions {
             lang: Lang::Zh,
             limits: Limits::default(),
             actor: "operator".into(),
+            address: None,
         }
     }
 }
@@ -410,6 +413,22 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             txn.commit().await?;
             report.status = FileStatus::Checked;
         } else {
+            let who = crate::access::Actor {
+                name: opts.actor.clone(),
+                address: opts.address.clone(),
+            };
+            let t = &report.total;
+            crate::access::audit::record(
+                &txn,
+                &who,
+                "import",
+                &format!("batch {}", outcome.batch_id),
+                &format!(
+                    "{} ({} bytes, sha256 {}): {} read, {} inserted, {} updated, {} unchanged",
+                    report.file, size, sha256, t.read, t.inserted, t.updated, t.unchanged
+                ),
+            )
+            .await?;
             txn.commit().await?;
             report.status = FileStatus::Stored;
             report.batch_id = Some(outcome.batch_id);

@@ -37,11 +37,14 @@ pub fn routes() -> Router<AppState> {
         .route("/uploads/{token}", get(preview))
         .route("/uploads/{token}/commit", post(commit))
         .route("/reports/{name}", get(report))
+        .route("/audit", get(audit))
         .fallback(api_not_found)
 }
 
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
     info(
         title = "procure API",
         description = "The ledger of services a district buys from social organisations: figures as of any date, contracts with every payment and service report, import batches, uploads (preview, then confirm) and report downloads. Amounts are decimal strings in yuan, exact to the fen. Errors are {\"error\": {\"code\", \"message\"}}; add ?lang=en for English messages and labels."
@@ -58,7 +61,8 @@ pub fn routes() -> Router<AppState> {
         upload,
         preview,
         commit,
-        report
+        report,
+        audit
     ),
     components(schemas(
         ErrorBody,
@@ -71,6 +75,20 @@ pub fn routes() -> Router<AppState> {
     ))
 )]
 pub struct ApiDoc;
+
+/// Scripts sign in with an API token (`procure token create ACCOUNT`): `Authorization: Bearer prc_...`.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 pub async fn openapi_json() -> impl IntoResponse {
     Json(ApiDoc::openapi())
@@ -211,34 +229,7 @@ pub async fn report_file(
     format: OutputFormat,
 ) -> Result<Response, WebError> {
     let report = reports::build(&state.db, req).await?;
-    let bytes = writers::write(&report, format).map_err(WebError::internal)?;
-    let (mime, disposition) = match format {
-        OutputFormat::Json => ("application/json; charset=utf-8", "inline"),
-        OutputFormat::Csv => ("text/csv; charset=utf-8", "attachment"),
-        OutputFormat::Xlsx => (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "attachment",
-        ),
-        OutputFormat::Table => ("text/plain; charset=utf-8", "inline"),
-    };
-    let file = format!(
-        "{}-{}.{}",
-        req.name.code(),
-        report.as_of,
-        format.extension()
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("{disposition}; filename=\"{file}\""))
-                    .map_err(WebError::internal)?,
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    send_report(&report, format)
 }
 
 fn json_bytes(body: Bytes) -> Response {
@@ -537,7 +528,7 @@ async fn commit(
     Path(token): Path<String>,
     Json(body): Json<Commit>,
 ) -> Result<Json<Committed>, ApiError> {
-    let result = uploads::commit(&state, &token, &body.sha256, &ctx.actor(), ctx.lang)
+    let result = uploads::commit(&state, &token, &body.sha256, &ctx.audit_actor(), ctx.lang)
         .await
         .map_err(|e| e.api(ctx.lang))?;
     Ok(Json(Committed { token, result }))
@@ -565,4 +556,84 @@ async fn report(
     report_file(&state, &req, format)
         .await
         .map_err(|e| e.api(ctx.lang))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// First day (China Standard Time), inclusive.
+    pub from: Option<String>,
+    /// Last day, inclusive (default today).
+    pub to: Option<String>,
+    /// json (default), csv or xlsx.
+    pub format: Option<String>,
+}
+
+/// The audit trail as one report (every entry of the days asked for).
+pub async fn audit_report(
+    state: &AppState,
+    q: &AuditParams,
+    lang: Lang,
+) -> Result<crate::reports::Report, WebError> {
+    let from = parse_opt_date("from", q.from.as_deref())?;
+    let to = parse_opt_date("to", q.to.as_deref())?.unwrap_or_else(today);
+    let (_, entries) =
+        crate::access::audit::entries(&state.db, from, Some(to), u64::MAX >> 1, 0).await?;
+    Ok(crate::access::audit::report(&entries, from, to, lang))
+}
+
+/// Sends a built report as a file.
+pub fn send_report(
+    report: &crate::reports::Report,
+    format: OutputFormat,
+) -> Result<Response, WebError> {
+    let bytes = writers::write(report, format).map_err(WebError::internal)?;
+    let (mime, disposition) = match format {
+        OutputFormat::Json => ("application/json; charset=utf-8", "inline"),
+        OutputFormat::Csv => ("text/csv; charset=utf-8", "attachment"),
+        OutputFormat::Xlsx => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "attachment",
+        ),
+        OutputFormat::Table => ("text/plain; charset=utf-8", "inline"),
+    };
+    let file = format!("{}-{}.{}", report.name, report.as_of, format.extension());
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("{disposition}; filename=\"{file}\""))
+                    .map_err(WebError::internal)?,
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The audit trail: every write, sign-in and failed sign-in, with who, when and from where.
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditParams), responses(
+    (status = 200, description = "The audit trail as a report (json, csv or xlsx)"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn audit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AuditParams>,
+) -> Result<Response, ApiError> {
+    let report = audit_report(&state, &q, ctx.lang)
+        .await
+        .map_err(|e| e.api(ctx.lang))?;
+    let format = match q.format.as_deref() {
+        None | Some("") | Some("json") => OutputFormat::Json,
+        Some("csv") => OutputFormat::Csv,
+        Some("xlsx") => OutputFormat::Xlsx,
+        Some(f) => {
+            return Err(WebError::bad_request(
+                format!("不支持的格式“{f}”：可选 csv、xlsx、json"),
+                format!("unsupported format '{f}': use csv, xlsx or json"),
+            )
+            .api(ctx.lang))
+        }
+    };
+    send_report(&report, format).map_err(|e| e.api(ctx.lang))
 }

@@ -2,6 +2,7 @@
 //! downloads auditors take, and the JSON API under `/api/v1` that does the same for programs.
 
 pub mod api;
+pub mod auth;
 pub mod cache;
 pub mod charts;
 pub mod ctx;
@@ -33,6 +34,11 @@ pub struct WebConfig {
     /// How often the server looks for imports made by other processes (the command line,
     /// another server) so that its cached figures never lag further behind than this.
     pub poll: Duration,
+    /// Anonymous visitors may see the aggregate figures (`/public`, `/api/v1/summary`).
+    pub public: bool,
+    /// Mark cookies `Secure` (set when TLS ends at a proxy that does not send
+    /// `X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
 }
 
 impl Default for WebConfig {
@@ -41,6 +47,8 @@ impl Default for WebConfig {
             max_upload_bytes: 50 << 20,
             limits: Limits::default(),
             poll: Duration::from_millis(500),
+            public: false,
+            secure_cookies: false,
         }
     }
 }
@@ -70,6 +78,9 @@ pub fn router(state: AppState) -> Router {
         .saturating_add(64 * 1024);
     Router::new()
         .route("/health", get(health))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/public", get(pages::public))
         .route("/", get(pages::dashboard))
         .route("/contracts", get(pages::contracts))
         .route("/contracts/{code}", get(pages::contract))
@@ -81,12 +92,23 @@ pub fn router(state: AppState) -> Router {
         .route("/imports", get(pages::imports))
         .route("/imports/{id}", get(pages::batch))
         .route("/imports/{id}/original", get(pages::original))
+        .route("/audit", get(pages::audit))
+        .route("/audit/download", get(pages::audit_download))
+        .route("/accounts", get(pages::accounts).post(pages::add_account))
+        .route("/accounts/{name}/disable", post(pages::disable_account))
+        .route("/accounts/{name}/enable", post(pages::enable_account))
+        .route("/tokens", post(pages::create_token))
+        .route("/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/lang/{lang}", get(pages::switch_lang))
         .route("/api", get(pages::api_docs))
         .route("/static/{file}", get(pages::asset))
         .route("/api/openapi.json", get(api::openapi_json))
         .nest("/api/v1", api::routes())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 use utoipa::OpenApi;
 
 use super::api::{self, today, ReportParams};
+use super::auth::{self, Who};
 use super::charts::{self, Datum, Unit};
 use super::ctx::{Ctx, LANG_COOKIE};
 use super::error::WebError;
@@ -59,16 +60,64 @@ fn error_page(ctx: &Ctx, err: WebError) -> Response {
     let page = render(
         "error.html",
         context! {
-            lang => code(ctx.lang),
-            back => ctx.back.clone(),
             nav => "",
             status => err.status.as_u16(),
             message => err.message(ctx.lang),
+            ..base(ctx)
         },
     );
     match page {
         Ok(html) => (err.status, html).into_response(),
         Err(_) => (err.status, err.message(ctx.lang).to_string()).into_response(),
+    }
+}
+
+/// An error page for a request no handler has seen (the access check refused it).
+pub fn error_response(
+    lang: Lang,
+    who: &Who,
+    public: bool,
+    uri: &axum::http::Uri,
+    err: WebError,
+) -> Response {
+    let ctx = Ctx {
+        lang,
+        addr: None,
+        back: uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into()),
+        who: who.clone(),
+        public,
+        https: false,
+    };
+    error_page(&ctx, err)
+}
+
+/// What every page's frame needs: language, the way back, who is signed in, the links their
+/// role may follow, and the CSRF token their forms carry.
+fn base(ctx: &Ctx) -> minijinja::Value {
+    let get = axum::http::Method::GET;
+    let can = |path: &str| auth::allowed(&get, path, &ctx.who, ctx.public);
+    let user = ctx.who.account().map(
+        |a| json!({"name": a.name, "role": a.role.code(), "role_name": a.role.name(ctx.lang)}),
+    );
+    context! {
+        lang => code(ctx.lang),
+        back => ctx.back.clone(),
+        user => v(user),
+        csrf => ctx.who.csrf().unwrap_or(""),
+        can => v(json!({
+            "dashboard": can("/"),
+            "contracts": can("/contracts"),
+            "upload": can("/upload"),
+            "reports": can("/reports"),
+            "imports": can("/imports"),
+            "audit": can("/audit"),
+            "accounts": can("/accounts"),
+            "api": can("/api"),
+            "public": can("/public"),
+        })),
     }
 }
 
@@ -257,27 +306,36 @@ pub struct AsOfQuery {
     as_of: Option<String>,
 }
 
+/// The dashboard's figures at the ledger's current state, computed once per state.
+async fn dashboard_data(
+    state: &AppState,
+    as_of: NaiveDate,
+    lang: Lang,
+) -> Result<std::sync::Arc<Dashboard>, WebError> {
+    if state.cache.version() < 0 {
+        state.cache.refresh(&state.db).await?;
+    }
+    let db = state.db.clone();
+    Ok(state
+        .cache
+        .dashboard((as_of, lang), || async move {
+            compute_dashboard(&db, as_of, lang).await
+        })
+        .await?)
+}
+
 pub async fn dashboard(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<AsOfQuery>,
 ) -> PageResult {
     let as_of = api::parse_as_of(q.as_of.as_deref(), today()).or_page(&ctx)?;
-    if state.cache.version() < 0 {
-        state.cache.refresh(&state.db).await.or_page(&ctx)?;
-    }
-    let db = state.db.clone();
-    let lang = ctx.lang;
-    let d = state
-        .cache
-        .dashboard((as_of, lang), || async move {
-            compute_dashboard(&db, as_of, lang).await
-        })
+    let d = dashboard_data(&state, as_of, ctx.lang)
         .await
         .or_page(&ctx)?;
     Ok(render(
         "dashboard.html",
-        context! { lang => code(ctx.lang), back => ctx.back.clone(), nav => "dashboard", d => v(&*d) },
+        context! { nav => "dashboard", d => v(&*d), ..base(&ctx) },
     )
     .or_page(&ctx)?
     .into_response())
@@ -304,7 +362,7 @@ pub async fn contracts(
         })
         .collect();
     // The pager keeps every filter but the page.
-    let mut base = String::from("/contracts?");
+    let mut pager = String::from("/contracts?");
     for (k, v) in [
         ("q", &q.q),
         ("category", &q.category.map(|c| c.code().to_string())),
@@ -313,10 +371,10 @@ pub async fn contracts(
         ("state", &q.state.map(|s| s.code().to_string())),
     ] {
         if let Some(v) = v {
-            base.push_str(&format!("{k}={}&", urlencode(v)));
+            pager.push_str(&format!("{k}={}&", urlencode(v)));
         }
     }
-    base.push_str(&format!("as_of={}&", q.as_of));
+    pager.push_str(&format!("as_of={}&", q.as_of));
     let categories: Vec<_> = Category::ALL
         .iter()
         .map(|c| json!({"code": c.code(), "name": c.name(ctx.lang)}))
@@ -328,10 +386,11 @@ pub async fn contracts(
     Ok(render(
         "contracts.html",
         context! {
-            lang => code(ctx.lang), back => ctx.back.clone(), nav => "contracts",
+            nav => "contracts",
             p => v(json!({"as_of": page.as_of, "total": page.total, "page": page.page, "pages": page.pages, "items": items})),
             f => v(json!({"q": q.q, "category": q.category.map(|c| c.code()), "street": q.street, "provider": q.provider, "state": q.state.map(|s| s.code())})),
-            categories => v(categories), states => v(states), streets => v(streets), pager_base => base,
+            categories => v(categories), states => v(states), streets => v(streets), pager_base => pager,
+            ..base(&ctx)
         },
     )
     .or_page(&ctx)?
@@ -373,11 +432,11 @@ pub async fn contract(
     Ok(render(
         "contract.html",
         context! {
-            lang => code(ctx.lang), back => ctx.back.clone(), nav => "contracts", as_of => as_of.to_string(),
+            nav => "contracts", as_of => as_of.to_string(),
             value => group_digits(&c.value.to_string()),
             paid => group_digits(&c.paid.to_string()),
             remaining => group_digits(&c.remaining.to_string()),
-            payments => v(payments), c => v(c),
+            payments => v(payments), c => v(c), ..base(&ctx)
         },
     )
     .or_page(&ctx)?
@@ -388,8 +447,8 @@ pub async fn upload_form(State(state): State<AppState>, ctx: Ctx) -> PageResult 
     Ok(render(
         "upload.html",
         context! {
-            lang => code(ctx.lang), back => ctx.back.clone(), nav => "upload",
-            limit_mb => state.config.max_upload_bytes / (1 << 20),
+            nav => "upload",
+            limit_mb => state.config.max_upload_bytes / (1 << 20), ..base(&ctx)
         },
     )
     .or_page(&ctx)?
@@ -449,9 +508,9 @@ pub async fn upload_preview(
     Ok(render(
         "preview.html",
         context! {
-            lang => code(ctx.lang), back => ctx.back.clone(), nav => "upload",
+            nav => "upload",
             result => false, token, committed => p.committed, files => v(p.files),
-            r => v(report_view(&p.check)), status_names => v(status_names), kind_names => v(kind_names),
+            r => v(report_view(&p.check)), status_names => v(status_names), kind_names => v(kind_names), ..base(&ctx)
         },
     )
     .or_page(&ctx)?
@@ -468,15 +527,15 @@ pub async fn upload_commit(
         .filter(|(k, _)| k == "sha256")
         .map(|(_, v)| v.into_owned())
         .collect();
-    let report = uploads::commit(&state, &token, &sha256, &ctx.actor(), ctx.lang)
+    let report = uploads::commit(&state, &token, &sha256, &ctx.audit_actor(), ctx.lang)
         .await
         .or_page(&ctx)?;
     let (status_names, kind_names) = names(ctx.lang);
     Ok(render(
         "preview.html",
         context! {
-            lang => code(ctx.lang), back => ctx.back.clone(), nav => "upload",
-            result => true, token, r => v(report_view(&report)), status_names => v(status_names), kind_names => v(kind_names),
+            nav => "upload",
+            result => true, token, r => v(report_view(&report)), status_names => v(status_names), kind_names => v(kind_names), ..base(&ctx)
         },
     )
     .or_page(&ctx)?
@@ -528,7 +587,7 @@ pub async fn reports(ctx: Ctx) -> PageResult {
     .collect();
     Ok(render(
         "reports.html",
-        context! { lang => code(ctx.lang), back => ctx.back.clone(), nav => "reports", reports => v(list), dims => v(dims), as_of => today().to_string() },
+        context! { nav => "reports", reports => v(list), dims => v(dims), as_of => today().to_string(), ..base(&ctx) },
     )
     .or_page(&ctx)?
     .into_response())
@@ -579,7 +638,7 @@ pub async fn imports(
     let pages = p.total.div_ceil(per_page);
     Ok(render(
         "imports.html",
-        context! { lang => code(ctx.lang), back => ctx.back.clone(), nav => "imports", p => v(p), pages },
+        context! { nav => "imports", p => v(p), pages, ..base(&ctx) },
     )
     .or_page(&ctx)?
     .into_response())
@@ -614,10 +673,7 @@ pub async fn switch_lang(
         ));
     };
     // Only a path on this site: never an open redirect.
-    let back = q
-        .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or_else(|| "/".into());
+    let back = local_path(q.back.as_deref());
     let cookie = format!(
         "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         code(lang)
@@ -642,7 +698,7 @@ pub async fn api_docs(ctx: Ctx) -> PageResult {
     let doc = serde_json::to_value(api::ApiDoc::openapi()).or_page(&ctx)?;
     Ok(render(
         "api.html",
-        context! { lang => code(ctx.lang), back => ctx.back.clone(), nav => "api", doc => v(doc) },
+        context! { nav => "api", doc => v(doc), ..base(&ctx) },
     )
     .or_page(&ctx)?
     .into_response())
@@ -695,4 +751,387 @@ pub async fn not_found(ctx: Ctx) -> Response {
         .into_response();
     }
     error_page(&ctx, WebError::not_found("页面不存在", "page not found"))
+}
+
+/// The login cookie that binds the login form to the browser that asked for it (there is
+/// no session yet to hold a CSRF token).
+const LOGIN_COOKIE: &str = "procure_login";
+
+/// Only a path on this site: never an open redirect.
+fn local_path(p: Option<&str>) -> String {
+    p.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or("/")
+        .to_string()
+}
+
+fn cookie(name: &str, value: &str, path: &str, max_age: i64, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// The login form (also the answer to a page asked for without signing in, with 401).
+pub fn login_page(
+    state: &AppState,
+    lang: Lang,
+    next: &str,
+    message: Option<&str>,
+    status: axum::http::StatusCode,
+) -> Response {
+    let token = crate::access::secret();
+    let ctx = Ctx {
+        lang,
+        addr: None,
+        back: "/login".into(),
+        who: Who::Anonymous,
+        public: state.config.public,
+        https: state.config.secure_cookies,
+    };
+    let html = render(
+        "login.html",
+        context! { nav => "login", next => local_path(Some(next)), message, login_token => token.clone(), ..base(&ctx) },
+    );
+    match html {
+        Ok(html) => (
+            status,
+            [(
+                header::SET_COOKIE,
+                cookie(LOGIN_COOKIE, &token, "/login", 3600, ctx.https),
+            )],
+            html,
+        )
+            .into_response(),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    login_page(
+        &state,
+        ctx.lang,
+        &local_path(q.next.as_deref()),
+        None,
+        axum::http::StatusCode::OK,
+    )
+}
+
+fn form(body: &[u8]) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    jar: axum_extra::extract::CookieJar,
+    body: Bytes,
+) -> PageResult {
+    let f = form(&body);
+    let next = local_path(f.get("next").map(String::as_str));
+    let bound = jar.get(LOGIN_COOKIE).map(|c| c.value().to_string());
+    if bound.is_none() || bound.as_deref() != f.get("login_token").map(String::as_str) {
+        return Ok(login_page(
+            &state,
+            ctx.lang,
+            &next,
+            Some(ctx.lang.pick(
+                "登录表单已过期，请重新输入",
+                "the sign-in form expired; please sign in again",
+            )),
+            axum::http::StatusCode::FORBIDDEN,
+        ));
+    }
+    let name = f.get("name").map(|s| s.trim()).unwrap_or("");
+    let password = f.get("password").map(String::as_str).unwrap_or("");
+    let outcome = crate::access::login(&state.db, name, password, ctx.address())
+        .await
+        .map_err(WebError::internal)
+        .or_page(&ctx)?;
+    match outcome {
+        Ok(session) => {
+            // The old session, if any, ends: one browser, one session, a new id at each login.
+            if let Some(old) = jar.get(auth::SESSION_COOKIE) {
+                let _ = crate::access::logout(&state.db, old.value(), &ctx.audit_actor()).await;
+            }
+            let max_age = crate::access::SESSION_LIFETIME.num_seconds();
+            // Two cookies: headers in an array would replace each other; these append.
+            Ok((
+                axum::response::AppendHeaders([
+                    (
+                        header::SET_COOKIE,
+                        cookie(
+                            auth::SESSION_COOKIE,
+                            &session.cookie,
+                            "/",
+                            max_age,
+                            ctx.https,
+                        ),
+                    ),
+                    (
+                        header::SET_COOKIE,
+                        cookie(LOGIN_COOKIE, "", "/login", 0, ctx.https),
+                    ),
+                ]),
+                Redirect::to(&next),
+            )
+                .into_response())
+        }
+        Err(refused) => {
+            let msg = match refused {
+                crate::access::LoginRefused::Invalid => ctx
+                    .lang
+                    .pick(
+                        "用户名或密码错误，或账号已停用",
+                        "wrong name or password, or the account is disabled",
+                    )
+                    .to_string(),
+                crate::access::LoginRefused::Wait(s) => match ctx.lang {
+                    Lang::Zh => format!("失败次数过多，请 {s} 秒后再试"),
+                    Lang::En => format!("too many failed attempts; try again in {s} seconds"),
+                },
+            };
+            Ok(login_page(
+                &state,
+                ctx.lang,
+                &next,
+                Some(&msg),
+                axum::http::StatusCode::UNAUTHORIZED,
+            ))
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    if let Who::Session { cookie: c, .. } = &ctx.who {
+        crate::access::logout(&state.db, c, &ctx.audit_actor())
+            .await
+            .or_page(&ctx)?;
+    }
+    Ok((
+        [(
+            header::SET_COOKIE,
+            cookie(auth::SESSION_COOKIE, "", "/", 0, ctx.https),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+/// The public disclosure page (`serve --public`): aggregate figures only.
+pub async fn public(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AsOfQuery>,
+) -> PageResult {
+    let as_of = api::parse_as_of(q.as_of.as_deref(), today()).or_page(&ctx)?;
+    let d = dashboard_data(&state, as_of, ctx.lang)
+        .await
+        .or_page(&ctx)?;
+    Ok(render(
+        "dashboard.html",
+        context! { nav => "public", public_page => true, d => v(&*d), ..base(&ctx) },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<u64>,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AuditQuery>,
+) -> PageResult {
+    let per_page = 200;
+    let from = crate::dates::parse_date(q.from.as_deref().unwrap_or(""));
+    let to = crate::dates::parse_date(q.to.as_deref().unwrap_or(""));
+    let page = q.page.unwrap_or(1).max(1);
+    let (total, entries) =
+        crate::access::audit::entries(&state.db, from, to, per_page, (page - 1) * per_page)
+            .await
+            .or_page(&ctx)?;
+    let mut base_q = String::from("/audit?");
+    if let Some(f) = from {
+        base_q.push_str(&format!("from={f}&"));
+    }
+    if let Some(t) = to {
+        base_q.push_str(&format!("to={t}&"));
+    }
+    Ok(render(
+        "audit.html",
+        context! {
+            nav => "audit", entries => v(entries), total, page, pages => total.div_ceil(per_page),
+            from => from.map(|d| d.to_string()), to => to.map(|d| d.to_string()), pager_base => base_q,
+            ..base(&ctx)
+        },
+    )
+    .or_page(&ctx)?
+    .into_response())
+}
+
+pub async fn audit_download(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<api::AuditParams>,
+) -> PageResult {
+    let report = api::audit_report(&state, &q, ctx.lang)
+        .await
+        .or_page(&ctx)?;
+    let format = match q.format.as_deref() {
+        Some("xlsx") => OutputFormat::Xlsx,
+        _ => OutputFormat::Csv,
+    };
+    api::send_report(&report, format).or_page(&ctx)
+}
+
+async fn accounts_page(
+    state: &AppState,
+    ctx: &Ctx,
+    message: Option<String>,
+    new_token: Option<String>,
+) -> PageResult {
+    let accounts = crate::access::list_accounts(&state.db)
+        .await
+        .map_err(WebError::internal)
+        .or_page(ctx)?;
+    let tokens = crate::access::list_tokens(&state.db)
+        .await
+        .map_err(WebError::internal)
+        .or_page(ctx)?;
+    let accounts: Vec<_> = accounts
+        .iter()
+        .map(|a| json!({"name": a.name, "role": a.role.name(ctx.lang), "disabled": a.disabled, "created_at": queries::cst(a.created_at)}))
+        .collect();
+    let tokens: Vec<_> = tokens
+        .iter()
+        .map(|t| json!({"id": t.id, "account": t.account, "label": t.label, "created_at": queries::cst(t.created_at), "created_by": t.created_by, "revoked_at": t.revoked_at.map(queries::cst)}))
+        .collect();
+    let roles: Vec<_> = crate::access::Role::ALL
+        .iter()
+        .map(|r| json!({"code": r.code(), "name": r.name(ctx.lang)}))
+        .collect();
+    Ok(render(
+        "accounts.html",
+        context! { nav => "accounts", accounts => v(accounts), tokens => v(tokens), roles => v(roles), message, new_token, ..base(ctx) },
+    )
+    .or_page(ctx)?
+    .into_response())
+}
+
+pub async fn accounts(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    accounts_page(&state, &ctx, None, None).await
+}
+
+/// An account-page action's outcome: the page again with what happened, or what went wrong.
+async fn after(
+    state: &AppState,
+    ctx: &Ctx,
+    r: Result<String, crate::access::AccessError>,
+    token: Option<String>,
+) -> PageResult {
+    match r {
+        Ok(msg) => accounts_page(state, ctx, Some(msg), token).await,
+        Err(e) => {
+            let msg = e.to_string();
+            let mut page = accounts_page(state, ctx, Some(msg), None).await?;
+            *page.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(page)
+        }
+    }
+}
+
+pub async fn add_account(State(state): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+    let f = form(&body);
+    let name = f
+        .get("name")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let role = f.get("role").and_then(|r| crate::access::Role::parse(r));
+    let r = match role {
+        None => Err(crate::access::AccessError::BadName),
+        Some(role) => crate::access::add_account(
+            &state.db,
+            &name,
+            role,
+            f.get("password").map(String::as_str).unwrap_or(""),
+            &ctx.audit_actor(),
+        )
+        .await
+        .map(|_| format!("{} {name}", ctx.lang.pick("已添加账号", "added account"))),
+    };
+    after(&state, &ctx, r, None).await
+}
+
+async fn set_disabled(state: AppState, ctx: Ctx, name: String, disabled: bool) -> PageResult {
+    let r = crate::access::set_disabled(&state.db, &name, disabled, &ctx.audit_actor())
+        .await
+        .map(|_| {
+            format!(
+                "{name}: {}",
+                if disabled {
+                    ctx.lang.pick("已停用", "disabled")
+                } else {
+                    ctx.lang.pick("已启用", "enabled")
+                }
+            )
+        });
+    after(&state, &ctx, r, None).await
+}
+
+pub async fn disable_account(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+) -> PageResult {
+    set_disabled(state, ctx, name, true).await
+}
+
+pub async fn enable_account(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+) -> PageResult {
+    set_disabled(state, ctx, name, false).await
+}
+
+pub async fn create_token(State(state): State<AppState>, ctx: Ctx, body: Bytes) -> PageResult {
+    let f = form(&body);
+    let account = f
+        .get("account")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let label = f
+        .get("label")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    match crate::access::create_token(&state.db, &account, &label, &ctx.audit_actor()).await {
+        Ok((id, token)) => {
+            let msg = format!("{} {id}", ctx.lang.pick("已创建令牌", "created token"));
+            after(&state, &ctx, Ok(msg), Some(token)).await
+        }
+        Err(e) => after(&state, &ctx, Err(e), None).await,
+    }
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let r = crate::access::revoke_token(&state.db, id, &ctx.audit_actor())
+        .await
+        .map(|_| format!("{} {id}", ctx.lang.pick("已撤销令牌", "revoked token")));
+    after(&state, &ctx, r, None).await
 }

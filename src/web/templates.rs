@@ -26,6 +26,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "imports.html",
     "api.html",
     "error.html",
+    "login.html",
+    "audit.html",
+    "accounts.html",
 );
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use super::error::WebError;
 use super::AppState;
+use crate::access::Actor;
 use crate::entities::upload;
 use crate::imports::{self, FileStatus, ImportOptions, ImportReport};
 use crate::Lang;
@@ -168,13 +169,14 @@ async fn load(db: &impl ConnectionTrait, token: &str) -> Result<Vec<upload::Mode
     Ok(rows)
 }
 
-fn options(state: &AppState, lang: Lang, actor: &str, dry_run: bool) -> ImportOptions {
+fn options(state: &AppState, lang: Lang, who: &Actor, dry_run: bool) -> ImportOptions {
     ImportOptions {
         dry_run,
         kind: None,
         lang,
         limits: state.config.limits.clone(),
-        actor: actor.to_string(),
+        actor: who.name.clone(),
+        address: who.address.clone(),
     }
 }
 
@@ -195,7 +197,11 @@ pub async fn preview(state: &AppState, token: &str, lang: Lang) -> Result<Previe
     let rows = load(&state.db, token).await?;
     let committed = rows.iter().all(|r| r.status == "committed");
     let files = files(&state.db, token).await?;
-    let check = run(state, rows, &options(state, lang, "preview", true)).await?;
+    let nobody = Actor {
+        name: "preview".into(),
+        address: None,
+    };
+    let check = run(state, rows, &options(state, lang, &nobody, true)).await?;
     Ok(Preview {
         token: token.to_string(),
         files,
@@ -209,7 +215,7 @@ pub async fn commit(
     state: &AppState,
     token: &str,
     confirmed: &[String],
-    actor: &str,
+    who: &Actor,
     lang: Lang,
 ) -> Result<ImportReport, WebError> {
     let rows = load(&state.db, token).await?;
@@ -224,7 +230,7 @@ pub async fn commit(
         ));
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let report = run(state, rows, &options(state, lang, actor, false)).await?;
+    let report = run(state, rows, &options(state, lang, who, false)).await?;
     let now = Utc::now();
     for (id, file) in ids.into_iter().zip(&report.files) {
         if matches!(file.status, FileStatus::Stored | FileStatus::Unchanged) {

@@ -163,3 +163,13 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// The name of the newest migration: the schema version a fresh database reports.
+pub fn newest_migration() -> String {
+    use migration::MigratorTrait;
+    migration::Migrator::migrations()
+        .last()
+        .expect("at least one migration")
+        .name()
+        .to_string()
+}

@@ -1,0 +1,578 @@
+//! Who may do what. Accounts have one role; passwords are argon2id hashes; sessions and API
+//! tokens are random secrets of which the database keeps only SHA-256 hashes; every write is
+//! recorded in the append-only audit trail ([`audit`]).
+
+pub mod audit;
+
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, Value};
+use serde::Serialize;
+
+use crate::reports::ledger::stmt;
+
+crate::vocabulary! {
+    /// What an account may do (issue #6).
+    Role {
+        Admin => "admin", "管理员", "Administrator", [];
+        Finance => "finance", "财务", "Finance officer", ["finance officer"];
+        Auditor => "auditor", "审计", "Auditor", [];
+        Manager => "manager", "管理人员", "Manager", [];
+    }
+}
+
+/// How long a session lasts from sign-in.
+pub const SESSION_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
+/// Failed sign-ins allowed before each further attempt waits.
+const FREE_FAILURES: i32 = 3;
+/// The longest wait after repeated failures.
+const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("no account named '{0}'")]
+    NoAccount(String),
+    #[error("an account named '{0}' already exists")]
+    Exists(String),
+    #[error("an account name is 1 to 64 letters, digits, '.', '-', '_' or '@'")]
+    BadName,
+    #[error("the password must be at least {MIN_PASSWORD} characters")]
+    WeakPassword,
+    #[error("no token with id {0}")]
+    NoToken(i64),
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+}
+
+/// A signed-in account, as a request sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountRow {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+fn get<T: sea_orm::TryGetable>(r: &QueryResult, col: &str) -> Result<T, DbErr> {
+    r.try_get("", col)
+}
+
+fn role_of(r: &QueryResult) -> Result<Role, DbErr> {
+    let raw: String = get(r, "role")?;
+    Role::parse(&raw).ok_or_else(|| DbErr::Custom(format!("unknown role '{raw}' in accounts")))
+}
+
+/// A random secret, hex: 32 bytes for sessions and tokens.
+pub fn secret() -> String {
+    hex::encode(rand::rng().random::<[u8; 32]>())
+}
+
+pub fn sha256(s: &str) -> String {
+    crate::imports::sha256_hex(s.as_bytes())
+}
+
+pub fn hash_password(password: &str) -> Result<String, AccessError> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(AccessError::WeakPassword);
+    }
+    let salt = SaltString::encode_b64(&rand::rng().random::<[u8; 16]>())
+        .map_err(|e| AccessError::Hash(e.to_string()))?;
+    // Argon2id v19 with the crate's defaults (19 MiB, 2 passes): OWASP's recommendation.
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccessError::Hash(e.to_string()))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+}
+
+async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+    Ok(db
+        .execute_raw(stmt(db.get_database_backend(), sql, values))
+        .await?
+        .rows_affected())
+}
+
+async fn one(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Option<QueryResult>, DbErr> {
+    db.query_one_raw(stmt(db.get_database_backend(), sql, values))
+        .await
+}
+
+/// Who did something and from where, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub address: Option<String>,
+}
+
+impl Actor {
+    /// The operator on the command line: the OS user.
+    pub fn local(os_user: &str) -> Actor {
+        Actor {
+            name: format!("{os_user} (command line)"),
+            address: None,
+        }
+    }
+}
+
+pub async fn add_account(
+    db: &impl ConnectionTrait,
+    name: &str,
+    role: Role,
+    password: &str,
+    by: &Actor,
+) -> Result<i64, AccessError> {
+    if !valid_name(name) {
+        return Err(AccessError::BadName);
+    }
+    let hash = hash_password(password)?;
+    if one(
+        db,
+        "SELECT id FROM accounts WHERE name = ?",
+        vec![name.into()],
+    )
+    .await?
+    .is_some()
+    {
+        return Err(AccessError::Exists(name.to_string()));
+    }
+    exec(
+        db,
+        "INSERT INTO accounts (name, role, password_hash, disabled, created_at, failed_logins) VALUES (?, ?, ?, ?, ?, 0)",
+        vec![name.into(), role.code().into(), hash.into(), false.into(), Utc::now().into()],
+    )
+    .await?;
+    let id = account_id(db, name).await?;
+    audit::record(
+        db,
+        by,
+        "account.add",
+        &format!("account {name}"),
+        &format!("role {}", role.code()),
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn account_id(db: &impl ConnectionTrait, name: &str) -> Result<i64, AccessError> {
+    match one(
+        db,
+        "SELECT id FROM accounts WHERE name = ?",
+        vec![name.into()],
+    )
+    .await?
+    {
+        Some(r) => Ok(get(&r, "id")?),
+        None => Err(AccessError::NoAccount(name.to_string())),
+    }
+}
+
+pub async fn list_accounts(db: &impl ConnectionTrait) -> Result<Vec<AccountRow>, AccessError> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id, name, role, disabled, created_at FROM accounts ORDER BY name",
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AccountRow {
+                id: get(r, "id")?,
+                name: get(r, "name")?,
+                role: role_of(r)?,
+                disabled: get(r, "disabled")?,
+                created_at: get(r, "created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Disables an account (or enables it again); its sessions end at once.
+pub async fn set_disabled(
+    db: &impl ConnectionTrait,
+    name: &str,
+    disabled: bool,
+    by: &Actor,
+) -> Result<(), AccessError> {
+    let id = account_id(db, name).await?;
+    exec(
+        db,
+        "UPDATE accounts SET disabled = ? WHERE id = ?",
+        vec![disabled.into(), id.into()],
+    )
+    .await?;
+    if disabled {
+        exec(
+            db,
+            "DELETE FROM sessions WHERE account_id = ?",
+            vec![id.into()],
+        )
+        .await?;
+    }
+    let action = if disabled {
+        "account.disable"
+    } else {
+        "account.enable"
+    };
+    audit::record(db, by, action, &format!("account {name}"), "").await?;
+    Ok(())
+}
+
+/// Sets a new password; the account's sessions end (it may have been stolen).
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    name: &str,
+    password: &str,
+    by: &Actor,
+) -> Result<(), AccessError> {
+    let id = account_id(db, name).await?;
+    let hash = hash_password(password)?;
+    exec(
+        db,
+        "UPDATE accounts SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+        vec![hash.into(), id.into()],
+    )
+    .await?;
+    exec(
+        db,
+        "DELETE FROM sessions WHERE account_id = ?",
+        vec![id.into()],
+    )
+    .await?;
+    audit::record(db, by, "account.password", &format!("account {name}"), "").await?;
+    Ok(())
+}
+
+/// Why a sign-in failed, as the login page says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// Unknown name, wrong password or disabled account: deliberately one answer.
+    Invalid,
+    /// Too many failures: try again after this many seconds.
+    Wait(u64),
+}
+
+/// A new session: the cookie value (never stored) and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub cookie: String,
+    pub csrf: String,
+    pub account: Account,
+}
+
+/// The delay after `failures` failed sign-ins: none for the first few, then doubling.
+pub fn delay_after(failures: i32) -> Duration {
+    if failures < FREE_FAILURES {
+        return Duration::ZERO;
+    }
+    let exp = (failures - FREE_FAILURES).min(16) as u32;
+    Duration::from_secs(1u64 << exp).min(MAX_DELAY)
+}
+
+/// Checks a password and opens a new session (a new id every time: no fixation). Failures
+/// grow the wait before the next attempt for that account; both are audited.
+pub async fn login(
+    db: &impl ConnectionTrait,
+    name: &str,
+    password: &str,
+    address: Option<String>,
+) -> Result<Result<NewSession, LoginRefused>, AccessError> {
+    let actor = Actor {
+        name: name.chars().take(64).collect(),
+        address: address.clone(),
+    };
+    let now = Utc::now();
+    let Some(r) = one(
+        db,
+        "SELECT id, name, role, password_hash, disabled, failed_logins, locked_until FROM accounts WHERE name = ?",
+        vec![name.into()],
+    )
+    .await?
+    else {
+        // Spend the same time as a real check, so names cannot be probed by timing.
+        let _ = verify_password(password, DUMMY_HASH);
+        audit::record(db, &actor, "login.failed", "unknown account", "").await?;
+        return Ok(Err(LoginRefused::Invalid));
+    };
+    let id: i64 = get(&r, "id")?;
+    let locked_until: Option<DateTime<Utc>> = get(&r, "locked_until")?;
+    if let Some(until) = locked_until.filter(|u| *u > now) {
+        audit::record(
+            db,
+            &actor,
+            "login.failed",
+            &format!("account {name}"),
+            "waiting after failures",
+        )
+        .await?;
+        return Ok(Err(LoginRefused::Wait(
+            (until - now).num_seconds().max(1) as u64
+        )));
+    }
+    let ok = verify_password(password, &get::<String>(&r, "password_hash")?);
+    let disabled: bool = get(&r, "disabled")?;
+    if !ok || disabled {
+        let failures: i32 = get::<i32>(&r, "failed_logins")? + 1;
+        let wait = delay_after(failures);
+        let until =
+            (!wait.is_zero()).then(|| now + chrono::Duration::from_std(wait).unwrap_or_default());
+        exec(
+            db,
+            "UPDATE accounts SET failed_logins = ?, locked_until = ? WHERE id = ?",
+            vec![failures.into(), until.into(), id.into()],
+        )
+        .await?;
+        let why = if disabled && ok {
+            "account disabled"
+        } else {
+            "wrong password"
+        };
+        audit::record(db, &actor, "login.failed", &format!("account {name}"), why).await?;
+        return Ok(Err(LoginRefused::Invalid));
+    }
+    exec(
+        db,
+        "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = ?",
+        vec![id.into()],
+    )
+    .await?;
+    let cookie = secret();
+    let csrf = secret();
+    exec(
+        db,
+        "INSERT INTO sessions (id_hash, account_id, csrf_token, created_at, expires_at, address) VALUES (?, ?, ?, ?, ?, ?)",
+        vec![sha256(&cookie).into(), id.into(), csrf.clone().into(), now.into(), (now + SESSION_LIFETIME).into(), address.into()],
+    )
+    .await?;
+    // Expired sessions are of no use to anyone.
+    exec(
+        db,
+        "DELETE FROM sessions WHERE expires_at < ?",
+        vec![now.into()],
+    )
+    .await?;
+    audit::record(db, &actor, "login", &format!("account {name}"), "").await?;
+    Ok(Ok(NewSession {
+        cookie,
+        csrf,
+        account: Account {
+            id,
+            name: get(&r, "name")?,
+            role: role_of(&r)?,
+        },
+    }))
+}
+
+/// A PHC string to verify against when the account does not exist (same cost as a real one).
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1Vqj2gH1JrW9bKy8aUJj4n3w0W7m4l8T2c4hQ2k9v0Q";
+
+/// The account and CSRF token of a live session cookie.
+pub async fn session(
+    db: &impl ConnectionTrait,
+    cookie: &str,
+) -> Result<Option<(Account, String)>, DbErr> {
+    let r = one(
+        db,
+        "SELECT a.id, a.name, a.role, s.csrf_token FROM sessions s JOIN accounts a ON a.id = s.account_id \
+         WHERE s.id_hash = ? AND s.expires_at > ? AND a.disabled = ?",
+        vec![sha256(cookie).into(), Utc::now().into(), false.into()],
+    )
+    .await?;
+    r.map(|r| {
+        Ok((
+            Account {
+                id: get(&r, "id")?,
+                name: get(&r, "name")?,
+                role: role_of(&r)?,
+            },
+            get(&r, "csrf_token")?,
+        ))
+    })
+    .transpose()
+}
+
+pub async fn logout(db: &impl ConnectionTrait, cookie: &str, who: &Actor) -> Result<(), DbErr> {
+    exec(
+        db,
+        "DELETE FROM sessions WHERE id_hash = ?",
+        vec![sha256(cookie).into()],
+    )
+    .await?;
+    audit::record(db, who, "logout", &format!("account {}", who.name), "").await
+}
+
+/// A token for an account's scripts: returned once, stored as its hash.
+pub async fn create_token(
+    db: &impl ConnectionTrait,
+    account: &str,
+    label: &str,
+    by: &Actor,
+) -> Result<(i64, String), AccessError> {
+    let id = account_id(db, account).await?;
+    let token = format!("prc_{}", secret());
+    exec(
+        db,
+        "INSERT INTO api_tokens (account_id, label, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+        vec![id.into(), label.into(), sha256(&token).into(), Utc::now().into(), by.name.clone().into()],
+    )
+    .await?;
+    let tid: i64 = one(
+        db,
+        "SELECT id FROM api_tokens WHERE token_hash = ?",
+        vec![sha256(&token).into()],
+    )
+    .await?
+    .map(|r| get(&r, "id"))
+    .transpose()?
+    .unwrap_or(0);
+    audit::record(
+        db,
+        by,
+        "token.create",
+        &format!("token {tid} of account {account}"),
+        label,
+    )
+    .await?;
+    Ok((tid, token))
+}
+
+pub async fn revoke_token(
+    db: &impl ConnectionTrait,
+    id: i64,
+    by: &Actor,
+) -> Result<(), AccessError> {
+    let n = exec(
+        db,
+        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        vec![Utc::now().into(), id.into()],
+    )
+    .await?;
+    if n == 0 {
+        return Err(AccessError::NoToken(id));
+    }
+    audit::record(db, by, "token.revoke", &format!("token {id}"), "").await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRow {
+    pub id: i64,
+    pub account: String,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn list_tokens(db: &impl ConnectionTrait) -> Result<Vec<TokenRow>, AccessError> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT t.id, a.name, t.label, t.created_at, t.created_by, t.revoked_at FROM api_tokens t \
+             JOIN accounts a ON a.id = t.account_id ORDER BY t.id",
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TokenRow {
+                id: get(r, "id")?,
+                account: get(r, "name")?,
+                label: get(r, "label")?,
+                created_at: get(r, "created_at")?,
+                created_by: get(r, "created_by")?,
+                revoked_at: get(r, "revoked_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The account of a live (not revoked) token whose account is not disabled.
+pub async fn token_account(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<Account>, DbErr> {
+    let r = one(
+        db,
+        "SELECT a.id, a.name, a.role FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
+         WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled = ?",
+        vec![sha256(token).into(), false.into()],
+    )
+    .await?;
+    r.map(|r| {
+        Ok(Account {
+            id: get(&r, "id")?,
+            name: get(&r, "name")?,
+            role: role_of(&r)?,
+        })
+    })
+    .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_after_failed_sign_ins_grows_and_is_capped() {
+        assert_eq!(delay_after(1), Duration::ZERO);
+        assert_eq!(delay_after(2), Duration::ZERO);
+        assert_eq!(delay_after(3), Duration::from_secs(1));
+        assert_eq!(delay_after(4), Duration::from_secs(2));
+        assert_eq!(delay_after(8), Duration::from_secs(32));
+        assert_eq!(delay_after(100), MAX_DELAY);
+    }
+
+    #[test]
+    fn a_password_hash_is_argon2id_and_checks_only_its_password() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("correct hors", &h));
+        assert!(matches!(
+            hash_password("short"),
+            Err(AccessError::WeakPassword)
+        ));
+    }
+
+    #[test]
+    fn the_dummy_hash_parses_so_unknown_names_cost_a_real_check() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}

@@ -1,0 +1,555 @@
+//! Who may do what: every route against every role and anonymous, CSRF on forms, sessions,
+//! tokens, disabled accounts, the growing wait after failed sign-ins, and the append-only
+//! audit trail. Both backends.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::TestDb;
+use procure::access::{self, Actor, Role};
+use procure::web::auth::{Anon, PERMISSIONS, REFUSED_HEADER};
+use procure::web::{router, AppState, WebConfig};
+use sea_orm::ConnectionTrait;
+use tower::ServiceExt;
+
+fn me() -> Actor {
+    Actor::local("test")
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn refused(&self) -> Option<&str> {
+        self.headers
+            .get(REFUSED_HEADER)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// The value a `Set-Cookie` header gives `name`.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                c.strip_prefix(&format!("{name}="))
+                    .map(|r| r.split(';').next().unwrap_or("").to_string())
+            })
+    }
+}
+
+async fn call(state: &AppState, req: Request<Body>) -> Answer {
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// The route table as this test expects it: method, path, roles admitted, anonymous access.
+/// A route added to the server must be added here too, or the first assertion fails.
+const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
+    ("GET", "/health", &[], Anon::Always),
+    ("GET", "/login", &[], Anon::Always),
+    ("POST", "/login", &[], Anon::Always),
+    (
+        "POST",
+        "/logout",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    ("GET", "/lang/{lang}", &[], Anon::Always),
+    ("GET", "/static/{file}", &[], Anon::Always),
+    (
+        "GET",
+        "/public",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::IfPublic,
+    ),
+    (
+        "GET",
+        "/",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/contracts",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/contracts/{code}",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    ("GET", "/upload", &["finance"], Anon::Never),
+    ("POST", "/upload", &["finance"], Anon::Never),
+    ("GET", "/upload/{token}", &["finance"], Anon::Never),
+    ("POST", "/upload/{token}/commit", &["finance"], Anon::Never),
+    (
+        "GET",
+        "/reports",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/reports/download",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    ("GET", "/imports", &["finance", "auditor"], Anon::Never),
+    ("GET", "/imports/{id}", &["finance", "auditor"], Anon::Never),
+    (
+        "GET",
+        "/imports/{id}/original",
+        &["finance", "auditor"],
+        Anon::Never,
+    ),
+    ("GET", "/audit", &["auditor"], Anon::Never),
+    ("GET", "/audit/download", &["auditor"], Anon::Never),
+    ("GET", "/accounts", &["admin"], Anon::Never),
+    ("POST", "/accounts", &["admin"], Anon::Never),
+    ("POST", "/accounts/{name}/disable", &["admin"], Anon::Never),
+    ("POST", "/accounts/{name}/enable", &["admin"], Anon::Never),
+    ("POST", "/tokens", &["admin"], Anon::Never),
+    ("POST", "/tokens/{id}/revoke", &["admin"], Anon::Never),
+    (
+        "GET",
+        "/api",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/openapi.json",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    ("GET", "/api/v1/ping", &[], Anon::Always),
+    (
+        "GET",
+        "/api/v1/summary",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::IfPublic,
+    ),
+    (
+        "GET",
+        "/api/v1/spend",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/beneficiaries",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/contracts",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/contracts/{code}",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/imports",
+        &["finance", "auditor"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/imports/{id}/original",
+        &["finance", "auditor"],
+        Anon::Never,
+    ),
+    ("POST", "/api/v1/uploads", &["finance"], Anon::Never),
+    ("GET", "/api/v1/uploads/{token}", &["finance"], Anon::Never),
+    (
+        "POST",
+        "/api/v1/uploads/{token}/commit",
+        &["finance"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/reports/{name}",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    ("GET", "/api/v1/audit", &["auditor"], Anon::Never),
+];
+
+fn concrete(path: &str) -> String {
+    let reports = path.starts_with("/api/v1/reports/");
+    path.replace("{lang}", "en")
+        .replace("{file}", "app.css")
+        .replace("{code}", "NO-SUCH")
+        .replace("{token}", "0123456789abcdef")
+        .replace("{id}", "999999")
+        .replace("{name}", if reports { "summary" } else { "nobody" })
+}
+
+/// An account of each role, signed in with an API token.
+async fn tokens(t: &TestDb) -> Vec<(Role, String)> {
+    let mut out = Vec::new();
+    for role in Role::ALL {
+        let name = format!("t-{}", role.code());
+        access::add_account(&t.db, &name, *role, "password-1", &me())
+            .await
+            .unwrap();
+        let (_, token) = access::create_token(&t.db, &name, "test", &me())
+            .await
+            .unwrap();
+        out.push((*role, token));
+    }
+    out
+}
+
+fn request(method: &str, path: &str, token: Option<&str>) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(concrete(path));
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if method == "POST" {
+        b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+both_backends! {
+    async fn every_route_admits_exactly_the_roles_it_should_and_refuses_the_rest(t: &TestDb) {
+        let served: BTreeSet<(&str, &str)> = PERMISSIONS.iter().map(|(m, p, _)| (*m, *p)).collect();
+        let expected: BTreeSet<(&str, &str)> = EXPECTED.iter().map(|(m, p, _, _)| (*m, *p)).collect();
+        assert_eq!(served, expected, "the permission table and this test list different routes");
+        let tokens = tokens(t).await;
+        for public in [false, true] {
+            let state = AppState::new(t.db.clone(), WebConfig { public, ..Default::default() });
+            for (method, path, roles, anon) in EXPECTED {
+                for (role, token) in &tokens {
+                    let a = call(&state, request(method, path, Some(token))).await;
+                    let admitted = roles.contains(&role.code()) || *anon == Anon::Always;
+                    if admitted {
+                        assert_eq!(a.refused(), None, "{method} {path} should admit {role:?}: {} {}", a.status, a.body);
+                    } else {
+                        assert_eq!(a.status, StatusCode::FORBIDDEN, "{method} {path} should refuse {role:?}");
+                        assert_eq!(a.refused(), Some("forbidden"));
+                    }
+                }
+                let a = call(&state, request(method, path, None)).await;
+                let admitted = *anon == Anon::Always || (*anon == Anon::IfPublic && public);
+                if admitted {
+                    assert_eq!(a.refused(), None, "{method} {path} should admit anonymous (public={public})");
+                } else {
+                    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{method} {path} should refuse anonymous (public={public})");
+                    assert_eq!(a.refused(), Some("unauthorized"));
+                }
+            }
+        }
+    }
+}
+
+/// Signs in through the login form; returns the session cookie.
+async fn sign_in(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    old_session: Option<&str>,
+) -> Answer {
+    let form = call(state, Request::get("/login").body(Body::empty()).unwrap()).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let login_token = form
+        .cookie("procure_login")
+        .expect("the login form sets its cookie");
+    let mut cookies = format!("procure_login={login_token}");
+    if let Some(s) = old_session {
+        cookies.push_str(&format!("; procure_session={s}"));
+    }
+    call(
+        state,
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(format!(
+                "login_token={login_token}&name={name}&password={password}&next=/contracts"
+            )))
+            .unwrap(),
+    )
+    .await
+}
+
+fn with_session(req: axum::http::request::Builder, session: &str) -> axum::http::request::Builder {
+    req.header(header::COOKIE, format!("procure_session={session}"))
+}
+
+/// The CSRF token a page gives a signed-in browser.
+fn csrf_in(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    page[at..at + 64].to_string()
+}
+
+both_backends! {
+    async fn a_browser_signs_in_and_its_forms_need_the_session_csrf_token(t: &TestDb) {
+        access::add_account(&t.db, "fiona", Role::Finance, "password-1", &me()).await.unwrap();
+        let state = AppState::new(t.db.clone(), WebConfig::default());
+        let a = sign_in(&state, "fiona", "password-1", None).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER);
+        assert_eq!(a.headers[header::LOCATION], "/contracts");
+        let set = a.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>();
+        let session_cookie = set.iter().find(|c| c.starts_with("procure_session=")).unwrap();
+        assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Strict"), "{session_cookie}");
+        let session = a.cookie("procure_session").unwrap();
+        let page = call(&state, with_session(Request::get("/upload"), &session).body(Body::empty()).unwrap()).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("fiona"));
+        let csrf = {
+            let at = page.body.find("csrf=").unwrap() + 5;
+            page.body[at..at + 64].to_string()
+        };
+        let post = |body: String| {
+            with_session(Request::post("/upload/0123456789abcdef/commit"), &session)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap()
+        };
+        for bad in [String::new(), "csrf=".to_string(), format!("csrf={}", "0".repeat(64))] {
+            let r = call(&state, post(bad.clone())).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{bad}");
+            assert_eq!(r.refused(), Some("csrf"));
+        }
+        // With the token the request reaches the handler (which knows no such upload).
+        let ok = call(&state, post(format!("sha256=x&csrf={csrf}"))).await;
+        assert_eq!(ok.refused(), None);
+        assert_eq!(ok.status, StatusCode::NOT_FOUND);
+        // Signing out is a form too.
+        let out = call(&state, with_session(Request::post("/logout"), &session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::empty()).unwrap()).await;
+        assert_eq!(out.refused(), Some("csrf"));
+        let page = call(&state, with_session(Request::get("/contracts"), &session).body(Body::empty()).unwrap()).await;
+        let out = call(&state, with_session(Request::post("/logout"), &session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={}", csrf_in(&page.body)))).unwrap()).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        let after = call(&state, with_session(Request::get("/contracts"), &session).body(Body::empty()).unwrap()).await;
+        assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+        // The login form itself is bound to the browser that asked for it.
+        let forged = call(&state, Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("name=fiona&password=password-1")).unwrap()).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert!(forged.cookie("procure_session").is_none());
+    }
+}
+
+both_backends! {
+    async fn the_session_id_changes_at_every_sign_in_and_the_old_one_ends(t: &TestDb) {
+        access::add_account(&t.db, "mia", Role::Manager, "password-1", &me()).await.unwrap();
+        let state = AppState::new(t.db.clone(), WebConfig::default());
+        let first = sign_in(&state, "mia", "password-1", None).await.cookie("procure_session").unwrap();
+        let second = sign_in(&state, "mia", "password-1", Some(&first)).await.cookie("procure_session").unwrap();
+        assert_ne!(first, second);
+        let old = call(&state, with_session(Request::get("/"), &first).body(Body::empty()).unwrap()).await;
+        assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+        let new = call(&state, with_session(Request::get("/"), &second).body(Body::empty()).unwrap()).await;
+        assert_eq!(new.status, StatusCode::OK);
+        // Sessions live in the database, so a second server on it honours them.
+        let other = AppState::new(procure::db::connect(&t.url).await.unwrap(), WebConfig::default());
+        let there = call(&other, with_session(Request::get("/"), &second).body(Body::empty()).unwrap()).await;
+        assert_eq!(there.status, StatusCode::OK);
+        // The database keeps only hashes of session ids.
+        let stored = t.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE id_hash = '{second}'")).await;
+        assert_eq!(stored, 0);
+    }
+}
+
+both_backends! {
+    async fn revoked_tokens_and_disabled_accounts_are_refused(t: &TestDb) {
+        access::add_account(&t.db, "ada", Role::Auditor, "password-1", &me()).await.unwrap();
+        let (id, token) = access::create_token(&t.db, "ada", "script", &me()).await.unwrap();
+        let state = AppState::new(t.db.clone(), WebConfig::default());
+        let get = |tok: String| Request::get("/api/v1/audit").header(header::AUTHORIZATION, format!("Bearer {tok}")).body(Body::empty()).unwrap();
+        assert_eq!(call(&state, get(token.clone())).await.status, StatusCode::OK);
+        let session = sign_in(&state, "ada", "password-1", None).await.cookie("procure_session").unwrap();
+        access::set_disabled(&t.db, "ada", true, &me()).await.unwrap();
+        let refused = call(&state, get(token.clone())).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(refused.refused(), Some("bad_token"));
+        let page = call(&state, with_session(Request::get("/audit"), &session).body(Body::empty()).unwrap()).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "a disabled account's session ends");
+        let again = sign_in(&state, "ada", "password-1", None).await;
+        assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+        assert!(again.cookie("procure_session").is_none());
+        access::set_disabled(&t.db, "ada", false, &me()).await.unwrap();
+        assert_eq!(call(&state, get(token.clone())).await.status, StatusCode::OK);
+        access::revoke_token(&t.db, id, &me()).await.unwrap();
+        assert_eq!(call(&state, get(token)).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&state, get("prc_made_up".into())).await.status, StatusCode::UNAUTHORIZED);
+        // Tokens are stored hashed, and revoking twice says there is nothing to revoke.
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM api_tokens WHERE token_hash LIKE 'prc_%'").await, 0);
+        assert!(access::revoke_token(&t.db, id, &me()).await.is_err());
+    }
+}
+
+both_backends! {
+    async fn repeated_failed_sign_ins_make_the_account_wait_longer(t: &TestDb) {
+        access::add_account(&t.db, "bob", Role::Finance, "password-1", &me()).await.unwrap();
+        for _ in 0..3 {
+            let r = access::login(&t.db, "bob", "wrong", None).await.unwrap();
+            assert_eq!(r.err(), Some(access::LoginRefused::Invalid));
+        }
+        // After the third failure the account waits, even for the right password.
+        match access::login(&t.db, "bob", "password-1", None).await.unwrap() {
+            Err(access::LoginRefused::Wait(s)) => assert!((1..=2).contains(&s), "{s}"),
+            other => panic!("expected a wait, got {:?}", other.map(|s| s.account)),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        assert!(access::login(&t.db, "bob", "password-1", None).await.unwrap().is_ok());
+        // The failures and the success are in the audit trail.
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed'").await, 4);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login'").await, 1);
+        // An unknown name gets the same answer as a wrong password.
+        let r = access::login(&t.db, "nobody", "whatever1", None).await.unwrap();
+        assert_eq!(r.err(), Some(access::LoginRefused::Invalid));
+    }
+}
+
+both_backends! {
+    async fn the_audit_trail_records_every_write_and_the_database_refuses_to_change_it(t: &TestDb) {
+        access::add_account(&t.db, "root", Role::Admin, "password-1", &me()).await.unwrap();
+        let opts = procure::imports::ImportOptions { actor: "clerk".into(), address: Some("10.0.0.7".into()), ..Default::default() };
+        let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("imports/sample-register.xlsx");
+        assert!(procure::imports::import_paths(&t.db, &[sample], &opts, None).await.unwrap().ok);
+        let (_, entries) = access::audit::entries(&t.db, None, None, 100, 0).await.unwrap();
+        let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["account.add", "import"]);
+        assert_eq!(entries[0].actor, "clerk");
+        assert_eq!(entries[0].address.as_deref(), Some("10.0.0.7"));
+        assert!(entries[0].detail.contains("sample-register.xlsx"));
+        assert!(entries[0].detail.contains("97 inserted") || entries[0].detail.contains("inserted"));
+        for sql in ["UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"] {
+            let r = t.db.execute_unprepared(sql).await;
+            assert!(r.is_err(), "{sql} should be refused by the database");
+        }
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log").await, 2);
+        // Auditors export it with the same writers as every report.
+        access::add_account(&t.db, "aud", Role::Auditor, "password-1", &me()).await.unwrap();
+        let (_, token) = access::create_token(&t.db, "aud", "export", &me()).await.unwrap();
+        let state = AppState::new(t.db.clone(), WebConfig::default());
+        let csv = call(&state, Request::get("/api/v1/audit?format=csv").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap()).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv.body.starts_with('\u{feff}'));
+        assert!(csv.body.contains("import"));
+        assert!(csv.body.contains("token.create"));
+    }
+}
+
+#[tokio::test]
+async fn an_admin_manages_accounts_and_tokens_on_the_accounts_page() {
+    let t = common::sqlite().await;
+    access::add_account(&t.db, "root", Role::Admin, "password-1", &me())
+        .await
+        .unwrap();
+    let state = AppState::new(t.db.clone(), WebConfig::default());
+    let session = sign_in(&state, "root", "password-1", None)
+        .await
+        .cookie("procure_session")
+        .unwrap();
+    let page = call(
+        &state,
+        with_session(Request::get("/accounts"), &session)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let csrf = csrf_in(&page.body);
+    let post = |path: &str, body: String| {
+        with_session(Request::post(path), &session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let added = call(
+        &state,
+        post(
+            "/accounts",
+            format!("csrf={csrf}&name=carol&role=auditor&password=carol-pass"),
+        ),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert!(added.body.contains("carol"));
+    let weak = call(
+        &state,
+        post(
+            "/accounts",
+            format!("csrf={csrf}&name=dave&role=manager&password=short"),
+        ),
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    let made = call(
+        &state,
+        post(
+            "/tokens",
+            format!("csrf={csrf}&account=carol&label=nightly"),
+        ),
+    )
+    .await;
+    let at = made.body.find("id=\"new-token\">").unwrap() + 15;
+    let token = &made.body[at..at + 68];
+    assert!(token.starts_with("prc_"));
+    assert_eq!(
+        access::token_account(&t.db, token)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "carol"
+    );
+    call(
+        &state,
+        post("/accounts/carol/disable", format!("csrf={csrf}")),
+    )
+    .await;
+    assert!(access::token_account(&t.db, token).await.unwrap().is_none());
+    let (_, entries) = access::audit::entries(&t.db, None, None, 100, 0)
+        .await
+        .unwrap();
+    let by_root: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.actor == "root")
+        .map(|e| e.action.as_str())
+        .collect();
+    assert!(
+        by_root.contains(&"account.add")
+            && by_root.contains(&"token.create")
+            && by_root.contains(&"account.disable"),
+        "{by_root:?}"
+    );
+}
