@@ -1,6 +1,6 @@
-//! Web benchmark (issue #5): `wrk` against `procure serve` on a ledger of N payments, the
-//! summary endpoint and the dashboard against the server's own constant endpoint
-//! (`/api/v1/ping`) in the same run.
+//! Web benchmark (issue #5): `wrk` against `procure serve --public` on a ledger of N
+//! payments, the summary endpoint and the dashboard against the server's own constant
+//! endpoint (`/api/v1/ping`) in the same run.
 //!
 //! `cargo bench --bench web -- [N ...]` (default 1000000). Needs `wrk` on PATH. PostgreSQL
 //! runs too when `PROCURE_BENCH_POSTGRES` (or `PROCURE_TEST_POSTGRES`) holds a server URL.
@@ -46,15 +46,20 @@ fn start(url: &str, port: u16) -> Server {
 }
 
 /// Requests a second and the 99th-percentile latency in ms, from `wrk --latency`.
-fn wrk(url: &str, seconds: u64, connections: u32) -> (f64, f64) {
+fn wrk(url: &str, seconds: u64, connections: u32, token: Option<&str>) -> (f64, f64) {
+    let mut args = vec![
+        "-t2".to_string(),
+        format!("-c{connections}"),
+        format!("-d{seconds}s"),
+        "--latency".to_string(),
+    ];
+    if let Some(t) = token {
+        args.push("-H".into());
+        args.push(format!("Authorization: Bearer {t}"));
+    }
+    args.push(url.to_string());
     let out = Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{connections}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-            url,
-        ])
+        .args(&args)
         .output()
         .expect("wrk is not installed (apt-get install wrk)");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -133,6 +138,22 @@ fn main() {
         for (i, (backend, url)) in backends.iter().enumerate() {
             let db = rt.block_on(procure::db::connect(url)).unwrap();
             rt.block_on(ledger::fill(&db, n, backend == "PostgreSQL"));
+            let me = procure::access::Actor::local("bench");
+            let token = rt.block_on(async {
+                procure::access::add_account(
+                    &db,
+                    "bench",
+                    procure::access::Role::Manager,
+                    "bench-password",
+                    &me,
+                )
+                .await
+                .unwrap();
+                procure::access::create_token(&db, "bench", "wrk", &me)
+                    .await
+                    .unwrap()
+                    .1
+            });
             rt.block_on(db.close()).ok();
             let port = 18_480 + i as u16;
             let _server = start(url, port);
@@ -143,12 +164,24 @@ fn main() {
                 .args(["-sf", "-o", "/dev/null", &format!("{base}/api/v1/summary")])
                 .status();
             eprintln!("{backend} {n}: first summary {:?}", warm.elapsed());
-            let (floor, floor_p99) = wrk(&format!("{base}/api/v1/ping"), seconds, connections);
+            let (floor, floor_p99) =
+                wrk(&format!("{base}/api/v1/ping"), seconds, connections, None);
             println!("| {n} | {backend} | /api/v1/ping | {floor:.0} | {floor_p99:.2} ms | 1.00 |");
-            for endpoint in ["/api/v1/summary", "/"] {
-                let (rps, p99) = wrk(&format!("{base}{endpoint}"), seconds, connections);
+            // Anonymous (`serve --public`), then signed in with a token (one indexed lookup
+            // of the token's hash a request), then the dashboard page itself.
+            for (endpoint, label, auth) in [
+                ("/api/v1/summary", "/api/v1/summary (public)", None),
+                (
+                    "/api/v1/summary",
+                    "/api/v1/summary (token)",
+                    Some(token.as_str()),
+                ),
+                ("/public", "/public (dashboard page)", None),
+                ("/", "/ (dashboard page, token)", Some(token.as_str())),
+            ] {
+                let (rps, p99) = wrk(&format!("{base}{endpoint}"), seconds, connections, auth);
                 println!(
-                    "| {n} | {backend} | {endpoint} | {rps:.0} | {p99:.2} ms | {:.2} |",
+                    "| {n} | {backend} | {label} | {rps:.0} | {p99:.2} ms | {:.2} |",
                     rps / floor
                 );
             }

@@ -94,3 +94,61 @@ both_backends! {
         assert!(paid == 60_000 || paid == 90_000, "{paid}");
     }
 }
+
+/// Runs `procure ARGS` with `input` on standard input; returns (success, stdout, stderr).
+fn run_with_input(url: &str, args: &[&str], input: &str) -> (bool, String, String) {
+    let mut child = procure()
+        .args(["--database", url])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A command refused before it reads its input closes the pipe early.
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+both_backends! {
+    async fn the_operator_manages_accounts_and_tokens_from_the_command_line(t: &TestDb) {
+        let (ok, out, err) = run_with_input(&t.url, &["user", "add", "wang.li", "--role", "auditor"], "s3cret-pass\n");
+        assert!(ok, "{err}");
+        assert!(out.contains("added wang.li (auditor)"));
+        let (ok, _, err) = run_with_input(&t.url, &["user", "add", "wang.li", "--role", "auditor"], "s3cret-pass\n");
+        assert!(!ok);
+        assert!(err.contains("already exists"), "{err}");
+        let (ok, _, err) = run_with_input(&t.url, &["user", "add", "zhao", "--role", "boss"], "s3cret-pass\n");
+        assert!(!ok && err.contains("unknown role 'boss'"), "{err}");
+        let (ok, _, err) = run_with_input(&t.url, &["user", "add", "zhao", "--role", "manager"], "short\n");
+        assert!(!ok && err.contains("at least 8"), "{err}");
+        let signed_in = procure::access::login(&t.db, "wang.li", "s3cret-pass", None).await.unwrap();
+        assert!(signed_in.is_ok());
+
+        let (ok, token, err) = run_with_input(&t.url, &["token", "create", "wang.li", "--label", "nightly export"], "");
+        assert!(ok, "{err}");
+        let token = token.trim().to_string();
+        assert!(token.starts_with("prc_"));
+        assert!(err.contains("shown this once"));
+        assert_eq!(procure::access::token_account(&t.db, &token).await.unwrap().unwrap().name, "wang.li");
+        let (_, list, _) = run_with_input(&t.url, &["token", "list"], "");
+        assert!(list.contains("nightly export") && !list.contains(&token));
+        let id = list.split('\t').next().unwrap().trim().to_string();
+        assert!(run_with_input(&t.url, &["token", "revoke", &id], "").0);
+        assert!(procure::access::token_account(&t.db, &token).await.unwrap().is_none());
+
+        assert!(run_with_input(&t.url, &["user", "disable", "wang.li"], "").0);
+        let (_, list, _) = run_with_input(&t.url, &["user", "list"], "");
+        assert!(list.contains("wang.li\tauditor\tdisabled"), "{list}");
+        // Everything the operator did is in the audit trail, under the OS user.
+        let (_, entries) = procure::access::audit::entries(&t.db, None, None, 100, 0).await.unwrap();
+        let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["account.add", "login", "token.create", "token.revoke", "account.disable"]);
+        assert!(entries.iter().filter(|e| e.action != "login").all(|e| e.actor.ends_with("(command line)")));
+    }
+}
