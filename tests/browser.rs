@@ -281,6 +281,15 @@ async fn a_finance_officer_uploads_the_sample_and_the_manager_sees_the_totals_in
 
     // The app, in this process, on a real port.
     let t = common::sqlite().await;
+    // The finance officer's account: every page but the login form needs one.
+    procure::access::add_account(
+        &t.db,
+        "fang.min",
+        procure::access::Role::Finance,
+        PASSWORD,
+        &procure::access::Actor::local("test"),
+    )
+    .await?;
     let state = procure::web::AppState::new(t.db.clone(), procure::web::WebConfig::default());
     let _watch = procure::web::cache::watch(state.clone());
     let app = procure::web::router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -327,11 +336,20 @@ async fn a_finance_officer_uploads_the_sample_and_the_manager_sees_the_totals_in
     Ok(())
 }
 
+const PASSWORD: &str = "finance-pass-1";
+
 async fn steps(c: &Client, t: &common::TestDb, base: &str, downloads: &Path) -> anyhow::Result<()> {
     let contracts = || t.scalar("SELECT COUNT(*) FROM contracts");
 
-    // An empty ledger: the dashboard counts nothing.
+    // Not signed in: the dashboard answers with the login form, then comes back.
     c.goto(&format!("{base}/?as_of={AS_OF}")).await?;
+    element(c, "#name").await?.send_keys("fang.min").await?;
+    element(c, "#password").await?.send_keys(PASSWORD).await?;
+    screenshot(c, "00-login.png").await?;
+    element(c, "#sign-in").await?.click().await?;
+    text_when(c, "#who", "the signed-in name", |s| s.contains("fang.min")).await?;
+
+    // An empty ledger: the dashboard counts nothing.
     text_when(c, "#card-contracts .big", "0", |s| s == "0").await?;
     screenshot(c, "01-dashboard-empty.png").await?;
 
