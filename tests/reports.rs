@@ -215,7 +215,7 @@ both_backends! {
         };
         let mut before = Vec::new();
         for name in [ReportName::Summary, ReportName::Contracts, ReportName::Exceptions] {
-            before.push(writers::csv(&report(t, &published(name)).await));
+            before.push(writers::csv(&report(t, &published(name)).await).unwrap());
         }
         // Later: the value is corrected, a payment and a reversal come in, June's people change.
         let fix = xlsx(dir.path(), "fix.xlsx", &[
@@ -231,12 +231,12 @@ both_backends! {
         let now = report(t, &req(ReportName::Summary, day(2019, 7, 31), &[])).await;
         assert_eq!(fen(&now.total.as_ref().unwrap()[col(&now, "value")]), 200_000);
         for (i, name) in [ReportName::Summary, ReportName::Contracts, ReportName::Exceptions].into_iter().enumerate() {
-            let again = writers::csv(&report(t, &published(name)).await);
+            let again = writers::csv(&report(t, &published(name)).await).unwrap();
             assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(&before[i]), "{name:?}");
         }
         // the history shows the correction with its batch and file
         let h = report(t, &req(ReportName::History, day(2030, 1, 1), &[])).await;
-        let text = String::from_utf8(writers::csv(&h)).unwrap();
+        let text = String::from_utf8(writers::csv(&h).unwrap()).unwrap();
         assert!(text.contains("fix.xlsx") && text.contains("1000.00,2000.00"), "{text}");
     }
 }
@@ -246,12 +246,24 @@ both_backends! {
         let dir = tempfile::tempdir().unwrap();
         load(t, &[tiny(dir.path())]).await;
         let r = report(t, &req(ReportName::Contracts, day(2019, 7, 31), &[])).await;
-        let bytes = writers::csv(&r);
+        let bytes = writers::csv(&r).unwrap();
         assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "BOM");
         let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
         assert!(text.contains("\r\n") && !text.replace("\r\n", "").contains('\n'), "CRLF only");
         assert!(text.contains("\"'=HYPERLINK(\"\"x\"\")\""), "formula defused: {text}");
         assert!(text.contains(",1000.00,300.00,700.00,"), "plain amounts: {text}");
+        // Every row ends its line, the one-cell dates row below the table too.
+        assert!(text.ends_with("\r\n"), "the last row is ended: {text}");
+        let rows: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(text.as_bytes())
+            .records()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let last = rows.last().unwrap();
+        assert_eq!(last.len(), 1, "the dates row is a row of its own: {last:?}");
+        assert!(last[0].starts_with("项目合同明细"), "{last:?}");
         let doc = writers::json_doc(&r);
         assert_eq!(doc["rows"][0]["value"], "1000.00");
         assert_eq!(doc["sha256"].as_str().unwrap(), writers::content_sha256(&r));

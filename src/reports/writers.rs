@@ -31,10 +31,19 @@ impl OutputFormat {
     }
 }
 
-pub fn write(report: &Report, format: OutputFormat) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+/// A report that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot write the CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("cannot write the XLSX: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+}
+
+pub fn write(report: &Report, format: OutputFormat) -> Result<Vec<u8>, WriteError> {
     Ok(match format {
         OutputFormat::Table => table(report).into_bytes(),
-        OutputFormat::Csv => csv(report),
+        OutputFormat::Csv => csv(report)?,
         OutputFormat::Json => {
             let mut s = serde_json::to_string_pretty(&json_doc(report)).unwrap_or_default();
             s.push('\n');
@@ -61,32 +70,35 @@ fn csv_cell(v: &Val) -> String {
 
 /// UTF-8 with BOM (so Excel reads the Chinese), CRLF, header row, rows, total row, then the
 /// dates (and the statement) as single-cell rows.
-pub fn csv(report: &Report) -> Vec<u8> {
+pub fn csv(report: &Report) -> Result<Vec<u8>, csv::Error> {
     let mut out = vec![0xEF, 0xBB, 0xBF];
     {
+        // Flexible: the dates and statement rows below the table have one cell, and a
+        // strict writer refuses to end such a row (it did, silently, before this was set).
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
+            .flexible(true)
             .from_writer(&mut out);
         let header: Vec<&str> = report
             .columns
             .iter()
             .map(|c| c.label(report.lang))
             .collect();
-        let _ = w.write_record(&header);
+        w.write_record(&header)?;
         for row in report.rows.iter().chain(report.total.iter()) {
-            let _ = w.write_record(row.iter().map(csv_cell));
+            w.write_record(row.iter().map(csv_cell))?;
         }
-        let _ = w.write_record([defuse(&format!(
+        w.write_record([defuse(&format!(
             "{} {}",
             report.title(),
             report.dates_line()
-        ))]);
+        ))])?;
         if let Some(s) = &report.statement {
-            let _ = w.write_record([defuse(s)]);
+            w.write_record([defuse(s)])?;
         }
-        let _ = w.flush();
+        w.flush()?;
     }
-    out
+    Ok(out)
 }
 
 fn json_val(v: &Val) -> Json {
