@@ -28,6 +28,7 @@ fn start(url: &str, port: u16) -> Server {
             "--database",
             url,
             "serve",
+            "--public",
             "--addr",
             &format!("127.0.0.1:{port}"),
         ])
