@@ -136,7 +136,7 @@ fn main() {
             let url = format!("{}/{name}", &server[..server.rfind('/').unwrap()]);
             backends.push(("PostgreSQL".into(), url));
         }
-        for (i, (backend, url)) in backends.iter().enumerate() {
+        for (backend, url) in &backends {
             let db = rt.block_on(procure::db::connect(url)).unwrap();
             rt.block_on(ledger::fill(&db, n, backend == "PostgreSQL"));
             let me = procure::access::Actor::local("bench");
@@ -156,7 +156,12 @@ fn main() {
                     .1
             });
             rt.block_on(db.close()).ok();
-            let port = 18_480 + i as u16;
+            // A port nobody holds now (a server left over from an interrupted run would
+            // otherwise answer in this one's place).
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port");
             let _server = start(url, port);
             let base = format!("http://127.0.0.1:{port}");
             // The first request computes the figures; wrk measures what every later one costs.

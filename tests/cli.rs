@@ -47,7 +47,7 @@ fn a_bad_database_url_is_one_clear_line_and_a_failure() {
 }
 
 both_backends! {
-    async fn serve_answers_health_with_the_schema_version(t: &TestDb) {
+    async fn serve_answers_health_and_stops_cleanly_on_sigterm(t: &TestDb) {
         let mut child = procure()
             .args(["--database", &t.url, "serve", "--addr", "127.0.0.1:0"])
             .stderr(Stdio::piped())
@@ -64,8 +64,20 @@ both_backends! {
         write!(s, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
         let mut resp = String::new();
         s.read_to_string(&mut resp).unwrap();
-        child.kill().ok();
-        child.wait().ok();
+        // SIGTERM (what a service manager sends) stops it cleanly and promptly.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break Some(s);
+            }
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                child.kill().ok();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(status.is_some_and(|s| s.success()), "serve did not exit cleanly on SIGTERM: {status:?}");
         assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
         assert!(resp.contains(&format!("\"schema_version\":\"{}\"", common::newest_migration())), "{resp}");
     }

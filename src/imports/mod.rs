@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -25,6 +25,9 @@ use problems::{Kind, Location, Problem, Severity};
 pub use store::Counts;
 
 use crate::Lang;
+
+/// The PostgreSQL channel an import notifies when it commits a batch.
+pub const LEDGER_CHANNEL: &str = "procure_ledger";
 
 /// How to import.
 #[derive(Debug, Clone)]
@@ -429,6 +432,11 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
                 ),
             )
             .await?;
+            if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+                // Delivered at commit: every server listening refreshes its figures at once.
+                txn.execute_unprepared(&format!("NOTIFY {LEDGER_CHANNEL}"))
+                    .await?;
+            }
             txn.commit().await?;
             report.status = FileStatus::Stored;
             report.batch_id = Some(outcome.batch_id);

@@ -58,6 +58,9 @@ pub struct Outcome {
 /// Warnings of one kind kept in full per file; the rest are counted.
 pub const MAX_WARNINGS_KEPT: u64 = 1000;
 
+/// The advisory lock every import takes on PostgreSQL ("proc" in ASCII).
+const IMPORT_LOCK: i64 = 0x7072_6f63;
+
 /// Rows per multi-row INSERT: under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 const PARAMS_PER_STATEMENT: usize = 30_000;
 /// Keys per `IN (...)` lookup.
@@ -288,6 +291,16 @@ pub async fn store(
     parsed: &Parsed,
     lang: Lang,
 ) -> Result<Outcome, DbErr> {
+    // One import at a time, whichever process or server runs it: on PostgreSQL a
+    // transaction-scoped advisory lock (released at commit or rollback, also when the process
+    // dies); on SQLite the batch row written first below takes the database's write lock.
+    // Imports that follow see what the earlier ones committed, so two that pay the same
+    // contract never together exceed it, and the same file confirmed twice at once is stored
+    // once (the second finds it already there).
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({IMPORT_LOCK})"))
+            .await?;
+    }
     let now = Utc::now();
     // Writing the batch first takes SQLite's write lock at the start of the transaction, so
     // a concurrent import waits here instead of failing at its first write.

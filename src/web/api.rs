@@ -261,7 +261,7 @@ pub async fn summary_bytes(
     let db = state.db.clone();
     Ok(state
         .cache
-        .summary((as_of, lang), || async move {
+        .summary((as_of, lang), move || async move {
             let req = reports::Request {
                 name: ReportName::Summary,
                 scope: Scope {

@@ -4,12 +4,16 @@
 //!
 //! The ledger's state is the number of stored import batches: every write to the ledger is
 //! a batch, batches are never deleted, and a rolled-back batch is never counted, so the
-//! count changes exactly when the figures can. An upload through this server bumps it at
-//! once; imports by other processes (the command line, a second server) are seen by a poll
-//! of one cheap query every `WebConfig::poll`.
+//! count changes exactly when the figures can. An upload through this server clears the
+//! figures at once (the officer who confirmed sees the new totals on the next page); imports
+//! by other processes (the command line, another server) are noticed by a PostgreSQL
+//! notification or the poll, and then the old figures are served while new ones are computed
+//! once in the background, so a busy dashboard never waits for a GROUP BY over a million
+//! payments (issue #7, promise 4). When there is nothing to serve yet, one request computes
+//! and the others wait for it instead of each running the same aggregation.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -24,29 +28,37 @@ const MAX_ENTRIES: usize = 512;
 
 pub type Key = (NaiveDate, Lang);
 
-/// Values computed at one ledger state.
-struct Slot<V> {
+/// Values computed at some ledger state.
+pub struct Slot<V> {
     map: Mutex<HashMap<Key, (i64, Arc<V>)>>,
+    /// Keys being recomputed in the background.
+    busy: Mutex<HashSet<Key>>,
+    /// One computation at a time when a value is missing altogether.
+    gate: tokio::sync::Mutex<()>,
 }
 
 impl<V> Default for Slot<V> {
     fn default() -> Self {
         Slot {
             map: Mutex::new(HashMap::new()),
+            busy: Mutex::new(HashSet::new()),
+            gate: tokio::sync::Mutex::new(()),
         }
     }
 }
 
-impl<V> Slot<V> {
-    fn get(&self, key: &Key, version: i64) -> Option<Arc<V>> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .filter(|(v, _)| *v == version)
-            .map(|(_, val)| val.clone())
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<V: Send + Sync + 'static> Slot<V> {
+    /// The value and the state it was computed at.
+    fn get(&self, key: &Key) -> Option<(i64, Arc<V>)> {
+        lock(&self.map).get(key).cloned()
     }
 
     fn put(&self, key: Key, version: i64, val: Arc<V>) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = lock(&self.map);
         if map.len() >= MAX_ENTRIES {
             map.retain(|_, (v, _)| *v == version);
             if map.len() >= MAX_ENTRIES {
@@ -55,15 +67,71 @@ impl<V> Slot<V> {
         }
         map.insert(key, (version, val));
     }
+
+    fn clear(&self) {
+        lock(&self.map).clear();
+    }
+
+    /// The value for `key` at `version`: fresh from the map, stale while a background
+    /// computation refreshes it, or computed now (once, however many ask at the same time).
+    async fn get_or<F, Fut>(
+        self: &Arc<Self>,
+        version: i64,
+        key: Key,
+        compute: F,
+    ) -> Result<Arc<V>, DbErr>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, DbErr>> + Send + 'static,
+    {
+        if version < 0 {
+            return Ok(Arc::new(compute().await?));
+        }
+        match self.get(&key) {
+            Some((v, val)) if v == version => return Ok(val),
+            Some((_, stale)) => {
+                if lock(&self.busy).insert(key) {
+                    let slot = Arc::clone(self);
+                    tokio::spawn(async move {
+                        match compute().await {
+                            Ok(fresh) => slot.put(key, version, Arc::new(fresh)),
+                            Err(e) => tracing::warn!(error = %e, "cannot refresh cached figures"),
+                        }
+                        lock(&slot.busy).remove(&key);
+                    });
+                }
+                return Ok(stale);
+            }
+            None => {}
+        }
+        let _one = self.gate.lock().await;
+        if let Some((v, val)) = self.get(&key) {
+            if v == version {
+                return Ok(val);
+            }
+        }
+        let val = Arc::new(compute().await?);
+        self.put(key, version, val.clone());
+        Ok(val)
+    }
 }
 
 /// The summary API's JSON body, and the dashboard's figures.
-#[derive(Default)]
 pub struct LedgerCache {
     /// Batches stored, as last seen; -1 before the first look.
     version: AtomicI64,
-    summaries: Slot<axum::body::Bytes>,
-    dashboards: Slot<super::pages::Dashboard>,
+    summaries: Arc<Slot<axum::body::Bytes>>,
+    dashboards: Arc<Slot<super::pages::Dashboard>>,
+}
+
+impl Default for LedgerCache {
+    fn default() -> Self {
+        LedgerCache {
+            version: AtomicI64::new(-1),
+            summaries: Arc::default(),
+            dashboards: Arc::default(),
+        }
+    }
 }
 
 impl LedgerCache {
@@ -77,19 +145,25 @@ impl LedgerCache {
         Ok(self.version.swap(now, Ordering::AcqRel) != now)
     }
 
-    /// The value for `key` at the current state, computing it when missing. The state is
-    /// read before computing: if an import lands meanwhile, the next look bumps the state
-    /// and the value is computed again, so a stale figure never outlives one poll.
+    /// After an import through this server: drop every figure, so that the next page shows
+    /// the new totals rather than the old ones while they are recomputed.
+    pub async fn invalidate(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        self.refresh(db).await?;
+        self.summaries.clear();
+        self.dashboards.clear();
+        Ok(())
+    }
+
     pub async fn summary<F, Fut>(
         &self,
         key: Key,
         compute: F,
     ) -> Result<Arc<axum::body::Bytes>, DbErr>
     where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<axum::body::Bytes, DbErr>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<axum::body::Bytes, DbErr>> + Send + 'static,
     {
-        get_or(&self.summaries, self.version(), key, compute).await
+        self.summaries.get_or(self.version(), key, compute).await
     }
 
     pub async fn dashboard<F, Fut>(
@@ -98,34 +172,11 @@ impl LedgerCache {
         compute: F,
     ) -> Result<Arc<super::pages::Dashboard>, DbErr>
     where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<super::pages::Dashboard, DbErr>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<super::pages::Dashboard, DbErr>> + Send + 'static,
     {
-        get_or(&self.dashboards, self.version(), key, compute).await
+        self.dashboards.get_or(self.version(), key, compute).await
     }
-}
-
-async fn get_or<V, F, Fut>(
-    slot: &Slot<V>,
-    version: i64,
-    key: Key,
-    compute: F,
-) -> Result<Arc<V>, DbErr>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<V, DbErr>>,
-    Key: Eq + Hash,
-{
-    if version >= 0 {
-        if let Some(v) = slot.get(&key, version) {
-            return Ok(v);
-        }
-    }
-    let val = Arc::new(compute().await?);
-    if version >= 0 {
-        slot.put(key, version, val.clone());
-    }
-    Ok(val)
 }
 
 /// The number of stored batches.
@@ -142,14 +193,50 @@ pub async fn ledger_version(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
         .unwrap_or(0))
 }
 
-/// Polls the ledger's state until the server stops.
+/// Follows the ledger's state until the server stops: a poll every `WebConfig::poll`, and on
+/// PostgreSQL also the notification every import sends when it commits, so that every server
+/// on the database shows a new batch at once.
 pub fn watch(state: super::AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut listener = listen(&state).await;
         loop {
             if let Err(e) = state.cache.refresh(&state.db).await {
                 tracing::warn!(error = %e, "cannot read the ledger state; cached figures kept");
             }
-            tokio::time::sleep(state.config.poll).await;
+            match listener.as_mut() {
+                Some(l) => {
+                    tokio::select! {
+                        n = l.recv() => if let Err(e) = n {
+                            // The listener reconnects by itself; until then the poll covers.
+                            tracing::warn!(error = %e, "ledger notifications interrupted");
+                            tokio::time::sleep(state.config.poll).await;
+                        },
+                        _ = tokio::time::sleep(state.config.poll) => {}
+                    }
+                }
+                None => tokio::time::sleep(state.config.poll).await,
+            }
         }
     })
+}
+
+async fn listen(state: &super::AppState) -> Option<sea_orm::sqlx::postgres::PgListener> {
+    if state.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return None;
+    }
+    let pool = state.db.get_postgres_connection_pool();
+    let mut l = match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for ledger notifications; polling only");
+            return None;
+        }
+    };
+    match l.listen(crate::imports::LEDGER_CHANNEL).await {
+        Ok(()) => Some(l),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for ledger notifications; polling only");
+            None
+        }
+    }
 }

@@ -318,7 +318,7 @@ async fn dashboard_data(
     let db = state.db.clone();
     Ok(state
         .cache
-        .dashboard((as_of, lang), || async move {
+        .dashboard((as_of, lang), move || async move {
             compute_dashboard(&db, as_of, lang).await
         })
         .await?)
@@ -636,9 +636,24 @@ pub async fn imports(
         .await
         .or_page(&ctx)?;
     let pages = p.total.div_ceil(per_page);
+    let (_, kinds) = names(ctx.lang);
+    let mut view = serde_json::to_value(&p).unwrap_or_default();
+    if let Some(items) = view["items"].as_array_mut() {
+        for b in items {
+            // The batch records its kinds as codes joined by '+'.
+            let label = b["kind"]
+                .as_str()
+                .unwrap_or("")
+                .split('+')
+                .map(|k| kinds[k].as_str().unwrap_or(k).to_string())
+                .collect::<Vec<_>>()
+                .join(ctx.lang.pick("、", ", "));
+            b["kind_name"] = json!(label);
+        }
+    }
     Ok(render(
         "imports.html",
-        context! { nav => "imports", p => v(p), pages, ..base(&ctx) },
+        context! { nav => "imports", p => v(view), pages, ..base(&ctx) },
     )
     .or_page(&ctx)?
     .into_response())

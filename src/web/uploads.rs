@@ -245,7 +245,7 @@ pub async fn commit(
             .await?;
         }
     }
-    if let Err(e) = state.cache.refresh(&state.db).await {
+    if let Err(e) = state.cache.invalidate(&state.db).await {
         tracing::warn!(error = %e, "cannot read the ledger state after an import");
     }
     Ok(report)
