@@ -239,6 +239,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_rows,
         } => {
             let db = procure::db::connect(&cli.database).await?;
+            procure::imports::recover_interrupted(&db).await?;
             let limits = procure::imports::Limits {
                 max_file_bytes: max_file_mb.saturating_mul(1 << 20),
                 max_rows,
@@ -335,6 +336,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
         } => {
             let db = procure::db::connect(&cli.database).await?;
+            procure::imports::recover_interrupted(&db).await?;
             if demo {
                 demo_accounts(&db).await?;
             }

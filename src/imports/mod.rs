@@ -382,6 +382,25 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     let mut problems = parsed.problems.clone();
     let file_unreadable = problems.iter().any(|p| matches!(p.kind, Kind::File { .. }));
     if !file_unreadable {
+        let who = crate::access::Actor {
+            name: opts.actor.clone(),
+            address: opts.address.clone(),
+        };
+        // An import that is not a dry run says it has started, in its own transaction, and
+        // later how it ended; one killed in between is found by `recover_interrupted`.
+        let attempt = (!opts.dry_run).then(|| crate::access::secret()[..16].to_string());
+        if let Some(a) = &attempt {
+            let t = db.begin().await?;
+            crate::access::audit::record(
+                &t,
+                &who,
+                "import.started",
+                &format!("attempt {a}"),
+                &format!("{name} ({size} bytes, sha256 {sha256}) [{}]", process_tag()),
+            )
+            .await?;
+            t.commit().await?;
+        }
         let txn = db.begin().await?;
         let meta = store::FileMeta {
             name,
@@ -404,22 +423,40 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         tracing::debug!(elapsed = ?started.elapsed(), "checked and written");
         let has_errors = problems.iter().any(|p| p.severity == Severity::Error);
         let changed = report.total.inserted + report.total.updated > 0;
-        if has_errors {
+        if has_errors || !changed {
             txn.rollback().await?;
-            report.status = FileStatus::Rejected;
-        } else if !changed {
-            txn.rollback().await?;
-            report.status = FileStatus::Unchanged;
+            report.status = if has_errors {
+                FileStatus::Rejected
+            } else {
+                FileStatus::Unchanged
+            };
+            if let Some(a) = &attempt {
+                let errors = problems
+                    .iter()
+                    .filter(|p| p.severity == Severity::Error)
+                    .count();
+                let how = if has_errors {
+                    format!("rejected with {errors} errors; nothing stored")
+                } else {
+                    "unchanged: everything in it is already in the ledger".to_string()
+                };
+                let t = db.begin().await?;
+                crate::access::audit::record(
+                    &t,
+                    &who,
+                    "import.finished",
+                    &format!("attempt {a}"),
+                    &how,
+                )
+                .await?;
+                t.commit().await?;
+            }
         } else if opts.dry_run {
             // The savepoint is kept so that later files of the same dry run see this one;
             // the outer transaction is rolled back at the end.
             txn.commit().await?;
             report.status = FileStatus::Checked;
         } else {
-            let who = crate::access::Actor {
-                name: opts.actor.clone(),
-                address: opts.address.clone(),
-            };
             let t = &report.total;
             crate::access::audit::record(
                 &txn,
@@ -427,8 +464,15 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
                 "import",
                 &format!("batch {}", outcome.batch_id),
                 &format!(
-                    "{} ({} bytes, sha256 {}): {} read, {} inserted, {} updated, {} unchanged",
-                    report.file, size, sha256, t.read, t.inserted, t.updated, t.unchanged
+                    "{} ({} bytes, sha256 {}): {} read, {} inserted, {} updated, {} unchanged; attempt {}",
+                    report.file,
+                    size,
+                    sha256,
+                    t.read,
+                    t.inserted,
+                    t.updated,
+                    t.unchanged,
+                    attempt.as_deref().unwrap_or("")
                 ),
             )
             .await?;
@@ -460,6 +504,83 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         report.status = FileStatus::Rejected;
     }
     Ok(report)
+}
+
+/// This process, as an import's start records it: `host H pid P`.
+fn process_tag() -> String {
+    format!("host {} pid {}", host_name(), std::process::id())
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Whether a process of this host is running (Linux: its /proc entry exists).
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Finds imports started on this host by a process that is gone (killed, or the machine lost
+/// power) without recording how they ended, and records each as interrupted in the audit
+/// trail. Their transactions were never committed, so the database holds nothing of them;
+/// this makes the import list say what happened. Imports of live processes, here or on
+/// other hosts, are left alone (they may be running or waiting for their turn); each host's
+/// servers and commands recover their own when they start.
+pub async fn recover_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let open = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT s.actor, s.address, s.target, s.detail FROM audit_log s \
+             WHERE s.action = 'import.started' AND NOT EXISTS (SELECT 1 FROM audit_log f \
+             WHERE f.action IN ('import', 'import.finished', 'import.interrupted') \
+             AND (f.target = s.target OR f.detail LIKE '%' || s.target)) ORDER BY s.id",
+        ))
+        .await?;
+    let here = format!("[host {} pid ", host_name());
+    let mut n = 0;
+    for r in open {
+        let detail: String = r.try_get("", "detail")?;
+        let Some(pid) = detail.rfind(&here).and_then(|i| {
+            detail[i + here.len()..]
+                .trim_end_matches(']')
+                .parse::<u32>()
+                .ok()
+        }) else {
+            continue;
+        };
+        if alive(pid) {
+            continue;
+        }
+        let who = crate::access::Actor {
+            name: r.try_get("", "actor")?,
+            address: r.try_get("", "address")?,
+        };
+        let target: String = r.try_get("", "target")?;
+        let txn = db.begin().await?;
+        crate::access::audit::record(
+            &txn,
+            &who,
+            "import.interrupted",
+            &target,
+            &format!("{detail}: the process ended before the import did; nothing of it was stored"),
+        )
+        .await?;
+        txn.commit().await?;
+        n += 1;
+    }
+    if n > 0 {
+        tracing::warn!(
+            interrupted = n,
+            "interrupted imports recorded in the audit trail"
+        );
+    }
+    Ok(n)
 }
 
 /// Bumps a shared row counter for a progress bar.

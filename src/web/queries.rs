@@ -551,12 +551,24 @@ pub struct Batch {
     pub has_original: bool,
 }
 
+/// An import that started and never finished: nothing of it was stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Interrupted {
+    /// When the interruption was found (China Standard Time).
+    pub found_at: String,
+    pub actor: String,
+    /// The file, its size and SHA-256, and where it ran.
+    pub detail: String,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BatchPage {
     pub total: u64,
     pub page: u64,
     pub per_page: u64,
     pub items: Vec<Batch>,
+    /// The latest imports that were interrupted (a process killed mid-import).
+    pub interrupted: Vec<Interrupted>,
 }
 
 pub async fn batches(
@@ -594,11 +606,28 @@ pub async fn batches(
                 .or_else(|_| get::<i64>(&r, "has_original").map(|n| n != 0))?,
         });
     }
+    let interrupted = db
+        .query_all_raw(stmt(
+            backend,
+            "SELECT at, actor, detail FROM audit_log WHERE action = 'import.interrupted' ORDER BY id DESC LIMIT 20",
+            vec![],
+        ))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Interrupted {
+                found_at: cst(get(r, "at")?),
+                actor: get(r, "actor")?,
+                detail: get(r, "detail")?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
     Ok(BatchPage {
         total: total.max(0) as u64,
         page: page.max(1),
         per_page,
         items,
+        interrupted,
     })
 }
 
