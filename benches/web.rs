@@ -166,10 +166,22 @@ fn main() {
             let base = format!("http://127.0.0.1:{port}");
             // The first request computes the figures; wrk measures what every later one costs.
             let warm = Instant::now();
-            let _ = Command::new("curl")
-                .args(["-sf", "-o", "/dev/null", &format!("{base}/api/v1/summary")])
-                .status();
-            eprintln!("{backend} {n}: first summary {:?}", warm.elapsed());
+            for (path, auth) in [
+                ("/api/v1/summary", None),
+                ("/public", None),
+                ("/", Some(&token)),
+            ] {
+                let mut curl = Command::new("curl");
+                curl.args(["-sf", "-o", "/dev/null"]);
+                if let Some(t) = auth {
+                    curl.args(["-H", &format!("Authorization: Bearer {t}")]);
+                }
+                let _ = curl.arg(format!("{base}{path}")).status();
+            }
+            eprintln!(
+                "{backend} {n}: first summary and dashboards {:?}",
+                warm.elapsed()
+            );
             let (floor, floor_p99) =
                 wrk(&format!("{base}/api/v1/ping"), seconds, connections, None);
             println!("| {n} | {backend} | /api/v1/ping | {floor:.0} | {floor_p99:.2} ms | 1.00 |");

@@ -82,7 +82,22 @@ pub async fn connect(raw_url: &str) -> Result<DatabaseConnection, DbError> {
     Ok(db)
 }
 
+/// The advisory lock migrations take on PostgreSQL ("migr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6d69_6772;
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbError> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Several servers may start at once on one database: the migrations run in one
+        // transaction under an advisory lock, so one applies them and the others then find
+        // them applied (PostgreSQL runs DDL in transactions).
+        use sea_orm::TransactionTrait;
+        let txn = db.begin().await.map_err(DbError::Migrate)?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .map_err(DbError::Migrate)?;
+        Migrator::up(&txn, None).await.map_err(DbError::Migrate)?;
+        return txn.commit().await.map_err(DbError::Migrate);
+    }
     Migrator::up(db, None).await.map_err(DbError::Migrate)
 }
 

@@ -1,6 +1,7 @@
 //! procure: the ledger of services a district buys from social organisations.
 
 pub mod access;
+pub mod backup;
 pub mod cli_import;
 pub mod contracts;
 pub mod dates;

@@ -159,6 +159,12 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Back up the database to a new file: a consistent copy of the SQLite file (VACUUM INTO)
+    /// while the program runs, or pg_dump's custom format for PostgreSQL
+    Backup {
+        /// The file to write (it must not exist)
+        out: PathBuf,
+    },
     /// Accounts: add, list, disable, enable, passwd
     User {
         #[command(subcommand)]
@@ -353,6 +359,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 secure_cookies,
             };
             procure::web::serve(db, &addr, config).await?;
+        }
+        Command::Backup { out } => {
+            let url = procure::db::normalise_url(&cli.database)?;
+            let db = procure::db::connect(&url).await?;
+            procure::backup::backup(&db, &url, &out).await?;
+            println!("{}", out.display());
         }
         Command::User { action } => {
             let db = procure::db::connect(&cli.database).await?;

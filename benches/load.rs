@@ -1,0 +1,267 @@
+//! Load benchmark (issue #7, promise 4): `/api/v1/summary` and the dashboard under `wrk` while
+//! large imports run against the same database, compared with the same endpoints idle, in the
+//! same run.
+//!
+//! `cargo bench --bench load -- [N]` (default 1000000 payments in the ledger). Each import
+//! loads `PROCURE_BENCH_IMPORT_ROWS` payments (default 200000): the first is stored, the rest
+//! are `--dry-run` (all the work, the whole write transaction, then a rollback), back to back
+//! for as long as the load lasts. `PROCURE_BENCH_SECONDS` (default 60) is the length of the
+//! run under load; idle runs last a third of it. PostgreSQL too with `PROCURE_BENCH_POSTGRES`.
+//! Needs `wrk`. Prints a Markdown table.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[path = "common/ledger.rs"]
+mod ledger;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn exe() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_procure"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn start(url: &str, port: u16) -> Server {
+    let child = exe()
+        .args(["--database", url, "serve", "--public", "--addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start procure serve");
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "procure serve did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Run {
+    rps: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+/// One `wrk --latency` run, in its own thread so that two can run at once.
+fn wrk(url: String, seconds: u64, token: Option<String>) -> std::thread::JoinHandle<Run> {
+    std::thread::spawn(move || {
+        let mut cmd = Command::new("wrk");
+        cmd.args(["-t1", "-c8", &format!("-d{seconds}s"), "--latency"]);
+        if let Some(t) = token {
+            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+        }
+        let out = cmd
+            .arg(&url)
+            .output()
+            .expect("wrk is not installed (apt-get install wrk)");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let field = |prefix: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_string()))
+        };
+        let rps = field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        let p99_ms = field("99%").map(|v| latency_ms(&v)).unwrap_or(f64::NAN);
+        let non2xx: u64 = field("Non-2xx or 3xx responses:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        // "Socket errors: connect 0, read 0, write 0, timeout 3"
+        let socket: u64 = field("Socket errors:")
+            .map(|v| {
+                v.split(',')
+                    .filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok())
+                    .sum()
+            })
+            .unwrap_or(0);
+        Run {
+            rps,
+            p99_ms,
+            errors: non2xx + socket,
+        }
+    })
+}
+
+fn latency_ms(v: &str) -> f64 {
+    let split = v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len());
+    let (n, unit) = v.split_at(split);
+    let n: f64 = n.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn both(base: &str, seconds: u64, token: &str) -> (Run, Run) {
+    let s = wrk(format!("{base}/api/v1/summary"), seconds, None);
+    let d = wrk(format!("{base}/"), seconds, Some(token.to_string()));
+    (s.join().unwrap(), d.join().unwrap())
+}
+
+fn main() {
+    let n: i64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let import_rows: usize = std::env::var("PROCURE_BENCH_IMPORT_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let seconds: u64 = std::env::var("PROCURE_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let pg = std::env::var("PROCURE_BENCH_POSTGRES")
+        .or_else(|_| std::env::var("PROCURE_TEST_POSTGRES"))
+        .ok();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let files = procure::generate::generate(&procure::generate::GenerateOptions {
+        out: scratch.path().join("gen"),
+        seed: 3,
+        contracts: (import_rows / 100).max(10),
+        payments: import_rows,
+        services: 10,
+        format: procure::generate::FileFormat::Csv,
+    })
+    .unwrap();
+    let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
+    let (contracts, payments) = (find("contracts.csv"), find("disbursements.csv"));
+
+    let mut backends = vec![(
+        "SQLite".to_string(),
+        format!("sqlite://{}/load.db", scratch.path().display()),
+    )];
+    if let Some(server) = &pg {
+        let name = "procure_bench_load";
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name}"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            let _ = Command::new("psql").args([server, "-qc", &sql]).output();
+        }
+        backends.push((
+            "PostgreSQL".into(),
+            format!("{}/{name}", &server[..server.rfind('/').unwrap()]),
+        ));
+    }
+    println!("ledger of {n} payments; imports of {import_rows} payments back to back during the load run; two wrk at once (-t1 -c8 each)\n");
+    println!("| backend | endpoint | idle req/s | idle p99 | under import req/s | under import p99 | p99 ratio | errors | imports during the run |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (backend, url) in &backends {
+        let db = rt.block_on(procure::db::connect(url)).unwrap();
+        rt.block_on(ledger::fill(&db, n, backend == "PostgreSQL"));
+        let me = procure::access::Actor::local("bench");
+        let token = rt.block_on(async {
+            procure::access::add_account(
+                &db,
+                "bench",
+                procure::access::Role::Manager,
+                "bench-password",
+                &me,
+            )
+            .await
+            .unwrap();
+            procure::access::create_token(&db, "bench", "wrk", &me)
+                .await
+                .unwrap()
+                .1
+        });
+        rt.block_on(db.close()).ok();
+        assert!(exe()
+            .args(["--database", url, "import"])
+            .arg(&contracts)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success());
+
+        let port = free_port();
+        let _server = start(url, port);
+        let base = format!("http://127.0.0.1:{port}");
+        // Warm: the figures are computed once, then served.
+        let _ = Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", &format!("{base}/api/v1/summary")])
+            .status();
+        let _ = Command::new("curl")
+            .args([
+                "-sf",
+                "-o",
+                "/dev/null",
+                "-H",
+                &format!("Authorization: Bearer {token}"),
+                &format!("{base}/"),
+            ])
+            .status();
+        let (idle_s, idle_d) = both(&base, (seconds / 3).max(5), &token);
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicUsize::new(0));
+        let importer = {
+            let (stop, done, url, payments) =
+                (stop.clone(), done.clone(), url.clone(), payments.clone());
+            std::thread::spawn(move || {
+                let mut first = true;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut cmd = exe();
+                    cmd.args(["--database", &url, "import"]);
+                    if !first {
+                        cmd.arg("--dry-run");
+                    }
+                    let ok = cmd
+                        .arg(&payments)
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .unwrap()
+                        .success();
+                    assert!(ok, "an import failed under load");
+                    first = false;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        // Let the first import get going before measuring.
+        std::thread::sleep(Duration::from_millis(500));
+        let (load_s, load_d) = both(&base, seconds, &token);
+        stop.store(true, Ordering::Relaxed);
+        importer.join().unwrap();
+        let imports = done.load(Ordering::Relaxed);
+        for (label, idle, load) in [
+            ("/api/v1/summary", idle_s, load_s),
+            ("/ (dashboard)", idle_d, load_d),
+        ] {
+            println!(
+                "| {backend} | {label} | {:.0} | {:.2} ms | {:.0} | {:.2} ms | {:.2} | {} | {imports} |",
+                idle.rps,
+                idle.p99_ms,
+                load.rps,
+                load.p99_ms,
+                load.p99_ms / idle.p99_ms,
+                idle.errors + load.errors
+            );
+        }
+    }
+}

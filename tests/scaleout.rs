@@ -1,0 +1,258 @@
+//! Issue #7, promises 1 and 3, with two real `procure serve` processes on one database:
+//! a session made on one is valid on the other, an import through one shows in the other's
+//! figures at once, the same upload confirmed on both at once is imported once, and two
+//! uploads paying one contract never together exceed it. Both backends.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use procure::access::{self, Actor, Role};
+use serde_json::Value as Json;
+
+/// A `procure serve` process, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(url: &str, poll_ms: u64) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_procure"))
+        .args([
+            "--database",
+            url,
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--poll-ms",
+            &poll_ms.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    // Keep reading its log so that it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+async fn token(t: &TestDb, name: &str, role: Role) -> String {
+    access::add_account(&t.db, name, role, "password-1", &Actor::local("test"))
+        .await
+        .unwrap();
+    access::create_token(&t.db, name, "test", &Actor::local("test"))
+        .await
+        .unwrap()
+        .1
+}
+
+fn client(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
+fn sample() -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("imports/sample-register.xlsx"),
+    )
+    .unwrap()
+}
+
+/// Uploads files for a preview; returns its token and the files' SHA-256.
+async fn preview(
+    http: &reqwest::Client,
+    base: &str,
+    files: Vec<(&str, Vec<u8>)>,
+) -> (String, Vec<String>) {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, bytes) in files {
+        form = form.part(
+            "files",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    }
+    let r = http
+        .post(format!("{base}/api/v1/uploads"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let p: Json = r.json().await.unwrap();
+    let sha = p["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["sha256"].as_str().unwrap().to_string())
+        .collect();
+    (p["token"].as_str().unwrap().to_string(), sha)
+}
+
+async fn commit(http: &reqwest::Client, base: &str, token: &str, sha: &[String]) -> Json {
+    let r = http
+        .post(format!("{base}/api/v1/uploads/{token}/commit"))
+        .json(&serde_json::json!({ "sha256": sha }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+async fn contracts_on(http: &reqwest::Client, base: &str) -> i64 {
+    let doc: Json = http
+        .get(format!("{base}/api/v1/summary?as_of=2019-06-30"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    doc["total"]["contracts"].as_i64().unwrap()
+}
+
+/// Signs in through the login form of `base`; returns the session cookie's value.
+async fn sign_in(base: &str, name: &str) -> String {
+    let http = reqwest::Client::new();
+    let form = http.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                c.strip_prefix(&format!("{name}="))
+                    .map(|v| v.split(';').next().unwrap().to_string())
+            })
+    };
+    let login = cookie(&form, "procure_login").unwrap();
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/login"))
+        .header(reqwest::header::COOKIE, format!("procure_login={login}"))
+        .form(&[
+            ("login_token", login.as_str()),
+            ("name", name),
+            ("password", "password-1"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    cookie(&r, "procure_session").unwrap()
+}
+
+both_backends! {
+    async fn two_servers_share_sessions_and_show_each_others_imports_at_once(t: &TestDb) {
+        let token = token(t, "fin", Role::Finance).await;
+        // PostgreSQL servers hear of an import by notification, so their poll is left long;
+        // SQLite has no notifications and relies on the poll.
+        let poll = if t.backend() == "postgres" { 60_000 } else { 200 };
+        let (a, b) = (serve(&t.url, poll), serve(&t.url, poll));
+        let http = client(&token);
+
+        let session = sign_in(&a.base, "fin").await;
+        let on_b = reqwest::Client::new()
+            .get(format!("{}/contracts", b.base))
+            .header(reqwest::header::COOKIE, format!("procure_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(on_b.status(), 200, "a session made on one server is valid on the other");
+
+        assert_eq!(contracts_on(&http, &b.base).await, 0);
+        let (up, sha) = preview(&http, &a.base, vec![("sample-register.xlsx", sample())]).await;
+        let done = commit(&http, &a.base, &up, &sha).await;
+        assert_eq!(done["result"]["files"][0]["status"], "stored");
+        let stored = Instant::now();
+        let mut seen = 0;
+        while stored.elapsed() < Duration::from_secs(5) {
+            seen = contracts_on(&http, &b.base).await;
+            if seen == 97 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(seen, 97, "the other server never showed the import");
+        let lag = stored.elapsed();
+        assert!(lag < Duration::from_secs(2), "the other server showed the import after {lag:?}");
+        eprintln!("{}: the other server showed the import after {lag:?}", t.backend());
+    }
+}
+
+both_backends! {
+    async fn the_same_upload_confirmed_on_two_servers_at_once_is_imported_once(t: &TestDb) {
+        let token = token(t, "fin", Role::Finance).await;
+        let (a, b) = (serve(&t.url, 500), serve(&t.url, 500));
+        let http = client(&token);
+        let (up, sha) = preview(&http, &a.base, vec![("sample-register.xlsx", sample())]).await;
+        let (ra, rb) = tokio::join!(commit(&http, &a.base, &up, &sha), commit(&http, &b.base, &up, &sha));
+        let mut statuses = [
+            ra["result"]["files"][0]["status"].as_str().unwrap().to_string(),
+            rb["result"]["files"][0]["status"].as_str().unwrap().to_string(),
+        ];
+        statuses.sort();
+        assert_eq!(statuses, ["stored", "unchanged"]);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM import_batches").await, 1);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM contracts").await, 97);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM disbursements").await, 233);
+    }
+}
+
+both_backends! {
+    async fn two_uploads_paying_one_contract_on_two_servers_never_overpay_it(t: &TestDb) {
+        let token = token(t, "fin", Role::Finance).await;
+        let (a, b) = (serve(&t.url, 500), serve(&t.url, 500));
+        let http = client(&token);
+        let contract = "项目编号,项目名称,服务类别,承接机构,合同金额,开始日期,结束日期\nC1,t,老年服务,p,1000,2019-01-01,2019-12-31\n";
+        let (up, sha) = preview(&http, &a.base, vec![("c.csv", contract.as_bytes().to_vec())]).await;
+        assert_eq!(commit(&http, &a.base, &up, &sha).await["result"]["ok"], true);
+        // Each alone fits the contract's 1,000.00; together they would pay 1,500.00.
+        let payments = |tag: &str, amount: &str| {
+            let mut body = String::from("项目编号,拨付日期,拨付金额,凭证号\n");
+            for j in 0..3000 {
+                body.push_str(&format!("C1,2019-02-01,{amount},{tag}-{j}\n"));
+            }
+            body.into_bytes()
+        };
+        let (u1, s1) = preview(&http, &a.base, vec![("p1.csv", payments("p1", "0.20"))]).await;
+        let (u2, s2) = preview(&http, &b.base, vec![("p2.csv", payments("p2", "0.30"))]).await;
+        let (r1, r2) = tokio::join!(commit(&http, &a.base, &u1, &s1), commit(&http, &b.base, &u2, &s2));
+        let oks = [r1["result"]["ok"].as_bool().unwrap(), r2["result"]["ok"].as_bool().unwrap()];
+        assert!(oks[0] != oks[1], "exactly one is refused: {oks:?}");
+        let refused = if oks[0] { &r2 } else { &r1 };
+        assert_eq!(refused["result"]["files"][0]["errors"][0]["code"], "over_payment");
+        let paid = t.scalar("SELECT CAST(SUM(amount_fen) AS BIGINT) FROM disbursements").await;
+        assert!(paid == 60_000 || paid == 90_000, "{paid}");
+    }
+}
