@@ -86,19 +86,22 @@ pub async fn connect(raw_url: &str) -> Result<DatabaseConnection, DbError> {
 const MIGRATION_LOCK: i64 = 0x6d69_6772;
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbError> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        // Several servers may start at once on one database: the migrations run in one
-        // transaction under an advisory lock, so one applies them and the others then find
-        // them applied (PostgreSQL runs DDL in transactions).
-        use sea_orm::TransactionTrait;
-        let txn = db.begin().await.map_err(DbError::Migrate)?;
-        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
-            .await
-            .map_err(DbError::Migrate)?;
-        Migrator::up(&txn, None).await.map_err(DbError::Migrate)?;
-        return txn.commit().await.map_err(DbError::Migrate);
-    }
-    Migrator::up(db, None).await.map_err(DbError::Migrate)
+    // Several processes may start at once on one database, and one may be killed half-way:
+    // the migrations run in one transaction (both engines run DDL in transactions) that first
+    // takes a lock, so one process applies them whole and the others then find them applied.
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await.map_err(DbError::Migrate)?;
+    let lock = if db.get_database_backend() == DbBackend::Postgres {
+        format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+    } else {
+        // Writing the header takes SQLite's write lock (user_version is otherwise unused).
+        "PRAGMA user_version = 1".to_string()
+    };
+    txn.execute_unprepared(&lock)
+        .await
+        .map_err(DbError::Migrate)?;
+    Migrator::up(&txn, None).await.map_err(DbError::Migrate)?;
+    txn.commit().await.map_err(DbError::Migrate)
 }
 
 /// The name of the newest applied migration: the schema version /health reports.

@@ -19,8 +19,18 @@ enum Accounts {
     PasswordHash,
     Disabled,
     CreatedAt,
-    /// Failed sign-ins since the last success: the delay before the next attempt grows with it.
-    FailedLogins,
+}
+
+/// Failed sign-ins per (name, source address) since the last success: the wait before the
+/// next attempt from that address grows with them. Keyed by address so that a stranger's
+/// guesses cannot lock the owner out, and by name whether or not the account exists, so the
+/// answers do not tell which names do.
+#[derive(DeriveIden)]
+enum LoginFailures {
+    Table,
+    Name,
+    Address,
+    Failures,
     LockedUntil,
 }
 
@@ -74,8 +84,22 @@ impl MigrationTrait for Migration {
                     .col(text(Accounts::PasswordHash))
                     .col(boolean(Accounts::Disabled).default(false))
                     .col(timestamp_with_time_zone(Accounts::CreatedAt))
-                    .col(integer(Accounts::FailedLogins).default(0))
-                    .col(timestamp_with_time_zone_null(Accounts::LockedUntil))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(LoginFailures::Table)
+                    .col(string_len(LoginFailures::Name, 64))
+                    .col(string_len(LoginFailures::Address, 64))
+                    .col(integer(LoginFailures::Failures))
+                    .col(timestamp_with_time_zone_null(LoginFailures::LockedUntil))
+                    .primary_key(
+                        Index::create()
+                            .col(LoginFailures::Name)
+                            .col(LoginFailures::Address),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -171,7 +195,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["audit_log", "api_tokens", "sessions", "accounts"] {
+        for t in [
+            "audit_log",
+            "api_tokens",
+            "sessions",
+            "login_failures",
+            "accounts",
+        ] {
             manager
                 .drop_table(Table::drop().table(Alias::new(t)).to_owned())
                 .await?;

@@ -174,7 +174,7 @@ pub async fn add_account(
     }
     exec(
         db,
-        "INSERT INTO accounts (name, role, password_hash, disabled, created_at, failed_logins) VALUES (?, ?, ?, ?, ?, 0)",
+        "INSERT INTO accounts (name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?)",
         vec![name.into(), role.code().into(), hash.into(), false.into(), Utc::now().into()],
     )
     .await?;
@@ -265,7 +265,7 @@ pub async fn set_password(
     let hash = hash_password(password)?;
     exec(
         db,
-        "UPDATE accounts SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+        "UPDATE accounts SET password_hash = ? WHERE id = ?",
         vec![hash.into(), id.into()],
     )
     .await?;
@@ -305,34 +305,54 @@ pub fn delay_after(failures: i32) -> Duration {
     Duration::from_secs(1u64 << exp).min(MAX_DELAY)
 }
 
+/// Sign-ins checked at once in this process: argon2 is deliberately costly (19 MiB, tens of
+/// milliseconds), so a burst of attempts waits here instead of taking every core, and the
+/// wait after failures is decided one attempt at a time, so a burst cannot slip past it.
+static LOGIN_GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Verifies off the async workers.
+async fn check_password(password: &str, phc: String) -> bool {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .unwrap_or(false)
+}
+
 /// Checks a password and opens a new session (a new id every time: no fixation). Failures
-/// grow the wait before the next attempt for that account; both are audited.
+/// from one address make that address wait longer before its next attempt on that name,
+/// whether or not the name exists; both outcomes are audited.
 pub async fn login(
     db: &impl ConnectionTrait,
     name: &str,
     password: &str,
     address: Option<String>,
 ) -> Result<Result<NewSession, LoginRefused>, AccessError> {
+    let _turn = LOGIN_GATE.acquire().await.ok();
+    let name: String = name.chars().take(64).collect();
+    let from: String = address
+        .clone()
+        .unwrap_or_default()
+        .chars()
+        .take(64)
+        .collect();
     let actor = Actor {
-        name: name.chars().take(64).collect(),
+        name: name.clone(),
         address: address.clone(),
     };
     let now = Utc::now();
-    let Some(r) = one(
+    let failures = one(
         db,
-        "SELECT id, name, role, password_hash, disabled, failed_logins, locked_until FROM accounts WHERE name = ?",
-        vec![name.into()],
+        "SELECT failures, locked_until FROM login_failures WHERE name = ? AND address = ?",
+        vec![name.clone().into(), from.clone().into()],
     )
-    .await?
-    else {
-        // Spend the same time as a real check, so names cannot be probed by timing.
-        let _ = verify_password(password, DUMMY_HASH);
-        audit::record(db, &actor, "login.failed", "unknown account", "").await?;
-        return Ok(Err(LoginRefused::Invalid));
+    .await?;
+    let (failed, locked_until): (i32, Option<DateTime<Utc>>) = match &failures {
+        Some(r) => (get(r, "failures")?, get(r, "locked_until")?),
+        None => (0, None),
     };
-    let id: i64 = get(&r, "id")?;
-    let locked_until: Option<DateTime<Utc>> = get(&r, "locked_until")?;
     if let Some(until) = locked_until.filter(|u| *u > now) {
+        // The same cost as a real check, so the answer's timing says nothing either.
+        let _ = check_password(password, DUMMY_HASH.to_string()).await;
         audit::record(
             db,
             &actor,
@@ -345,33 +365,49 @@ pub async fn login(
             (until - now).num_seconds().max(1) as u64
         )));
     }
-    let ok = verify_password(password, &get::<String>(&r, "password_hash")?);
-    let disabled: bool = get(&r, "disabled")?;
-    if !ok || disabled {
-        let failures: i32 = get::<i32>(&r, "failed_logins")? + 1;
-        let wait = delay_after(failures);
+    let account = one(
+        db,
+        "SELECT id, name, role, password_hash, disabled FROM accounts WHERE name = ?",
+        vec![name.clone().into()],
+    )
+    .await?;
+    let (hash, disabled) = match &account {
+        Some(r) => (
+            get::<String>(r, "password_hash")?,
+            get::<bool>(r, "disabled")?,
+        ),
+        None => (DUMMY_HASH.to_string(), false),
+    };
+    let ok = check_password(password, hash).await && account.is_some();
+    let Some(r) = account.filter(|_| ok && !disabled) else {
+        let failed = failed + 1;
+        let wait = delay_after(failed);
         let until =
             (!wait.is_zero()).then(|| now + chrono::Duration::from_std(wait).unwrap_or_default());
         exec(
             db,
-            "UPDATE accounts SET failed_logins = ?, locked_until = ? WHERE id = ?",
-            vec![failures.into(), until.into(), id.into()],
+            "INSERT INTO login_failures (name, address, failures, locked_until) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (name, address) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+            vec![name.clone().into(), from.clone().into(), failed.into(), until.into()],
         )
         .await?;
         let why = if disabled && ok {
             "account disabled"
         } else {
-            "wrong password"
+            "wrong name or password"
         };
         audit::record(db, &actor, "login.failed", &format!("account {name}"), why).await?;
         return Ok(Err(LoginRefused::Invalid));
+    };
+    let id: i64 = get(&r, "id")?;
+    if failures.is_some() {
+        exec(
+            db,
+            "DELETE FROM login_failures WHERE name = ? AND address = ?",
+            vec![name.clone().into(), from.into()],
+        )
+        .await?;
     }
-    exec(
-        db,
-        "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = ?",
-        vec![id.into()],
-    )
-    .await?;
     let cookie = secret();
     let csrf = secret();
     exec(

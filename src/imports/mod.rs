@@ -401,90 +401,111 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             .await?;
             t.commit().await?;
         }
-        let txn = db.begin().await?;
-        let meta = store::FileMeta {
-            name,
-            size,
-            sha256: sha256.clone(),
-            actor: opts.actor.clone(),
-        };
-        // The store writes first (the batch row), so on SQLite this transaction holds the
-        // write lock before it reads anything and a concurrent import waits its turn.
-        let outcome = store::store(&txn, &meta, &parsed, opts.lang).await?;
-        report.identical_to_batch = store::earlier_batch(&txn, &sha256, outcome.batch_id)
-            .await?
-            .map(|b| b.id);
-        problems.extend(outcome.problems);
-        report.warning_counts.extend(outcome.warning_counts);
-        report.counts = outcome.counts;
-        for c in report.counts.values() {
-            report.total.add(c);
-        }
-        tracing::debug!(elapsed = ?started.elapsed(), "checked and written");
-        let has_errors = problems.iter().any(|p| p.severity == Severity::Error);
-        let changed = report.total.inserted + report.total.updated > 0;
-        if has_errors || !changed {
-            txn.rollback().await?;
-            report.status = if has_errors {
-                FileStatus::Rejected
-            } else {
-                FileStatus::Unchanged
+        // Whatever fails from here on, the start recorded above gets its end.
+        let stored: Result<(), ImportError> = async {
+            let txn = db.begin().await?;
+            let meta = store::FileMeta {
+                name,
+                size,
+                sha256: sha256.clone(),
+                actor: opts.actor.clone(),
+                dry_run: opts.dry_run,
             };
-            if let Some(a) = &attempt {
-                let errors = problems
-                    .iter()
-                    .filter(|p| p.severity == Severity::Error)
-                    .count();
-                let how = if has_errors {
-                    format!("rejected with {errors} errors; nothing stored")
+            // The store writes first (the batch row), so on SQLite this transaction holds the
+            // write lock before it reads anything and a concurrent import waits its turn.
+            let outcome = store::store(&txn, &meta, &parsed, opts.lang).await?;
+            report.identical_to_batch = store::earlier_batch(&txn, &sha256, outcome.batch_id)
+                .await?
+                .map(|b| b.id);
+            problems.extend(outcome.problems);
+            report.warning_counts.extend(outcome.warning_counts);
+            report.counts = outcome.counts;
+            for c in report.counts.values() {
+                report.total.add(c);
+            }
+            tracing::debug!(elapsed = ?started.elapsed(), "checked and written");
+            let has_errors = problems.iter().any(|p| p.severity == Severity::Error);
+            let changed = report.total.inserted + report.total.updated > 0;
+            if has_errors || !changed {
+                txn.rollback().await?;
+                report.status = if has_errors {
+                    FileStatus::Rejected
                 } else {
-                    "unchanged: everything in it is already in the ledger".to_string()
+                    FileStatus::Unchanged
                 };
-                let t = db.begin().await?;
+                if let Some(a) = &attempt {
+                    let errors = problems
+                        .iter()
+                        .filter(|p| p.severity == Severity::Error)
+                        .count();
+                    let how = if has_errors {
+                        format!("rejected with {errors} errors; nothing stored")
+                    } else {
+                        "unchanged: everything in it is already in the ledger".to_string()
+                    };
+                    let t = db.begin().await?;
+                    crate::access::audit::record(
+                        &t,
+                        &who,
+                        "import.finished",
+                        &format!("attempt {a}"),
+                        &how,
+                    )
+                    .await?;
+                    t.commit().await?;
+                }
+            } else if opts.dry_run {
+                // The savepoint is kept so that later files of the same dry run see this one;
+                // the outer transaction is rolled back at the end.
+                txn.commit().await?;
+                report.status = FileStatus::Checked;
+            } else {
+                let t = &report.total;
                 crate::access::audit::record(
+                    &txn,
+                    &who,
+                    "import",
+                    &format!("batch {}", outcome.batch_id),
+                    &format!(
+                        "{} ({} bytes, sha256 {}): {} read, {} inserted, {} updated, {} unchanged; attempt {}",
+                        report.file,
+                        size,
+                        sha256,
+                        t.read,
+                        t.inserted,
+                        t.updated,
+                        t.unchanged,
+                        attempt.as_deref().unwrap_or("")
+                    ),
+                )
+                .await?;
+                if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+                    // Delivered at commit: every server listening refreshes its figures at once.
+                    txn.execute_unprepared(&format!("NOTIFY {LEDGER_CHANNEL}"))
+                        .await?;
+                }
+                txn.commit().await?;
+                report.status = FileStatus::Stored;
+                report.batch_id = Some(outcome.batch_id);
+            }
+            Ok(())
+        }
+        .await;
+        if let (Err(e), Some(a)) = (&stored, &attempt) {
+            if let Ok(t) = db.begin().await {
+                let how = format!("failed: {e}; nothing stored");
+                let _ = crate::access::audit::record(
                     &t,
                     &who,
                     "import.finished",
                     &format!("attempt {a}"),
                     &how,
                 )
-                .await?;
-                t.commit().await?;
+                .await;
+                let _ = t.commit().await;
             }
-        } else if opts.dry_run {
-            // The savepoint is kept so that later files of the same dry run see this one;
-            // the outer transaction is rolled back at the end.
-            txn.commit().await?;
-            report.status = FileStatus::Checked;
-        } else {
-            let t = &report.total;
-            crate::access::audit::record(
-                &txn,
-                &who,
-                "import",
-                &format!("batch {}", outcome.batch_id),
-                &format!(
-                    "{} ({} bytes, sha256 {}): {} read, {} inserted, {} updated, {} unchanged; attempt {}",
-                    report.file,
-                    size,
-                    sha256,
-                    t.read,
-                    t.inserted,
-                    t.updated,
-                    t.unchanged,
-                    attempt.as_deref().unwrap_or("")
-                ),
-            )
-            .await?;
-            if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-                // Delivered at commit: every server listening refreshes its figures at once.
-                txn.execute_unprepared(&format!("NOTIFY {LEDGER_CHANNEL}"))
-                    .await?;
-            }
-            txn.commit().await?;
-            report.status = FileStatus::Stored;
-            report.batch_id = Some(outcome.batch_id);
         }
+        stored?;
     }
     // Errors first in sheet order, then by row, so a long list reads like the file.
     problems
@@ -506,9 +527,17 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     Ok(report)
 }
 
-/// This process, as an import's start records it: `host H pid P`.
+/// This process, as an import's start records it: `host H boot B pid P start S`. The boot
+/// id and the process's start time tell a live process from a later one given the same pid
+/// (after a restart, in a container where the server is always pid 1).
 fn process_tag() -> String {
-    format!("host {} pid {}", host_name(), std::process::id())
+    format!(
+        "host {} boot {} pid {} start {}",
+        host_name(),
+        boot_id(),
+        std::process::id(),
+        start_time(std::process::id()).unwrap_or_default()
+    )
 }
 
 fn host_name() -> String {
@@ -520,9 +549,48 @@ fn host_name() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// Whether a process of this host is running (Linux: its /proc entry exists).
-fn alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|b| b.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+/// Whether the process a start record names is still running: same boot, and a process
+/// with that pid that started at the same moment.
+fn alive(tag: &str) -> bool {
+    let field = |k: &str| {
+        tag.split_whitespace()
+            .skip_while(|w| *w != k)
+            .nth(1)
+            .map(str::to_string)
+    };
+    let (Some(boot), Some(pid)) = (field("boot"), field("pid").and_then(|p| p.parse().ok())) else {
+        return false;
+    };
+    if boot != boot_id() {
+        return false;
+    }
+    match (
+        field("start").and_then(|s| s.parse::<u64>().ok()),
+        start_time(pid),
+    ) {
+        (Some(recorded), Some(now)) => recorded == now,
+        (Some(_), None) => false,
+        // Recorded without /proc: there is no telling, so never call it interrupted.
+        (None, _) => true,
+    }
 }
 
 /// Finds imports started on this host by a process that is gone (killed, or the machine lost
@@ -542,19 +610,17 @@ pub async fn recover_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> 
              AND (f.target = s.target OR f.detail LIKE '%' || s.target)) ORDER BY s.id",
         ))
         .await?;
-    let here = format!("[host {} pid ", host_name());
+    let here = format!("[host {} ", host_name());
     let mut n = 0;
     for r in open {
         let detail: String = r.try_get("", "detail")?;
-        let Some(pid) = detail.rfind(&here).and_then(|i| {
-            detail[i + here.len()..]
-                .trim_end_matches(']')
-                .parse::<u32>()
-                .ok()
-        }) else {
+        let Some(tag) = detail
+            .rfind(&here)
+            .map(|i| detail[i + 1..].trim_end_matches(']').to_string())
+        else {
             continue;
         };
-        if alive(pid) {
+        if alive(&tag) {
             continue;
         }
         let who = crate::access::Actor {

@@ -45,6 +45,8 @@ pub struct FileMeta {
     pub size: u64,
     pub sha256: String,
     pub actor: String,
+    /// A check that will be rolled back: it need not wait for other imports.
+    pub dry_run: bool,
 }
 
 pub struct Outcome {
@@ -297,7 +299,7 @@ pub async fn store(
     // Imports that follow see what the earlier ones committed, so two that pay the same
     // contract never together exceed it, and the same file confirmed twice at once is stored
     // once (the second finds it already there).
-    if txn.get_database_backend() == DbBackend::Postgres {
+    if txn.get_database_backend() == DbBackend::Postgres && !meta.dry_run {
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({IMPORT_LOCK})"))
             .await?;
     }

@@ -3,7 +3,7 @@
 //! `{"error": {"code", "message"}}` with a stable code.
 
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,7 +23,8 @@ use crate::reports::writers::{self, OutputFormat};
 use crate::reports::{self, Dim, ReportName, Scope};
 use crate::Lang;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(upload_limit: usize) -> Router<AppState> {
+    use axum::handler::Handler;
     Router::new()
         .route("/ping", get(ping))
         .route("/summary", get(summary))
@@ -33,7 +34,10 @@ pub fn routes() -> Router<AppState> {
         .route("/contracts/{code}", get(contract))
         .route("/imports", get(imports))
         .route("/imports/{id}/original", get(original))
-        .route("/uploads", post(upload))
+        .route(
+            "/uploads",
+            post(upload.layer(DefaultBodyLimit::max(upload_limit))),
+        )
         .route("/uploads/{token}", get(preview))
         .route("/uploads/{token}/commit", post(commit))
         .route("/reports/{name}", get(report))

@@ -131,9 +131,15 @@ pub const PERMISSIONS: &[(&str, &str, Perm)] = &[
 ];
 
 pub fn permission(method: &Method, path: &str) -> Option<Perm> {
+    // HEAD is GET without the body (load balancers' health checks use it).
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
     PERMISSIONS
         .iter()
-        .find(|(m, p, _)| *m == method.as_str() && *p == path)
+        .find(|(m, p, _)| *m == method && *p == path)
         .map(|(_, _, perm)| *perm)
 }
 
@@ -158,13 +164,16 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 async fn identify(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Who, WebError> {
-    if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let token = auth
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or("");
+    // Only a Bearer token is ours; other schemes (a proxy's Basic auth) are not our business.
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim())
+        });
+    if let Some(token) = bearer {
         return match access::token_account(&state.db, token).await? {
             Some(account) => Ok(Who::Token { account }),
             None => Err(WebError::new(
@@ -312,7 +321,17 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
             }
         }
     }
-    next.run(with(req, who)).await
+    let signed_in = who.account().is_some();
+    let mut resp = next.run(with(req, who)).await;
+    if signed_in && !path.starts_with("/static/") {
+        // Pages and files for a signed-in person (a new API token, vouchers) stay out of
+        // shared and back-button caches.
+        resp.headers_mut().insert(
+            header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+    resp
 }
 
 fn with(mut req: Request, who: Who) -> Request {

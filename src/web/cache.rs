@@ -35,6 +35,8 @@ pub struct Slot<V> {
     busy: Mutex<HashSet<Key>>,
     /// One computation at a time when a value is missing altogether.
     gate: tokio::sync::Mutex<()>,
+    /// Bumped by `clear`: a value computed from before a clear is not kept after it.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl<V> Default for Slot<V> {
@@ -43,6 +45,7 @@ impl<V> Default for Slot<V> {
             map: Mutex::new(HashMap::new()),
             busy: Mutex::new(HashSet::new()),
             gate: tokio::sync::Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -57,8 +60,16 @@ impl<V: Send + Sync + 'static> Slot<V> {
         lock(&self.map).get(key).cloned()
     }
 
-    fn put(&self, key: Key, version: i64, val: Arc<V>) {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps a value computed at `version` unless the slot was cleared since `generation`.
+    fn put(&self, key: Key, version: i64, val: Arc<V>, generation: u64) {
         let mut map = lock(&self.map);
+        if self.generation() != generation {
+            return;
+        }
         if map.len() >= MAX_ENTRIES {
             map.retain(|_, (v, _)| *v == version);
             if map.len() >= MAX_ENTRIES {
@@ -69,7 +80,9 @@ impl<V: Send + Sync + 'static> Slot<V> {
     }
 
     fn clear(&self) {
-        lock(&self.map).clear();
+        let mut map = lock(&self.map);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        map.clear();
     }
 
     /// The value for `key` at `version`: fresh from the map, stale while a background
@@ -92,9 +105,10 @@ impl<V: Send + Sync + 'static> Slot<V> {
             Some((_, stale)) => {
                 if lock(&self.busy).insert(key) {
                     let slot = Arc::clone(self);
+                    let generation = self.generation();
                     tokio::spawn(async move {
                         match compute().await {
-                            Ok(fresh) => slot.put(key, version, Arc::new(fresh)),
+                            Ok(fresh) => slot.put(key, version, Arc::new(fresh), generation),
                             Err(e) => tracing::warn!(error = %e, "cannot refresh cached figures"),
                         }
                         lock(&slot.busy).remove(&key);
@@ -110,8 +124,9 @@ impl<V: Send + Sync + 'static> Slot<V> {
                 return Ok(val);
             }
         }
+        let generation = self.generation();
         let val = Arc::new(compute().await?);
-        self.put(key, version, val.clone());
+        self.put(key, version, val.clone(), generation);
         Ok(val)
     }
 }
@@ -141,8 +156,10 @@ impl LedgerCache {
 
     /// Looks at the ledger's state; true when it changed since the last look.
     pub async fn refresh(&self, db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+        // Batches are never deleted: the count only grows, so a slower look that read an
+        // older count never moves the state back.
         let now = ledger_version(db).await?;
-        Ok(self.version.swap(now, Ordering::AcqRel) != now)
+        Ok(self.version.fetch_max(now, Ordering::AcqRel) < now)
     }
 
     /// After an import through this server: drop every figure, so that the next page shows

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -70,6 +71,9 @@ impl AppState {
     }
 }
 
+/// The largest body any route but an upload accepts.
+const FORM_LIMIT: usize = 64 * 1024;
+
 pub fn router(state: AppState) -> Router {
     // The multipart body may hold the whole allowed upload plus the form's own overhead;
     // the handlers turn an overflow into a readable 413.
@@ -84,7 +88,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::dashboard))
         .route("/contracts", get(pages::contracts))
         .route("/contracts/{code}", get(pages::contract))
-        .route("/upload", get(pages::upload_form).post(pages::upload))
+        .route(
+            "/upload",
+            get(pages::upload_form).post(pages::upload.layer(DefaultBodyLimit::max(body_limit))),
+        )
         .route("/upload/{token}", get(pages::upload_preview))
         .route("/upload/{token}/commit", post(pages::upload_commit))
         .route("/reports", get(pages::reports))
@@ -103,13 +110,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api", get(pages::api_docs))
         .route("/static/{file}", get(pages::asset))
         .route("/api/openapi.json", get(api::openapi_json))
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes(body_limit))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authorize,
         ))
-        .layer(DefaultBodyLimit::max(body_limit))
+        // Forms and JSON are small; only the upload routes above take files.
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .with_state(state)
 }
 

@@ -774,9 +774,15 @@ const LOGIN_COOKIE: &str = "procure_login";
 
 /// Only a path on this site: never an open redirect.
 fn local_path(p: Option<&str>) -> String {
-    p.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or("/")
-        .to_string()
+    // Browsers drop tabs and newlines from URLs, so "/\t/evil" would become "//evil".
+    p.filter(|b| {
+        b.starts_with('/')
+            && !b.starts_with("//")
+            && !b.contains('\\')
+            && !b.chars().any(|c| c.is_control() || c.is_whitespace())
+    })
+    .unwrap_or("/")
+    .to_string()
 }
 
 fn cookie(name: &str, value: &str, path: &str, max_age: i64, https: bool) -> String {
@@ -973,10 +979,15 @@ pub async fn audit(
     let from = crate::dates::parse_date(q.from.as_deref().unwrap_or(""));
     let to = crate::dates::parse_date(q.to.as_deref().unwrap_or(""));
     let page = q.page.unwrap_or(1).max(1);
-    let (total, entries) =
-        crate::access::audit::entries(&state.db, from, to, per_page, (page - 1) * per_page)
-            .await
-            .or_page(&ctx)?;
+    let (total, entries) = crate::access::audit::entries(
+        &state.db,
+        from,
+        to,
+        per_page,
+        (page - 1).saturating_mul(per_page),
+    )
+    .await
+    .or_page(&ctx)?;
     let mut base_q = String::from("/audit?");
     if let Some(f) = from {
         base_q.push_str(&format!("from={f}&"));

@@ -86,9 +86,19 @@ pub async fn save(
     let now = Utc::now();
     let txn = db.begin().await?;
     // Abandoned previews are not source documents; only confirmed files are kept for good.
+    // Never a file a batch came from, whatever its status says (a commit cut off after the
+    // import but before the status was written leaves it "previewed").
     upload::Entity::delete_many()
         .filter(upload::Column::Status.eq("previewed"))
         .filter(upload::Column::UploadedAt.lt(now - KEEP_UNCONFIRMED))
+        .filter(
+            upload::Column::Sha256.not_in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(sea_orm::sea_query::Alias::new("sha256"))
+                    .from(sea_orm::sea_query::Alias::new("import_batches"))
+                    .to_owned(),
+            ),
+        )
         .exec(&txn)
         .await?;
     for (i, (name, bytes)) in files.into_iter().enumerate() {
