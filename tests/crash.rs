@@ -13,9 +13,11 @@ use common::TestDb;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ConnectionTrait, Statement};
 
-fn procure(url: &str) -> Command {
+/// `procure import` on the test's database; files of any size (a million rows is over the
+/// default 50 MB).
+fn import(url: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_procure"));
-    c.args(["--database", url])
+    c.args(["--database", url, "import", "--max-file-mb", "2048"])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     c
@@ -91,13 +93,13 @@ both_backends! {
         let n = rows();
         let dir = tempfile::tempdir().unwrap();
         let (contracts, payments) = registers(dir.path(), n);
-        assert!(procure(&t.url).arg("import").arg(&contracts).status().unwrap().success());
+        assert!(import(&t.url).arg(&contracts).status().unwrap().success());
         let base = t.scalar("SELECT COUNT(*) FROM disbursements").await;
         assert_eq!(base, 0);
 
         // How long the whole import takes here: a dry run does all its work and keeps nothing.
         let started = Instant::now();
-        assert!(procure(&t.url).args(["import", "--dry-run"]).arg(&payments).status().unwrap().success());
+        assert!(import(&t.url).arg("--dry-run").arg(&payments).status().unwrap().success());
         let full = started.elapsed();
 
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
@@ -105,7 +107,7 @@ both_backends! {
         let mut completed = false;
         for _ in 0..6 {
             let at = Duration::from_millis(rng.random_range(0..=(full.as_millis() as u64 * 11 / 10)));
-            let mut child = procure(&t.url).arg("import").arg(&payments).spawn().unwrap();
+            let mut child = import(&t.url).arg(&payments).spawn().unwrap();
             std::thread::sleep(at);
             let finished_first = child.try_wait().unwrap().is_some();
             child.kill().ok(); // SIGKILL
@@ -120,7 +122,7 @@ both_backends! {
             sqlite_is_intact(t).await;
 
             // The next command finds what the killed one left unfinished and says so.
-            assert!(procure(&t.url).arg("import").arg(&contracts).status().unwrap().success());
+            assert!(import(&t.url).arg(&contracts).status().unwrap().success());
             assert_eq!(unfinished(t).await, 0, "killed at {at:?}: an unfinished import was not recorded");
             if stored > 0 {
                 completed = true;
@@ -131,7 +133,7 @@ both_backends! {
         let interrupted = t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'import.interrupted'").await;
         assert!(interrupted <= kills as i64);
         if !completed {
-            assert!(procure(&t.url).arg("import").arg(&payments).status().unwrap().success());
+            assert!(import(&t.url).arg(&payments).status().unwrap().success());
         }
         assert_eq!(t.scalar("SELECT COUNT(*) FROM disbursements").await, n as i64);
         // The amounts are the file's, to the fen.
