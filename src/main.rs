@@ -154,6 +154,9 @@ enum Command {
         /// Mark cookies Secure (when TLS ends at a proxy that does not send X-Forwarded-Proto)
         #[arg(long)]
         secure_cookies: bool,
+        /// A load balancer or proxy whose X-Forwarded-For is believed (repeat for several)
+        #[arg(long = "trusted-proxy")]
+        trusted_proxies: Vec<std::net::IpAddr>,
         /// Create (or reset) one account per role, demo-admin, demo-finance, demo-auditor and
         /// demo-manager, and print their new passwords once
         #[arg(long)]
@@ -339,6 +342,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             poll_ms,
             public,
             secure_cookies,
+            trusted_proxies,
             demo,
         } => {
             let db = procure::db::connect(&cli.database).await?;
@@ -357,6 +361,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 poll: std::time::Duration::from_millis(poll_ms.max(10)),
                 public,
                 secure_cookies,
+                trusted_proxies,
             };
             procure::web::serve(db, &addr, config).await?;
         }

@@ -10,7 +10,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, QueryResult, Statement, TransactionTrait, Value,
+};
 use serde::Serialize;
 
 use crate::reports::ledger::stmt;
@@ -151,7 +153,7 @@ impl Actor {
     }
 }
 
-pub async fn add_account(
+async fn add_account_in(
     db: &impl ConnectionTrait,
     name: &str,
     role: Role,
@@ -224,7 +226,7 @@ pub async fn list_accounts(db: &impl ConnectionTrait) -> Result<Vec<AccountRow>,
 }
 
 /// Disables an account (or enables it again); its sessions end at once.
-pub async fn set_disabled(
+async fn set_disabled_in(
     db: &impl ConnectionTrait,
     name: &str,
     disabled: bool,
@@ -255,7 +257,7 @@ pub async fn set_disabled(
 }
 
 /// Sets a new password; the account's sessions end (it may have been stolen).
-pub async fn set_password(
+async fn set_password_in(
     db: &impl ConnectionTrait,
     name: &str,
     password: &str,
@@ -286,6 +288,65 @@ pub enum LoginRefused {
     Invalid,
     /// Too many failures: try again after this many seconds.
     Wait(u64),
+}
+
+// Each change and its audit record are one transaction: a change is never stored without
+// the name on it, nor recorded without having happened.
+
+pub async fn add_account(
+    db: &DatabaseConnection,
+    name: &str,
+    role: Role,
+    password: &str,
+    by: &Actor,
+) -> Result<i64, AccessError> {
+    let txn = db.begin().await?;
+    let done = add_account_in(&txn, name, role, password, by).await?;
+    txn.commit().await?;
+    Ok(done)
+}
+
+pub async fn set_disabled(
+    db: &DatabaseConnection,
+    name: &str,
+    disabled: bool,
+    by: &Actor,
+) -> Result<(), AccessError> {
+    let txn = db.begin().await?;
+    set_disabled_in(&txn, name, disabled, by).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn set_password(
+    db: &DatabaseConnection,
+    name: &str,
+    password: &str,
+    by: &Actor,
+) -> Result<(), AccessError> {
+    let txn = db.begin().await?;
+    set_password_in(&txn, name, password, by).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn create_token(
+    db: &DatabaseConnection,
+    account: &str,
+    label: &str,
+    by: &Actor,
+) -> Result<(i64, String), AccessError> {
+    let txn = db.begin().await?;
+    let done = create_token_in(&txn, account, label, by).await?;
+    txn.commit().await?;
+    Ok(done)
+}
+
+pub async fn revoke_token(db: &DatabaseConnection, id: i64, by: &Actor) -> Result<(), AccessError> {
+    let txn = db.begin().await?;
+    revoke_token_in(&txn, id, by).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// A new session: the cookie value (never stored) and its CSRF token.
@@ -475,7 +536,7 @@ pub async fn logout(db: &impl ConnectionTrait, cookie: &str, who: &Actor) -> Res
 }
 
 /// A token for an account's scripts: returned once, stored as its hash.
-pub async fn create_token(
+async fn create_token_in(
     db: &impl ConnectionTrait,
     account: &str,
     label: &str,
@@ -509,7 +570,7 @@ pub async fn create_token(
     Ok((tid, token))
 }
 
-pub async fn revoke_token(
+async fn revoke_token_in(
     db: &impl ConnectionTrait,
     id: i64,
     by: &Actor,

@@ -1,7 +1,7 @@
 //! What every request carries: the reader's language (remembered in a cookie, Chinese by
 //! default), who is asking (set by [`super::auth::authorize`]) and from where.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -26,6 +26,36 @@ pub struct Ctx {
     pub public: bool,
     /// Served over TLS (directly or behind a proxy that says so): cookies get `Secure`.
     pub https: bool,
+    /// The client: the peer, or behind a trusted proxy the address it forwarded for.
+    pub client: Option<IpAddr>,
+}
+
+/// The client's address: the nearest address in `X-Forwarded-For` that is not one of our
+/// trusted proxies, when the peer is one of them; otherwise the peer (a header from anyone
+/// else could be forged).
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|a| !trusted.contains(a))
+            .unwrap_or(peer),
+    )
 }
 
 impl Ctx {
@@ -38,7 +68,7 @@ impl Ctx {
     }
 
     pub fn address(&self) -> Option<String> {
-        self.addr.map(|a| a.ip().to_string())
+        self.client.map(|ip| ip.to_string())
     }
 
     pub fn audit_actor(&self) -> crate::access::Actor {
@@ -89,12 +119,18 @@ impl FromRequestParts<AppState> for Ctx {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
             || state.config.secure_cookies;
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
         Ok(Ctx {
             lang: lang_of(&parts.uri, &parts.headers),
-            addr: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
+            client: client_address(
+                addr.map(|a| a.ip()),
+                &parts.headers,
+                &state.config.trusted_proxies,
+            ),
+            addr,
             back: parts
                 .uri
                 .path_and_query()
@@ -104,5 +140,39 @@ impl FromRequestParts<AppState> for Ctx {
             public: state.config.public,
             https,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_forwarded_client_is_recorded() {
+        let lb: IpAddr = "10.0.0.2".parse().unwrap();
+        let got = client_address(Some(lb), &headers("198.51.100.7, 10.0.0.2"), &[lb]);
+        assert_eq!(got, Some("198.51.100.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_forwarded_header_from_anyone_else_is_ignored() {
+        let stranger: IpAddr = "203.0.113.5".parse().unwrap();
+        let lb: IpAddr = "10.0.0.2".parse().unwrap();
+        let got = client_address(Some(stranger), &headers("1.2.3.4"), &[lb]);
+        assert_eq!(got, Some(stranger));
+    }
+
+    #[test]
+    fn a_client_cannot_hide_behind_addresses_it_prepends() {
+        // The client sent "X-Forwarded-For: 1.2.3.4"; the proxy appended the real address.
+        let lb: IpAddr = "10.0.0.2".parse().unwrap();
+        let got = client_address(Some(lb), &headers("1.2.3.4, 198.51.100.7"), &[lb]);
+        assert_eq!(got, Some("198.51.100.7".parse().unwrap()));
     }
 }

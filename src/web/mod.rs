@@ -40,6 +40,9 @@ pub struct WebConfig {
     /// Mark cookies `Secure` (set when TLS ends at a proxy that does not send
     /// `X-Forwarded-Proto: https`).
     pub secure_cookies: bool,
+    /// Load balancers and proxies whose `X-Forwarded-For` is believed: behind them the
+    /// client's own address is recorded (audit trail, sign-in waits), not the proxy's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebConfig {
@@ -50,6 +53,7 @@ impl Default for WebConfig {
             poll: Duration::from_millis(500),
             public: false,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }

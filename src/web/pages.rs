@@ -90,6 +90,7 @@ pub fn error_response(
         who: who.clone(),
         public,
         https: false,
+        client: None,
     };
     error_page(&ctx, err)
 }
@@ -806,6 +807,7 @@ pub fn login_page(
         who: Who::Anonymous,
         public: state.config.public,
         https: state.config.secure_cookies,
+        client: None,
     };
     let html = render(
         "login.html",
