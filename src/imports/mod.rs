@@ -264,27 +264,31 @@ async fn import_all(
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<ImportReport, ImportError> {
     let mut reports = Vec::new();
-    let outer = if opts.dry_run {
-        Some(db.begin().await?)
+    if opts.dry_run {
+        // Every file is read before the outer transaction opens: on SQLite that transaction
+        // holds the write lock from its first file on, and parsing is the slow part.
+        let mut read = Vec::new();
+        for (name, bytes) in files {
+            read.push(match bytes {
+                Ok(b) => Ok(read_file(name, b, opts, progress.clone()).await),
+                Err(size) => Err(too_large(&name, size, opts)),
+            });
+        }
+        let outer = db.begin().await?;
+        for file in read {
+            reports.push(match file {
+                Ok(f) => store_file(&outer, f, opts).await?,
+                Err(refused) => refused,
+            });
+        }
+        outer.rollback().await?;
     } else {
-        None
-    };
-    for (name, bytes) in files {
-        let bytes = match bytes {
-            Ok(b) => b,
-            Err(size) => {
-                reports.push(too_large(&name, size, opts));
-                continue;
-            }
-        };
-        let report = match &outer {
-            Some(txn) => import_one(txn, name, bytes, opts, progress.clone()).await?,
-            None => import_one(db, name, bytes, opts, progress.clone()).await?,
-        };
-        reports.push(report);
-    }
-    if let Some(txn) = outer {
-        txn.rollback().await?;
+        for (name, bytes) in files {
+            reports.push(match bytes {
+                Ok(b) => import_one(db, name, b, opts, progress.clone()).await?,
+                Err(size) => too_large(&name, size, opts),
+            });
+        }
     }
     let ok = reports.iter().all(|r| r.status != FileStatus::Rejected);
     Ok(ImportReport {
@@ -336,6 +340,26 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     opts: &ImportOptions,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<FileReport, ImportError> {
+    let file = read_file(name, bytes, opts, progress).await;
+    store_file(db, file, opts).await
+}
+
+/// A file read and parsed, not yet checked against the ledger.
+pub struct ReadFile {
+    name: String,
+    size: u64,
+    sha256: String,
+    started: std::time::Instant,
+    parsed: ParsedFile,
+}
+
+/// Reads and parses a file on a blocking thread; touches no database.
+pub async fn read_file(
+    name: String,
+    bytes: Vec<u8>,
+    opts: &ImportOptions,
+    progress: Option<Arc<AtomicU64>>,
+) -> ReadFile {
     let size = bytes.len() as u64;
     let started = std::time::Instant::now();
     let sha256 = sha256_hex(&bytes);
@@ -362,6 +386,29 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
                 }
             })
     };
+    ReadFile {
+        name,
+        size,
+        sha256,
+        started,
+        parsed,
+    }
+}
+
+/// Checks a read file against the ledger and stores it in its own transaction (a
+/// savepoint inside a dry run's outer transaction).
+async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    file: ReadFile,
+    opts: &ImportOptions,
+) -> Result<FileReport, ImportError> {
+    let ReadFile {
+        name,
+        size,
+        sha256,
+        started,
+        parsed,
+    } = file;
     let ParsedFile { format, parsed } = parsed;
     tracing::debug!(file = %name, elapsed = ?started.elapsed(), "parsed");
     let mut report = FileReport {
