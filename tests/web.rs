@@ -296,6 +296,28 @@ both_backends! {
 }
 
 both_backends! {
+    async fn a_file_imported_on_the_command_line_is_kept_as_its_batchs_original(t: &TestDb) {
+        import_sample(t).await;
+        let state = app(t).await;
+        let list = get(&state, "/api/v1/imports").await.json();
+        assert_eq!(list["items"][0]["has_original"], true);
+        let batch = list["items"][0]["id"].as_i64().unwrap();
+        let original = get(&state, &format!("/api/v1/imports/{batch}/original")).await;
+        assert_eq!(original.status, StatusCode::OK);
+        assert_eq!(original.body, std::fs::read(sample()).unwrap());
+        // The same bytes uploaded later store nothing new in the ledger; the upload keeps its
+        // own copy (it is what the officer confirmed), and an import keeps none when the
+        // bytes are kept already.
+        let bytes = std::fs::read(sample()).unwrap();
+        let p = upload(&state, "/api/v1/uploads", &[("again.xlsx", &bytes)]).await.json();
+        let sha = p["files"][0]["sha256"].as_str().unwrap().to_string();
+        let token = p["token"].as_str().unwrap().to_string();
+        assert_eq!(commit(&state, &token, &[sha.as_str()]).await.json()["result"]["files"][0]["status"], "unchanged");
+        assert_eq!(t.scalar(&format!("SELECT COUNT(*) FROM uploads WHERE sha256 = '{sha}' AND status = 'committed'")).await, 2);
+    }
+}
+
+both_backends! {
     async fn the_summary_api_reports_the_sample_figures_in_either_language(t: &TestDb) {
         import_sample(t).await;
         let state = app(t).await;

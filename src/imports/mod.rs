@@ -351,6 +351,8 @@ pub struct ReadFile {
     sha256: String,
     started: std::time::Instant,
     parsed: ParsedFile,
+    /// The file itself, kept with the batch it becomes (none if its parser panicked).
+    bytes: Option<Vec<u8>>,
 }
 
 /// Reads and parses a file on a blocking thread; touches no database.
@@ -363,28 +365,34 @@ pub async fn read_file(
     let size = bytes.len() as u64;
     let started = std::time::Instant::now();
     let sha256 = sha256_hex(&bytes);
-    let parsed = {
+    let (parsed, bytes) = {
         let name = name.clone();
         let opts = opts.clone();
-        tokio::task::spawn_blocking(move || parse_bytes(&name, &bytes, &opts, progress.as_deref()))
-            .await
-            .unwrap_or_else(|e| {
-                // A panic in a parser is a bug; the file is refused, the program goes on.
-                let mut parsed = Parsed::default();
-                parsed.problems.push(Problem::new(
-                    Location::default(),
-                    None,
-                    Kind::File {
-                        zh: format!("读取文件时程序出错：{e}"),
-                        en: format!("internal error while reading the file: {e}"),
-                    },
-                    Lang::En,
-                ));
+        tokio::task::spawn_blocking(move || {
+            let parsed = parse_bytes(&name, &bytes, &opts, progress.as_deref());
+            (parsed, Some(bytes))
+        })
+        .await
+        .unwrap_or_else(|e| {
+            // A panic in a parser is a bug; the file is refused, the program goes on.
+            let mut parsed = Parsed::default();
+            parsed.problems.push(Problem::new(
+                Location::default(),
+                None,
+                Kind::File {
+                    zh: format!("读取文件时程序出错：{e}"),
+                    en: format!("internal error while reading the file: {e}"),
+                },
+                Lang::En,
+            ));
+            (
                 ParsedFile {
                     format: None,
                     parsed,
-                }
-            })
+                },
+                None,
+            )
+        })
     };
     ReadFile {
         name,
@@ -392,6 +400,7 @@ pub async fn read_file(
         sha256,
         started,
         parsed,
+        bytes,
     }
 }
 
@@ -408,6 +417,7 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         sha256,
         started,
         parsed,
+        bytes,
     } = file;
     let ParsedFile { format, parsed } = parsed;
     tracing::debug!(file = %name, elapsed = ?started.elapsed(), "parsed");
@@ -531,6 +541,10 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
                     txn.execute_unprepared(&format!("NOTIFY {LEDGER_CHANNEL}"))
                         .await?;
                 }
+                if let Some(bytes) = bytes {
+                    keep_original(&txn, &report.file, bytes, &sha256, &opts.actor, outcome.batch_id)
+                        .await?;
+                }
                 txn.commit().await?;
                 report.status = FileStatus::Stored;
                 report.batch_id = Some(outcome.batch_id);
@@ -572,6 +586,46 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         report.status = FileStatus::Rejected;
     }
     Ok(report)
+}
+
+/// Keeps the file a batch came from, byte for byte, in the same transaction as the batch
+/// (the auditors' source document), unless the same bytes are kept already (a web upload
+/// keeps its file when it is uploaded).
+async fn keep_original(
+    txn: &DatabaseTransaction,
+    name: &str,
+    bytes: Vec<u8>,
+    sha256: &str,
+    actor: &str,
+    batch_id: i64,
+) -> Result<(), DbErr> {
+    use crate::entities::upload;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+    let kept = upload::Entity::find()
+        .filter(upload::Column::Sha256.eq(sha256))
+        .count(txn)
+        .await?;
+    if kept > 0 {
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    upload::ActiveModel {
+        set_token: Set(format!("import-{batch_id}")),
+        position: Set(0),
+        file_name: Set(name.to_string()),
+        file_size: Set(bytes.len() as i64),
+        sha256: Set(sha256.to_string()),
+        content: Set(bytes),
+        uploaded_by: Set(actor.to_string()),
+        uploaded_at: Set(now),
+        status: Set("committed".into()),
+        batch_id: Set(Some(batch_id)),
+        committed_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
 }
 
 /// This process, as an import's start records it: `host H boot B pid P start S`. The boot
