@@ -10,7 +10,7 @@ pub mod reader;
 pub mod store;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -223,14 +223,14 @@ pub async fn import_paths(
         })?;
         if meta.len() > opts.limits.max_file_bytes {
             // Refuse before reading a huge file into memory.
-            files.push((name, Err(meta.len())));
+            files.push((name, Err(meta.len()), None));
             continue;
         }
         let bytes = std::fs::read(p).map_err(|source| ImportError::Io {
             path: p.display().to_string(),
             source,
         })?;
-        files.push((name, Ok(bytes)));
+        files.push((name, Ok(bytes), Some(p.to_path_buf())));
     }
     import_all(db, files, opts, progress).await
 }
@@ -246,20 +246,25 @@ pub async fn import_bytes(
     let files = files
         .into_iter()
         .map(|(name, bytes)| {
+            // An upload's file is kept by the upload itself.
             if bytes.len() as u64 > opts.limits.max_file_bytes {
-                (name, Err(bytes.len() as u64))
+                (name, Err(bytes.len() as u64), None)
             } else {
-                (name, Ok(bytes))
+                (name, Ok(bytes), None)
             }
         })
         .collect();
     import_all(db, files, opts, progress).await
 }
 
+/// A file to import: its name; its bytes, or the size that put it over the limit; and where
+/// it is on disk, when it came from there.
+type Incoming = (String, Result<Vec<u8>, u64>, Option<PathBuf>);
+
 /// Each file is its bytes, or the size that put it over the limit.
 async fn import_all(
     db: &DatabaseConnection,
-    files: Vec<(String, Result<Vec<u8>, u64>)>,
+    files: Vec<Incoming>,
     opts: &ImportOptions,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<ImportReport, ImportError> {
@@ -268,9 +273,9 @@ async fn import_all(
         // Every file is read before the outer transaction opens: on SQLite that transaction
         // holds the write lock from its first file on, and parsing is the slow part.
         let mut read = Vec::new();
-        for (name, bytes) in files {
+        for (name, bytes, _) in files {
             read.push(match bytes {
-                Ok(b) => Ok(read_file(name, b, opts, progress.clone()).await),
+                Ok(b) => Ok(read_file(name, b, None, opts, progress.clone()).await),
                 Err(size) => Err(too_large(&name, size, opts)),
             });
         }
@@ -283,9 +288,12 @@ async fn import_all(
         }
         outer.rollback().await?;
     } else {
-        for (name, bytes) in files {
+        for (name, bytes, source) in files {
             reports.push(match bytes {
-                Ok(b) => import_one(db, name, b, opts, progress.clone()).await?,
+                Ok(b) => {
+                    let file = read_file(name, b, source, opts, progress.clone()).await;
+                    store_file(db, file, opts).await?
+                }
                 Err(size) => too_large(&name, size, opts),
             });
         }
@@ -340,7 +348,7 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     opts: &ImportOptions,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<FileReport, ImportError> {
-    let file = read_file(name, bytes, opts, progress).await;
+    let file = read_file(name, bytes, None, opts, progress).await;
     store_file(db, file, opts).await
 }
 
@@ -351,48 +359,44 @@ pub struct ReadFile {
     sha256: String,
     started: std::time::Instant,
     parsed: ParsedFile,
-    /// The file itself, kept with the batch it becomes (none if its parser panicked).
-    bytes: Option<Vec<u8>>,
+    /// Where the file is on disk (the command line): it is kept with its batch. An upload's
+    /// file is kept by the upload.
+    source: Option<PathBuf>,
 }
 
 /// Reads and parses a file on a blocking thread; touches no database.
 pub async fn read_file(
     name: String,
     bytes: Vec<u8>,
+    source: Option<PathBuf>,
     opts: &ImportOptions,
     progress: Option<Arc<AtomicU64>>,
 ) -> ReadFile {
     let size = bytes.len() as u64;
     let started = std::time::Instant::now();
     let sha256 = sha256_hex(&bytes);
-    let (parsed, bytes) = {
+    let parsed = {
         let name = name.clone();
         let opts = opts.clone();
-        tokio::task::spawn_blocking(move || {
-            let parsed = parse_bytes(&name, &bytes, &opts, progress.as_deref());
-            (parsed, Some(bytes))
-        })
-        .await
-        .unwrap_or_else(|e| {
-            // A panic in a parser is a bug; the file is refused, the program goes on.
-            let mut parsed = Parsed::default();
-            parsed.problems.push(Problem::new(
-                Location::default(),
-                None,
-                Kind::File {
-                    zh: format!("读取文件时程序出错：{e}"),
-                    en: format!("internal error while reading the file: {e}"),
-                },
-                Lang::En,
-            ));
-            (
+        tokio::task::spawn_blocking(move || parse_bytes(&name, &bytes, &opts, progress.as_deref()))
+            .await
+            .unwrap_or_else(|e| {
+                // A panic in a parser is a bug; the file is refused, the program goes on.
+                let mut parsed = Parsed::default();
+                parsed.problems.push(Problem::new(
+                    Location::default(),
+                    None,
+                    Kind::File {
+                        zh: format!("读取文件时程序出错：{e}"),
+                        en: format!("internal error while reading the file: {e}"),
+                    },
+                    Lang::En,
+                ));
                 ParsedFile {
                     format: None,
                     parsed,
-                },
-                None,
-            )
-        })
+                }
+            })
     };
     ReadFile {
         name,
@@ -400,7 +404,7 @@ pub async fn read_file(
         sha256,
         started,
         parsed,
-        bytes,
+        source,
     }
 }
 
@@ -417,7 +421,7 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         sha256,
         started,
         parsed,
-        bytes,
+        source,
     } = file;
     let ParsedFile { format, parsed } = parsed;
     tracing::debug!(file = %name, elapsed = ?started.elapsed(), "parsed");
@@ -541,10 +545,6 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
                     txn.execute_unprepared(&format!("NOTIFY {LEDGER_CHANNEL}"))
                         .await?;
                 }
-                if let Some(bytes) = bytes {
-                    keep_original(&txn, &report.file, bytes, &sha256, &opts.actor, outcome.batch_id)
-                        .await?;
-                }
                 txn.commit().await?;
                 report.status = FileStatus::Stored;
                 report.batch_id = Some(outcome.batch_id);
@@ -567,6 +567,17 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             }
         }
         stored?;
+        if let (FileStatus::Stored, Some(path), Some(batch)) =
+            (report.status, &source, report.batch_id)
+        {
+            // After the commit, with the parsed rows gone: a million-row file is then the
+            // only large thing in memory. A failure here loses the copy, not the batch.
+            drop(parsed);
+            if let Err(e) = keep_original(db, path, &report.file, &sha256, &opts.actor, batch).await
+            {
+                tracing::warn!(error = %e, file = %report.file, "the batch is stored but its original could not be kept");
+            }
+        }
     }
     // Errors first in sheet order, then by row, so a long list reads like the file.
     problems
@@ -588,22 +599,31 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     Ok(report)
 }
 
-/// Keeps the file a batch came from, byte for byte, in the same transaction as the batch
-/// (the auditors' source document), unless the same bytes are kept already (a web upload
-/// keeps its file when it is uploaded).
-async fn keep_original(
-    txn: &DatabaseTransaction,
+/// Keeps the file a command-line batch came from, byte for byte (the auditors' source
+/// document), unless the same bytes are kept already. It is read again from disk and kept
+/// only if it is still the file that was imported.
+async fn keep_original<C: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    path: &Path,
     name: &str,
-    bytes: Vec<u8>,
     sha256: &str,
     actor: &str,
     batch_id: i64,
-) -> Result<(), DbErr> {
+) -> Result<(), ImportError> {
     use crate::entities::upload;
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if sha256_hex(&bytes) != sha256 {
+        tracing::warn!(file = %path.display(), "the file changed after it was imported; its original is not kept");
+        return Ok(());
+    }
+    let txn = db.begin().await?;
     let kept = upload::Entity::find()
         .filter(upload::Column::Sha256.eq(sha256))
-        .count(txn)
+        .count(&txn)
         .await?;
     if kept > 0 {
         return Ok(());
@@ -623,8 +643,9 @@ async fn keep_original(
         committed_at: Set(Some(now)),
         ..Default::default()
     }
-    .insert(txn)
+    .insert(&txn)
     .await?;
+    txn.commit().await?;
     Ok(())
 }
 
