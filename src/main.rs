@@ -101,6 +101,10 @@ enum Command {
         /// Most rows read from one sheet
         #[arg(long, default_value_t = 1_048_576)]
         max_rows: u32,
+        /// Keep a copy of each stored file in the database, downloadable from the imports
+        /// page like an upload's (costs memory on very large files)
+        #[arg(long)]
+        keep_original: bool,
     },
     /// Make a report: summary, spend, beneficiaries, contracts, exceptions or history
     Report {
@@ -246,6 +250,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             kind,
             max_file_mb,
             max_rows,
+            keep_original,
         } => {
             let db = procure::db::connect(&cli.database).await?;
             procure::imports::recover_interrupted(&db).await?;
@@ -261,6 +266,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 limits,
                 actor: procure::cli_import::os_user(),
                 address: None,
+                keep_original,
             };
             if !procure::cli_import::run(&db, &files, &opts, json).await? {
                 return Ok(ExitCode::FAILURE);

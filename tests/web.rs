@@ -296,8 +296,9 @@ both_backends! {
 }
 
 both_backends! {
-    async fn a_file_imported_on_the_command_line_is_kept_as_its_batchs_original(t: &TestDb) {
-        import_sample(t).await;
+    async fn a_file_imported_on_the_command_line_with_keep_original_is_kept_as_its_batchs_original(t: &TestDb) {
+        let opts = ImportOptions { actor: "test".into(), keep_original: true, ..Default::default() };
+        assert!(import_paths(&t.db, &[sample()], &opts, None).await.unwrap().ok);
         let state = app(t).await;
         let list = get(&state, "/api/v1/imports").await.json();
         assert_eq!(list["items"][0]["has_original"], true);

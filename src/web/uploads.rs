@@ -187,6 +187,8 @@ fn options(state: &AppState, lang: Lang, who: &Actor, dry_run: bool) -> ImportOp
         limits: state.config.limits.clone(),
         actor: who.name.clone(),
         address: who.address.clone(),
+        // The upload keeps the file itself.
+        keep_original: false,
     }
 }
 
