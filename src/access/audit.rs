@@ -3,11 +3,11 @@
 //! the program edits or deletes it, and triggers in the database refuse UPDATE and DELETE.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde::Serialize;
 
 use super::Actor;
-use crate::reports::ledger::{end_of_day, stmt};
+use crate::reports::ledger::{cst, end_of_day, get, stmt};
 use crate::reports::{Column, Report, Val};
 use crate::Lang;
 
@@ -44,10 +44,6 @@ pub struct Entry {
     pub action: String,
     pub target: String,
     pub detail: String,
-}
-
-fn get<T: sea_orm::TryGetable>(r: &QueryResult, col: &str) -> Result<T, DbErr> {
-    r.try_get("", col)
 }
 
 /// Entries recorded on days `from..=to` (China Standard Time), newest first.
@@ -93,7 +89,7 @@ pub async fn entries(
         .map(|r| {
             Ok(Entry {
                 id: get(r, "id")?,
-                at: crate::web::queries::cst(get::<DateTime<Utc>>(r, "at")?),
+                at: cst(get::<DateTime<Utc>>(r, "at")?),
                 actor: get(r, "actor")?,
                 address: get(r, "address")?,
                 action: get(r, "action")?,

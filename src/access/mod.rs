@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use crate::reports::ledger::stmt;
+use crate::reports::ledger::{get, stmt};
 
 crate::vocabulary! {
     /// What an account may do (issue #6).
@@ -69,10 +69,6 @@ pub struct AccountRow {
     pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
-}
-
-fn get<T: sea_orm::TryGetable>(r: &QueryResult, col: &str) -> Result<T, DbErr> {
-    r.try_get("", col)
 }
 
 fn role_of(r: &QueryResult) -> Result<Role, DbErr> {

@@ -143,8 +143,17 @@ pub fn window(scope: &Scope, date_col: &str, batch_col: &str) -> (String, Vec<Va
     (filter, values)
 }
 
-fn get<T: sea_orm::TryGetable>(r: &QueryResult, col: &str) -> Result<T, DbErr> {
+/// A column of a raw query's row, by name.
+pub fn get<T: sea_orm::TryGetable>(r: &QueryResult, col: &str) -> Result<T, DbErr> {
     r.try_get("", col)
+}
+
+/// A time as the bureau reads it: China Standard Time, to the second.
+pub fn cst(t: DateTime<Utc>) -> String {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    t.with_timezone(&cst)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// Contracts recorded by the as-recorded date, with later changes rolled back, in scope.

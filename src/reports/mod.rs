@@ -172,6 +172,12 @@ fn pct(part: i64, whole: i64) -> Val {
     )))
 }
 
+/// A head count in 万 (ten thousands), two decimals: 51,236 people is 5.12万人.
+pub fn people_wan(people: i64) -> Decimal {
+    (Decimal::from(people) / Decimal::from(10_000))
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
 /// Yuan per person, to the fen; empty when no one was served.
 fn per_person(fen: i64, people: i64) -> Val {
     if people == 0 {
@@ -306,8 +312,7 @@ fn summary(snap: &Snapshot, req: &Request, report: &mut Report) {
     report.total = Some(row(lang.pick("合计", "Total").to_string(), &all));
     let d = req.scope.as_of;
     let wan = |fen: i64| Money::from_fen(fen).wan();
-    let people_wan = (Decimal::from(all.people) / Decimal::from(10_000))
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    let people_wan = people_wan(all.people);
     report.statement = Some(match lang {
         Lang::Zh => format!(
             "截至{}年{}月{}日，共购买社会组织专业服务项目{}个，累计资金{:.2}万元，服务群众{:.2}万人。",
@@ -844,12 +849,7 @@ async fn history(
         ))
         .await?;
     let mut rows: Vec<(i64, i64, Vec<Val>)> = Vec::new();
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
-    let when = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&cst)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
+    let when = ledger::cst;
     for b in batches {
         let id: i64 = b.try_get("", "id")?;
         let at: chrono::DateTime<chrono::Utc> = b.try_get("", "recorded_at")?;

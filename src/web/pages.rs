@@ -7,7 +7,6 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use minijinja::context;
-use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::OpenApi;
@@ -222,12 +221,6 @@ fn wan(fen: i64) -> String {
     group_digits(&format!("{:.2}", Money::from_fen(fen).wan()))
 }
 
-fn people_wan(n: i64) -> String {
-    let w = (Decimal::from(n) / Decimal::from(10_000))
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    format!("{w:.2}")
-}
-
 /// One chart series from a report: a label column and a figure column.
 fn series(r: &Report, label: &str, value: &str) -> Vec<Datum> {
     r.rows
@@ -278,7 +271,7 @@ pub async fn compute_dashboard(
             .map(Val::plain)
             .unwrap_or_default(),
         people: group_digits(&people.to_string()),
-        people_wan: people_wan(people),
+        people_wan: format!("{:.2}", reports::people_wan(people)),
         statement: summary.statement.clone().unwrap_or_default(),
         table: TableView::of(&summary),
         category_chart: charts::bar_chart(

@@ -2,27 +2,16 @@
 //! one contract with everything recorded against it, and the import batches. Every row
 //! carries the batch, sheet and row it came from.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::contracts::{Category, FundingSource, ProcurementMethod};
 use crate::money::Money;
-use crate::reports::ledger::stmt;
+pub use crate::reports::ledger::cst;
+use crate::reports::ledger::{get, stmt};
 use crate::Lang;
-
-fn get<T: sea_orm::TryGetable>(r: &QueryResult, col: &str) -> Result<T, DbErr> {
-    r.try_get("", col)
-}
-
-/// A time as the bureau reads it: China Standard Time.
-pub fn cst(t: DateTime<Utc>) -> String {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    t.with_timezone(&cst)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
-}
 
 /// A contract's state on a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
