@@ -323,15 +323,28 @@ pub async fn dashboard(
     ctx: Ctx,
     Query(q): Query<AsOfQuery>,
 ) -> PageResult {
-    let as_of = api::parse_as_of(q.as_of.as_deref(), today()).or_page(&ctx)?;
-    let d = dashboard_data(&state, as_of, ctx.lang)
-        .await
-        .or_page(&ctx)?;
+    dashboard_page(&state, &ctx, &q, false).await
+}
+
+/// The public disclosure page (`serve --public`): aggregate figures only.
+pub async fn public(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AsOfQuery>,
+) -> PageResult {
+    dashboard_page(&state, &ctx, &q, true).await
+}
+
+/// The dashboard's figures as a page; the public one posts its date form to `/public`.
+async fn dashboard_page(state: &AppState, ctx: &Ctx, q: &AsOfQuery, public: bool) -> PageResult {
+    let as_of = api::parse_as_of(q.as_of.as_deref(), today()).or_page(ctx)?;
+    let d = dashboard_data(state, as_of, ctx.lang).await.or_page(ctx)?;
+    let nav = if public { "public" } else { "dashboard" };
     Ok(render(
         "dashboard.html",
-        context! { nav => "dashboard", d => v(&*d), ..base(&ctx) },
+        context! { nav, public_page => public, d => v(&*d), ..base(ctx) },
     )
-    .or_page(&ctx)?
+    .or_page(ctx)?
     .into_response())
 }
 
@@ -548,33 +561,15 @@ fn report_help(name: ReportName, lang: Lang) -> &'static str {
 }
 
 pub async fn reports(ctx: Ctx) -> PageResult {
-    let names = [
-        ReportName::Summary,
-        ReportName::Spend,
-        ReportName::Beneficiaries,
-        ReportName::Contracts,
-        ReportName::Exceptions,
-        ReportName::History,
-    ];
-    let list: Vec<_> = names
+    use clap::ValueEnum;
+    let list: Vec<_> = ReportName::value_variants()
         .iter()
         .map(|n| {
             json!({"code": n.code(), "title": n.title(ctx.lang), "help": report_help(*n, ctx.lang)})
         })
         .collect();
-    let dims: Vec<_> = [
-        Dim::Category,
-        Dim::Provider,
-        Dim::Street,
-        Dim::Community,
-        Dim::Purchaser,
-        Dim::Funding,
-        Dim::Method,
-        Dim::Month,
-        Dim::Quarter,
-        Dim::Year,
-    ]
-    .iter()
+    let dims: Vec<_> = Dim::value_variants()
+        .iter()
     .map(
         |d| json!({"code": serde_json::to_value(d).unwrap_or_default(), "name": d.label(ctx.lang)}),
     )
@@ -938,24 +933,6 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> PageResult {
         Redirect::to("/login"),
     )
         .into_response())
-}
-
-/// The public disclosure page (`serve --public`): aggregate figures only.
-pub async fn public(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Query(q): Query<AsOfQuery>,
-) -> PageResult {
-    let as_of = api::parse_as_of(q.as_of.as_deref(), today()).or_page(&ctx)?;
-    let d = dashboard_data(&state, as_of, ctx.lang)
-        .await
-        .or_page(&ctx)?;
-    Ok(render(
-        "dashboard.html",
-        context! { nav => "public", public_page => true, d => v(&*d), ..base(&ctx) },
-    )
-    .or_page(&ctx)?
-    .into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,7 @@ use chrono::Utc;
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -123,34 +123,6 @@ pub async fn save(
     Ok(token)
 }
 
-/// The files of an upload without their content.
-pub async fn files(db: &impl ConnectionTrait, token: &str) -> Result<Vec<UploadedFile>, DbErr> {
-    let rows: Vec<(String, i64, String, String, Option<i64>)> = upload::Entity::find()
-        .select_only()
-        .columns([
-            upload::Column::FileName,
-            upload::Column::FileSize,
-            upload::Column::Sha256,
-            upload::Column::Status,
-            upload::Column::BatchId,
-        ])
-        .filter(upload::Column::SetToken.eq(token))
-        .order_by_asc(upload::Column::Position)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(name, size, sha256, status, batch_id)| UploadedFile {
-            name,
-            size,
-            sha256,
-            status,
-            batch_id,
-        })
-        .collect())
-}
-
 fn not_found(token: &str) -> WebError {
     WebError::not_found(
         format!("没有找到这次上传（{token}）：可能已过期，请重新上传"),
@@ -208,7 +180,16 @@ async fn run(
 pub async fn preview(state: &AppState, token: &str, lang: Lang) -> Result<Preview, WebError> {
     let rows = load(&state.db, token).await?;
     let committed = rows.iter().all(|r| r.status == "committed");
-    let files = files(&state.db, token).await?;
+    let files = rows
+        .iter()
+        .map(|r| UploadedFile {
+            name: r.file_name.clone(),
+            size: r.file_size,
+            sha256: r.sha256.clone(),
+            status: r.status.clone(),
+            batch_id: r.batch_id,
+        })
+        .collect();
     let nobody = Actor {
         name: "preview".into(),
         address: None,
