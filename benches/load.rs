@@ -10,109 +10,20 @@
 //! run under load; idle runs last a third of it. PostgreSQL too with `PROCURE_BENCH_POSTGRES`.
 //! Needs `wrk`. Prints a Markdown table.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "common/ledger.rs"]
 mod ledger;
+#[path = "common/serve.rs"]
+mod serve;
+use serve::{procure as exe, Run};
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn exe() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_procure"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn start(url: &str, port: u16) -> Server {
-    let child = exe()
-        .args(["--database", url, "serve", "--public", "--addr"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start procure serve");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "procure serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Run {
-    rps: f64,
-    p99_ms: f64,
-    errors: u64,
-}
-
-/// One `wrk --latency` run, in its own thread so that two can run at once.
+/// One `wrk -t1 -c8` run, in its own thread so that two can run at once.
 fn wrk(url: String, seconds: u64, token: Option<String>) -> std::thread::JoinHandle<Run> {
-    std::thread::spawn(move || {
-        let mut cmd = Command::new("wrk");
-        cmd.args(["-t1", "-c8", &format!("-d{seconds}s"), "--latency"]);
-        if let Some(t) = token {
-            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
-        }
-        let out = cmd
-            .arg(&url)
-            .output()
-            .expect("wrk is not installed (apt-get install wrk)");
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let field = |prefix: &str| {
-            text.lines()
-                .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_string()))
-        };
-        let rps = field("Requests/sec:")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
-        let p99_ms = field("99%").map(|v| latency_ms(&v)).unwrap_or(f64::NAN);
-        let non2xx: u64 = field("Non-2xx or 3xx responses:")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        // "Socket errors: connect 0, read 0, write 0, timeout 3"
-        let socket: u64 = field("Socket errors:")
-            .map(|v| {
-                v.split(',')
-                    .filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok())
-                    .sum()
-            })
-            .unwrap_or(0);
-        Run {
-            rps,
-            p99_ms,
-            errors: non2xx + socket,
-        }
-    })
-}
-
-fn latency_ms(v: &str) -> f64 {
-    let split = v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len());
-    let (n, unit) = v.split_at(split);
-    let n: f64 = n.parse().unwrap_or(f64::NAN);
-    match unit {
-        "us" => n / 1000.0,
-        "ms" => n,
-        "s" => n * 1000.0,
-        _ => f64::NAN,
-    }
+    std::thread::spawn(move || serve::wrk(&url, 1, 8, seconds, token.as_deref()))
 }
 
 fn both(base: &str, seconds: u64, token: &str) -> (Run, Run) {
@@ -162,16 +73,9 @@ fn main() {
         format!("sqlite://{}/load.db", scratch.path().display()),
     )];
     if let Some(server) = &pg {
-        let name = "procure_bench_load";
-        for sql in [
-            format!("DROP DATABASE IF EXISTS {name}"),
-            format!("CREATE DATABASE {name}"),
-        ] {
-            let _ = Command::new("psql").args([server, "-qc", &sql]).output();
-        }
         backends.push((
             "PostgreSQL".into(),
-            format!("{}/{name}", &server[..server.rfind('/').unwrap()]),
+            ledger::fresh_postgres(server, "procure_bench_load"),
         ));
     }
     println!("ledger of {n} payments; imports of {import_rows} payments back to back during the load run; two wrk at once (-t1 -c8 each)\n");
@@ -205,9 +109,7 @@ fn main() {
             .unwrap()
             .success());
 
-        let port = free_port();
-        let _server = start(url, port);
-        let base = format!("http://127.0.0.1:{port}");
+        let (_server, base) = serve::serve_public(url);
         // Warm: the figures are computed once, then served.
         let _ = Command::new("curl")
             .args(["-sf", "-o", "/dev/null", &format!("{base}/api/v1/summary")])
@@ -274,7 +176,7 @@ fn main() {
                 load.rps,
                 load.p99_ms,
                 load.p99_ms / idle.p99_ms,
-                idle.errors + load.errors
+                idle.non2xx + idle.socket_errors + load.non2xx + load.socket_errors
             );
         }
     }

@@ -64,14 +64,7 @@ fn main() {
             format!("sqlite://{}/r{n}.db", scratch.path().display()),
         )];
         if let Some(server) = &pg {
-            let name = format!("procure_bench_reports_{n}");
-            let _ = Command::new("psql")
-                .args([server, "-qc", &format!("DROP DATABASE IF EXISTS {name}")])
-                .output();
-            let _ = Command::new("psql")
-                .args([server, "-qc", &format!("CREATE DATABASE {name}")])
-                .output();
-            let url = format!("{}/{name}", &server[..server.rfind('/').unwrap()]);
+            let url = ledger::fresh_postgres(server, &format!("procure_bench_reports_{n}"));
             backends.push(("PostgreSQL".into(), url));
         }
         for (backend, url) in &backends {

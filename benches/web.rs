@@ -7,91 +7,26 @@
 //! `PROCURE_BENCH_SECONDS` sets each wrk run's length (default 10), `PROCURE_BENCH_CONNECTIONS`
 //! its connections (default 16). Prints a Markdown table.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 #[path = "common/ledger.rs"]
 mod ledger;
+#[path = "common/serve.rs"]
+mod serve;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(url: &str, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_procure"))
-        .args([
-            "--database",
-            url,
-            "serve",
-            "--public",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start procure serve");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "procure serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
-
-/// Requests a second and the 99th-percentile latency in ms, from `wrk --latency`.
+/// Requests a second and the 99th-percentile latency in ms; any answer other than 2xx/3xx
+/// fails the bench.
 fn wrk(url: &str, seconds: u64, connections: u32, token: Option<&str>) -> (f64, f64) {
-    let mut args = vec![
-        "-t2".to_string(),
-        format!("-c{connections}"),
-        format!("-d{seconds}s"),
-        "--latency".to_string(),
-    ];
-    if let Some(t) = token {
-        args.push("-H".into());
-        args.push(format!("Authorization: Bearer {t}"));
+    let run = serve::wrk(url, 2, connections, seconds, token);
+    assert_eq!(run.non2xx, 0, "{url} answered errors under load");
+    if run.socket_errors > 0 {
+        eprintln!(
+            "{url}: {} socket errors (timeouts, resets)",
+            run.socket_errors
+        );
     }
-    args.push(url.to_string());
-    let out = Command::new("wrk")
-        .args(&args)
-        .output()
-        .expect("wrk is not installed (apt-get install wrk)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        !text.contains("Non-2xx"),
-        "{url} answered errors under load:\n{text}"
-    );
-    let rps = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk output:\n{text}"));
-    let p99 = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .map(|v| latency_ms(v.trim()))
-        .unwrap_or_else(|| panic!("no 99% latency in wrk output:\n{text}"));
-    (rps, p99)
-}
-
-fn latency_ms(v: &str) -> f64 {
-    let split = v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len());
-    let (n, unit) = v.split_at(split);
-    let n: f64 = n.parse().unwrap_or(f64::NAN);
-    match unit {
-        "us" => n / 1000.0,
-        "ms" => n,
-        "s" => n * 1000.0,
-        "m" => n * 60_000.0,
-        _ => f64::NAN,
-    }
+    (run.rps, run.p99_ms)
 }
 
 fn main() {
@@ -126,14 +61,7 @@ fn main() {
             format!("sqlite://{}/w{n}.db", scratch.path().display()),
         )];
         if let Some(server) = &pg {
-            let name = format!("procure_bench_web_{n}");
-            for sql in [
-                format!("DROP DATABASE IF EXISTS {name}"),
-                format!("CREATE DATABASE {name}"),
-            ] {
-                let _ = Command::new("psql").args([server, "-qc", &sql]).output();
-            }
-            let url = format!("{}/{name}", &server[..server.rfind('/').unwrap()]);
+            let url = ledger::fresh_postgres(server, &format!("procure_bench_web_{n}"));
             backends.push(("PostgreSQL".into(), url));
         }
         for (backend, url) in &backends {
@@ -156,14 +84,7 @@ fn main() {
                     .1
             });
             rt.block_on(db.close()).ok();
-            // A port nobody holds now (a server left over from an interrupted run would
-            // otherwise answer in this one's place).
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("a free port");
-            let _server = start(url, port);
-            let base = format!("http://127.0.0.1:{port}");
+            let (_server, base) = serve::serve_public(url);
             // The first request computes the figures; wrk measures what every later one costs.
             let warm = Instant::now();
             for (path, auth) in [

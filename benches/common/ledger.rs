@@ -47,3 +47,17 @@ pub async fn fill(db: &DatabaseConnection, n: i64, postgres: bool) {
         db.execute_unprepared("ANALYZE").await.unwrap();
     }
 }
+
+/// A new, empty database `name` on the PostgreSQL server of `server` (dropped first if a
+/// run left it behind); returns its URL.
+pub fn fresh_postgres(server: &str, name: &str) -> String {
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        let _ = std::process::Command::new("psql")
+            .args([server, "-qc", &sql])
+            .output();
+    }
+    format!("{}/{name}", &server[..server.rfind('/').unwrap()])
+}
