@@ -67,22 +67,7 @@ fn main() {
         for (backend, url) in &backends {
             let db = rt.block_on(procure::db::connect(url)).unwrap();
             rt.block_on(ledger::fill(&db, n, backend == "PostgreSQL"));
-            let me = procure::access::Actor::local("bench");
-            let token = rt.block_on(async {
-                procure::access::add_account(
-                    &db,
-                    "bench",
-                    procure::access::Role::Manager,
-                    "bench-password",
-                    &me,
-                )
-                .await
-                .unwrap();
-                procure::access::create_token(&db, "bench", "wrk", &me)
-                    .await
-                    .unwrap()
-                    .1
-            });
+            let token = rt.block_on(serve::reader_token(&db));
             rt.block_on(db.close()).ok();
             let (_server, base) = serve::serve_public(url);
             // The first request computes the figures; wrk measures what every later one costs.

@@ -215,13 +215,7 @@ fn concrete(path: &str) -> String {
 async fn tokens(t: &TestDb) -> Vec<(Role, String)> {
     let mut out = Vec::new();
     for role in Role::ALL {
-        let name = format!("t-{}", role.code());
-        access::add_account(&t.db, &name, *role, "password-1", &me())
-            .await
-            .unwrap();
-        let (_, token) = access::create_token(&t.db, &name, "test", &me())
-            .await
-            .unwrap();
+        let token = t.api_token(&format!("t-{}", role.code()), *role).await;
         out.push((*role, token));
     }
     out

@@ -9,8 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestDb;
-use procure::access::{self, Actor, Role};
+use procure::access::Role;
 use serde_json::Value as Json;
 
 /// A `procure serve` process, stopped when dropped.
@@ -56,27 +55,7 @@ fn serve(url: &str, poll_ms: u64) -> Server {
     Server { child, base }
 }
 
-async fn token(t: &TestDb, name: &str, role: Role) -> String {
-    access::add_account(&t.db, name, role, "password-1", &Actor::local("test"))
-        .await
-        .unwrap();
-    access::create_token(&t.db, name, "test", &Actor::local("test"))
-        .await
-        .unwrap()
-        .1
-}
-
-fn client(token: &str) -> reqwest::Client {
-    let mut h = reqwest::header::HeaderMap::new();
-    h.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .default_headers(h)
-        .build()
-        .unwrap()
-}
+use common::bearer as client;
 
 fn sample() -> Vec<u8> {
     std::fs::read(
@@ -174,7 +153,7 @@ async fn sign_in(base: &str, name: &str) -> String {
 
 both_backends! {
     async fn two_servers_share_sessions_and_show_each_others_imports_at_once(t: &TestDb) {
-        let token = token(t, "fin", Role::Finance).await;
+        let token = t.api_token("fin", Role::Finance).await;
         // PostgreSQL servers hear of an import by notification, so their poll is left long;
         // SQLite has no notifications and relies on the poll.
         let poll = if t.backend() == "postgres" { 60_000 } else { 200 };
@@ -212,7 +191,7 @@ both_backends! {
 
 both_backends! {
     async fn the_same_upload_confirmed_on_two_servers_at_once_is_imported_once(t: &TestDb) {
-        let token = token(t, "fin", Role::Finance).await;
+        let token = t.api_token("fin", Role::Finance).await;
         let (a, b) = (serve(&t.url, 500), serve(&t.url, 500));
         let http = client(&token);
         let (up, sha) = preview(&http, &a.base, vec![("sample-register.xlsx", sample())]).await;
@@ -231,7 +210,7 @@ both_backends! {
 
 both_backends! {
     async fn two_uploads_paying_one_contract_on_two_servers_never_overpay_it(t: &TestDb) {
-        let token = token(t, "fin", Role::Finance).await;
+        let token = t.api_token("fin", Role::Finance).await;
         let (a, b) = (serve(&t.url, 500), serve(&t.url, 500));
         let http = client(&token);
         let contract = "项目编号,项目名称,服务类别,承接机构,合同金额,开始日期,结束日期\nC1,t,老年服务,p,1000,2019-01-01,2019-12-31\n";

@@ -27,20 +27,8 @@ struct Web {
 }
 
 async fn web(t: &TestDb, config: WebConfig) -> Web {
-    let me = procure::access::Actor::local("test");
     let name = format!("finance-{}", &procure::access::secret()[..8]);
-    procure::access::add_account(
-        &t.db,
-        &name,
-        procure::access::Role::Finance,
-        "password-1",
-        &me,
-    )
-    .await
-    .unwrap();
-    let (_, token) = procure::access::create_token(&t.db, &name, "tests", &me)
-        .await
-        .unwrap();
+    let token = t.api_token(&name, procure::access::Role::Finance).await;
     Web {
         state: AppState::new(t.db.clone(), config),
         token,
@@ -544,19 +532,6 @@ async fn the_openapi_document_describes_every_api_route() {
     }
 }
 
-/// An HTTP client that signs every request with an API token.
-fn bearer(token: &str) -> reqwest::Client {
-    let mut h = reqwest::header::HeaderMap::new();
-    h.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .default_headers(h)
-        .build()
-        .unwrap()
-}
-
 /// A server on a real port, as `procure serve` runs it.
 async fn serve(state: AppState) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -572,7 +547,7 @@ both_backends! {
     async fn on_a_real_port_bad_files_are_refused_and_the_server_keeps_answering(t: &TestDb) {
         let w = app(t).await;
         let (base, server) = serve(w.state.clone()).await;
-        let http = bearer(&w.token);
+        let http = common::bearer(&w.token);
         let bomb = {
             // A sheet claiming cells from A1 to XFD1048576 (calamine #693): refused by the guard.
             let mut out = std::io::Cursor::new(Vec::new());
@@ -628,7 +603,7 @@ async fn the_server_answers_other_requests_while_a_large_file_is_parsed() {
     let payments = std::fs::read(&files[1]).unwrap();
     let w = app(&t).await;
     let (base, server) = serve(w.state.clone()).await;
-    let http = bearer(&w.token);
+    let http = common::bearer(&w.token);
     let started = std::time::Instant::now();
     let upload = {
         let http = http.clone();

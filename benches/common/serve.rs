@@ -14,6 +14,24 @@ impl Drop for Server {
     }
 }
 
+/// An API token of a manager account "bench", for the signed-in requests.
+pub async fn reader_token(db: &sea_orm::DatabaseConnection) -> String {
+    let me = procure::access::Actor::local("bench");
+    procure::access::add_account(
+        db,
+        "bench",
+        procure::access::Role::Manager,
+        "bench-password",
+        &me,
+    )
+    .await
+    .unwrap();
+    procure::access::create_token(db, "bench", "wrk", &me)
+        .await
+        .unwrap()
+        .1
+}
+
 /// The release binary the bench was built with.
 pub fn procure() -> Command {
     Command::new(env!("CARGO_BIN_EXE_procure"))

@@ -173,3 +173,30 @@ pub fn newest_migration() -> String {
         .name()
         .to_string()
 }
+
+impl TestDb {
+    /// An account `name` of `role` (password "password-1") and an API token acting as it.
+    pub async fn api_token(&self, name: &str, role: procure::access::Role) -> String {
+        let me = procure::access::Actor::local("test");
+        procure::access::add_account(&self.db, name, role, "password-1", &me)
+            .await
+            .unwrap();
+        procure::access::create_token(&self.db, name, "test", &me)
+            .await
+            .unwrap()
+            .1
+    }
+}
+
+/// An HTTP client that signs every request with an API token.
+pub fn bearer(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
