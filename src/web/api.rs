@@ -287,6 +287,8 @@ struct AsOf {
     /// The date the figures are for (default today, China Standard Time).
     as_of: Option<String>,
     /// zh (default) or en.
+    // Listed for the OpenAPI document; the request's language is read by `Ctx`.
+    #[allow(dead_code)]
     lang: Option<String>,
 }
 
@@ -300,7 +302,6 @@ async fn summary(
     ctx: Ctx,
     Query(q): Query<AsOf>,
 ) -> Result<Response, ApiError> {
-    let _ = &q.lang;
     let as_of = parse_as_of(q.as_of.as_deref(), today()).map_err(|e| e.api(ctx.lang))?;
     let body = summary_bytes(&state, as_of, ctx.lang)
         .await
