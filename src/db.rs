@@ -65,6 +65,14 @@ pub async fn open(raw_url: &str) -> Result<DatabaseConnection, DbError> {
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
+                // An import writes a million rows and four indexes in one transaction: with
+                // SQLite's default 2 MB page cache the index pages it keeps touching are
+                // spilled to the WAL and read back over and over. 16 MB a connection keeps
+                // most of them (1M payments: system time 1.9 s -> 0.9 s, wall 8.8 s -> 7.5 s).
+                .pragma("cache_size", "-16000")
+                // The statement journal of each multi-row INSERT stays in memory instead of
+                // a temporary file.
+                .pragma("temp_store", "memory")
         });
     }
     Database::connect(opts)

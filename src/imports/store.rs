@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Value,
+    QueryOrder, QuerySelect, Set, Statement, Value,
 };
 use serde::Serialize;
 
@@ -162,18 +162,64 @@ pub async fn bulk_insert(
     cols: &[&str],
     rows: Vec<Vec<Value>>,
 ) -> Result<(), DbErr> {
-    let per = (PARAMS_PER_STATEMENT / cols.len()).max(1);
+    let per = rows_per_statement(cols.len());
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut q = Query::insert();
-        q.into_table(Alias::new(table))
-            .columns(cols.iter().map(|c| Alias::new(*c)));
-        for row in rows.by_ref().take(per) {
-            q.values_panic(row.into_iter().map(SimpleExpr::from));
-        }
-        txn.execute(&q).await?;
+        let values: Vec<Value> = rows.by_ref().take(per).flatten().collect();
+        insert_values(txn, table, cols, values).await?;
     }
     Ok(())
+}
+
+fn rows_per_statement(cols: usize) -> usize {
+    (PARAMS_PER_STATEMENT / cols).max(1)
+}
+
+/// One multi-row INSERT of `values`, row after row, `cols.len()` to a row. The statement's
+/// text is written here rather than by sea-query's builder: for a 3,000-row chunk building
+/// the query tree and copying every value into it cost as much as SQLite's insert itself,
+/// and the text is the same for every full chunk, so the driver's statement cache prepares
+/// it once.
+async fn insert_values(
+    txn: &impl ConnectionTrait,
+    table: &str,
+    cols: &[&str],
+    values: Vec<Value>,
+) -> Result<(), DbErr> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    debug_assert_eq!(values.len() % cols.len(), 0);
+    let backend = txn.get_database_backend();
+    let sql = insert_sql(backend, table, cols, values.len() / cols.len());
+    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(())
+}
+
+fn insert_sql(backend: DbBackend, table: &str, cols: &[&str], rows: usize) -> String {
+    use std::fmt::Write;
+    let quoted: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
+    let mut sql = format!("INSERT INTO \"{table}\" ({}) VALUES ", quoted.join(", "));
+    sql.reserve(rows * cols.len() * 8);
+    let mut n = 0usize;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols.len() {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match backend {
+                DbBackend::Postgres => {
+                    let _ = write!(sql, "${n}");
+                }
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 fn opt_date(d: Option<NaiveDate>) -> Option<String> {
@@ -800,157 +846,167 @@ async fn store_payments(
         .filter_map(|r| r.reverses.as_deref().map(|v| (r.code.as_str(), v)))
         .collect();
 
-    let cols = [
-        "contract_id",
-        "paid_on",
-        "amount_fen",
-        "voucher",
-        "tranche",
-        "note",
-        "reverses_id",
-        "batch_id",
-        "source_sheet",
-        "source_row",
-    ];
-    let per_statement = PARAMS_PER_STATEMENT / cols.len();
+    let chunk_values = rows_per_statement(PAYMENT_COLS.len()) * PAYMENT_COLS.len();
     let mut new_in_file: HashMap<(i64, String), i64> = HashMap::new();
     let mut reversed_in_file: HashSet<(i64, String)> = HashSet::new();
-    let mut plain = Vec::new();
     let mut reversals: Vec<(&PaymentRecord, i64, i64, String)> = Vec::new();
-    for (i, rec) in records.iter().enumerate() {
-        if let Some(&first_row) = duplicate_of.get(&i) {
-            ctx.problem(
-                &rec.src,
-                Field::Voucher,
-                Some(rec.voucher.clone()),
-                Kind::DuplicateInFile { first_row },
-            );
-            continue;
+    // Checking the next rows overlaps with writing the last ones: the database works on one
+    // chunk (SQLite on the driver's worker thread, PostgreSQL in the server) while this task
+    // checks the rows of the next. The channel holds one chunk, so at most three are in
+    // memory: being written, waiting, being built.
+    let txn = ctx.txn;
+    let (chunks, mut waiting) = tokio::sync::mpsc::channel::<Vec<Value>>(1);
+    let writer = async move {
+        while let Some(values) = waiting.recv().await {
+            insert_values(txn, "disbursements", &PAYMENT_COLS, values).await?;
         }
-        let Some(c) = known.get(rec.code.as_str()).copied() else {
-            ctx.problem(
-                &rec.src,
-                Field::Code,
-                Some(rec.code.to_string()),
-                Kind::UnknownContract {
-                    code: rec.code.to_string(),
-                },
-            );
-            continue;
-        };
-        let Ok(amount_fen) = rec.amount.to_fen() else {
-            ctx.problem(
-                &rec.src,
-                Field::Amount,
-                Some(rec.amount.to_string()),
-                Kind::BadAmount(crate::money::MoneyError::Overflow),
-            );
-            continue;
-        };
-        let key = (c.id, rec.voucher.clone());
-        if let Some(s) = stored.get(&key) {
-            if s.date == rec.date && s.amount_fen == amount_fen {
-                counts.unchanged += 1;
-            } else {
-                let recorded = format!("{} {}", s.date, Money::from_fen(s.amount_fen));
+        Ok::<(), DbErr>(())
+    };
+    let checker = async {
+        let chunks = chunks;
+        let mut plain: Vec<Value> = Vec::with_capacity(chunk_values);
+        for (i, rec) in records.iter().enumerate() {
+            if let Some(&first_row) = duplicate_of.get(&i) {
                 ctx.problem(
                     &rec.src,
                     Field::Voucher,
                     Some(rec.voucher.clone()),
-                    Kind::VoucherConflict { recorded },
+                    Kind::DuplicateInFile { first_row },
                 );
+                continue;
             }
-            continue;
-        }
-        if let Some(target) = &rec.reverses {
-            let tkey = (c.id, target.clone());
-            let (target_amount, target_id) = match (stored.get(&tkey), new_in_file.get(&tkey)) {
-                (Some(s), _) => (s.amount_fen, Some(s.id)),
-                (None, Some(a)) => (*a, None),
-                (None, None) => {
+            let Some(c) = known.get(rec.code.as_str()).copied() else {
+                ctx.problem(
+                    &rec.src,
+                    Field::Code,
+                    Some(rec.code.to_string()),
+                    Kind::UnknownContract {
+                        code: rec.code.to_string(),
+                    },
+                );
+                continue;
+            };
+            let Ok(amount_fen) = rec.amount.to_fen() else {
+                ctx.problem(
+                    &rec.src,
+                    Field::Amount,
+                    Some(rec.amount.to_string()),
+                    Kind::BadAmount(crate::money::MoneyError::Overflow),
+                );
+                continue;
+            };
+            let key = (c.id, rec.voucher.clone());
+            if let Some(s) = stored.get(&key) {
+                if s.date == rec.date && s.amount_fen == amount_fen {
+                    counts.unchanged += 1;
+                } else {
+                    let recorded = format!("{} {}", s.date, Money::from_fen(s.amount_fen));
+                    ctx.problem(
+                        &rec.src,
+                        Field::Voucher,
+                        Some(rec.voucher.clone()),
+                        Kind::VoucherConflict { recorded },
+                    );
+                }
+                continue;
+            }
+            if let Some(target) = &rec.reverses {
+                let tkey = (c.id, target.clone());
+                let (target_amount, target_id) = match (stored.get(&tkey), new_in_file.get(&tkey)) {
+                    (Some(s), _) => (s.amount_fen, Some(s.id)),
+                    (None, Some(a)) => (*a, None),
+                    (None, None) => {
+                        ctx.problem(
+                            &rec.src,
+                            Field::Reverses,
+                            Some(target.clone()),
+                            Kind::ReversalTargetMissing {
+                                voucher: target.clone(),
+                            },
+                        );
+                        continue;
+                    }
+                };
+                if amount_fen >= 0 || -amount_fen > target_amount || target_amount <= 0 {
+                    ctx.problem(
+                        &rec.src,
+                        Field::Amount,
+                        Some(rec.amount.to_string()),
+                        Kind::ReversalMismatch {
+                            reversed: Money::from_fen(target_amount).to_string(),
+                        },
+                    );
+                    continue;
+                }
+                if target_id.is_some_and(|id| reversed.contains(&id))
+                    || !reversed_in_file.insert(tkey)
+                {
                     ctx.problem(
                         &rec.src,
                         Field::Reverses,
                         Some(target.clone()),
-                        Kind::ReversalTargetMissing {
+                        Kind::AlreadyReversed {
                             voucher: target.clone(),
                         },
                     );
                     continue;
                 }
-            };
-            if amount_fen >= 0 || -amount_fen > target_amount || target_amount <= 0 {
+            }
+            let paid = net.get(&c.id).copied().unwrap_or(0);
+            let after = paid.saturating_add(amount_fen);
+            if amount_fen > 0 && after > c.value_fen {
                 ctx.problem(
                     &rec.src,
                     Field::Amount,
                     Some(rec.amount.to_string()),
-                    Kind::ReversalMismatch {
-                        reversed: Money::from_fen(target_amount).to_string(),
+                    Kind::OverPayment {
+                        value: Money::from_fen(c.value_fen).to_string(),
+                        paid: Money::from_fen(paid).to_string(),
+                        after: Money::from_fen(after).to_string(),
                     },
                 );
                 continue;
             }
-            if target_id.is_some_and(|id| reversed.contains(&id)) || !reversed_in_file.insert(tkey)
-            {
+            if rec.date < c.start || rec.date > c.end {
                 ctx.problem(
                     &rec.src,
-                    Field::Reverses,
-                    Some(target.clone()),
-                    Kind::AlreadyReversed {
-                        voucher: target.clone(),
+                    Field::Date,
+                    Some(rec.date.to_string()),
+                    Kind::PaymentOutsideTerm {
+                        start: c.start.to_string(),
+                        end: c.end.to_string(),
                     },
                 );
-                continue;
             }
-        }
-        let paid = net.get(&c.id).copied().unwrap_or(0);
-        let after = paid.saturating_add(amount_fen);
-        if amount_fen > 0 && after > c.value_fen {
-            ctx.problem(
-                &rec.src,
-                Field::Amount,
-                Some(rec.amount.to_string()),
-                Kind::OverPayment {
-                    value: Money::from_fen(c.value_fen).to_string(),
-                    paid: Money::from_fen(paid).to_string(),
-                    after: Money::from_fen(after).to_string(),
-                },
-            );
-            continue;
-        }
-        if rec.date < c.start || rec.date > c.end {
-            ctx.problem(
-                &rec.src,
-                Field::Date,
-                Some(rec.date.to_string()),
-                Kind::PaymentOutsideTerm {
-                    start: c.start.to_string(),
-                    end: c.end.to_string(),
-                },
-            );
-        }
-        net.insert(c.id, after);
-        if targets.contains(&(rec.code.as_str(), rec.voucher.as_str())) {
-            new_in_file.insert(key, amount_fen);
-        }
-        counts.inserted += 1;
-        match &rec.reverses {
-            Some(t) => reversals.push((rec, c.id, amount_fen, t.clone())),
-            None => {
-                plain.push(payment_row(ctx, rec, c.id, amount_fen, None));
-                // Written as they pass, so a million rows never sit in memory twice; a
-                // later error still rolls the whole transaction back.
-                if plain.len() >= per_statement {
-                    let rows = std::mem::take(&mut plain);
-                    // After an error nothing will be kept: stop writing, go on checking.
-                    if ctx.problems.iter().all(|p| p.severity != Severity::Error) {
-                        bulk_insert(ctx.txn, "disbursements", &cols, rows).await?;
+            net.insert(c.id, after);
+            if targets.contains(&(rec.code.as_str(), rec.voucher.as_str())) {
+                new_in_file.insert(key, amount_fen);
+            }
+            counts.inserted += 1;
+            match &rec.reverses {
+                Some(t) => reversals.push((rec, c.id, amount_fen, t.clone())),
+                None => {
+                    payment_values(&mut plain, ctx, rec, c.id, amount_fen, None);
+                    // Written as they pass, so a million rows never sit in memory twice; a
+                    // later error still rolls the whole transaction back.
+                    if plain.len() >= chunk_values {
+                        let values =
+                            std::mem::replace(&mut plain, Vec::with_capacity(chunk_values));
+                        // After an error nothing will be kept: stop writing, go on checking.
+                        if !has_error(ctx) && chunks.send(values).await.is_err() {
+                            // The writer stopped on a database error, returned below.
+                            return;
+                        }
                     }
                 }
             }
         }
-    }
-    bulk_insert(ctx.txn, "disbursements", &cols, plain).await?;
+        if !has_error(ctx) {
+            let _ = chunks.send(plain).await;
+        }
+    };
+    let ((), written) = tokio::join!(checker, writer);
+    written?;
     if !reversals.is_empty() {
         // The reversed payments' ids, now that this file's own payments are stored.
         let mut ids: HashMap<(i64, String), i64> =
@@ -971,26 +1027,41 @@ async fn store_payments(
                 .await?;
             ids.extend(rows.into_iter().map(|(id, cid, v)| ((cid, v), id)));
         }
-        let rows = reversals
-            .iter()
-            .map(|(rec, cid, amount_fen, target)| {
-                let rid = ids.get(&(*cid, target.clone())).copied();
-                payment_row(ctx, rec, *cid, *amount_fen, rid)
-            })
-            .collect();
-        bulk_insert(ctx.txn, "disbursements", &cols, rows).await?;
+        let mut values = Vec::with_capacity(reversals.len() * PAYMENT_COLS.len());
+        for (rec, cid, amount_fen, target) in &reversals {
+            let rid = ids.get(&(*cid, target.clone())).copied();
+            payment_values(&mut values, ctx, rec, *cid, *amount_fen, rid);
+        }
+        for chunk in values.chunks(chunk_values) {
+            insert_values(ctx.txn, "disbursements", &PAYMENT_COLS, chunk.to_vec()).await?;
+        }
     }
     Ok(counts)
 }
 
-fn payment_row(
+const PAYMENT_COLS: [&str; 10] = [
+    "contract_id",
+    "paid_on",
+    "amount_fen",
+    "voucher",
+    "tranche",
+    "note",
+    "reverses_id",
+    "batch_id",
+    "source_sheet",
+    "source_row",
+];
+
+/// Appends one payment's values, in `PAYMENT_COLS` order.
+fn payment_values(
+    out: &mut Vec<Value>,
     ctx: &Ctx<'_>,
     rec: &PaymentRecord,
     cid: i64,
     amount_fen: i64,
     reverses: Option<i64>,
-) -> Vec<Value> {
-    vec![
+) {
+    out.extend([
         cid.into(),
         rec.date.into(),
         amount_fen.into(),
@@ -1001,7 +1072,11 @@ fn payment_row(
         ctx.batch_id.into(),
         rec.src.sheet.to_string().into(),
         i64::from(rec.src.row).into(),
-    ]
+    ]);
+}
+
+fn has_error(ctx: &Ctx<'_>) -> bool {
+    ctx.problems.iter().any(|p| p.severity == Severity::Error)
 }
 
 /// A service report as the running-total check sees it.
