@@ -589,3 +589,80 @@ both_backends! {
         assert!(import(t, &[good]).await.ok);
     }
 }
+
+/// A register of `count` payments of 1.00 yuan to GD-001 and GD-002 in turn, vouchers V-0 ...
+fn many_payments(count: usize) -> Vec<Vec<V>> {
+    let mut rows = vec![header(&PAYMENT_HEADER)];
+    for i in 0..count {
+        let code = if i % 2 == 0 { "GD-001" } else { "GD-002" };
+        rows.push(vec![
+            s(code),
+            V::D(d(2019, 6, 1)),
+            n(1.0),
+            V::T(format!("V-{i}")),
+        ]);
+    }
+    rows
+}
+
+both_backends! {
+    async fn a_payments_sheet_after_its_contracts_is_stored_while_it_is_read(t: &TestDb) {
+        // The last sheet holds payments: they are checked and written in chunks while the
+        // sheet is still being parsed, after the contracts of the sheets before it. 10,000
+        // rows are several chunks.
+        let dir = tempfile::tempdir().unwrap();
+        let contracts = vec![
+            header(&CONTRACT_HEADER),
+            contract("GD-001", "居家养老", "老年服务", "甲中心", 100_000.0, d(2019, 1, 1), d(2019, 12, 31)),
+            contract("GD-002", "助残", "残障支持", "乙中心", 5_000.0, d(2019, 1, 1), d(2019, 12, 31)),
+        ];
+        let services = vec![
+            header(&SERVICE_HEADER),
+            vec![s("GD-001"), s("2019-01"), n(30.0), n(30.0), n(120.0)],
+        ];
+        let good = xlsx(dir.path(), "good.xlsx", &[
+            ("合同", contracts.clone()),
+            ("服务", services.clone()),
+            ("拨付", many_payments(10_000)),
+        ]);
+        let r = import(t, std::slice::from_ref(&good)).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        let f = &r.files[0];
+        assert_eq!(f.counts[&SheetKind::Disbursements].read, 10_000);
+        assert_eq!(f.counts[&SheetKind::Disbursements].inserted, 10_000);
+        assert_eq!(f.counts[&SheetKind::Contracts].inserted, 2);
+        assert_eq!(f.counts[&SheetKind::Services].inserted, 1);
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM disbursements").await, 10_000);
+        assert_eq!(scalar(t, "SELECT CAST(SUM(amount_fen) AS BIGINT) FROM disbursements").await, 1_000_000);
+        assert_eq!(text(t, "SELECT kind FROM import_batches").await, "contracts+services+disbursements");
+        assert_eq!(scalar(t, "SELECT rows_read FROM import_batches").await, 10_003);
+        // The same file again changes nothing.
+        let r = import(t, std::slice::from_ref(&good)).await;
+        assert_eq!(r.files[0].status, FileStatus::Unchanged, "{:?}", errors(&r));
+
+        // Errors far apart in a streamed sheet are all found, with their cells, and nothing
+        // of the file is stored: a voucher repeated thousands of rows later (a later chunk),
+        // a payment to a contract of nowhere, and GD-002, fully paid by the file above, paid
+        // once more by the one new row for it (V-10001; the other rows are already stored).
+        let mut pays = many_payments(10_002);
+        pays[9_001] = vec![s("GD-001"), V::D(d(2019, 6, 1)), n(1.0), s("V-10")];
+        pays[9_002] = vec![s("GD-999"), V::D(d(2019, 6, 1)), n(1.0), s("X-1")];
+        let before = ledger_counts(t).await;
+        let bad = xlsx(dir.path(), "bad.xlsx", &[
+            ("合同", vec![
+                header(&CONTRACT_HEADER),
+                contract("GD-003", "助残", "残障支持", "丙中心", 5_000.0, d(2019, 1, 1), d(2019, 12, 31)),
+            ]),
+            ("拨付", pays),
+        ]);
+        let r = import(t, &[bad]).await;
+        let e = errors(&r);
+        assert_eq!(e, [
+            "bad.xlsx 拨付!D9002 值“V-10”: 与本表第12行重复",
+            "bad.xlsx 拨付!A9003 值“GD-999”: 项目编号“GD-999”不存在：请先导入该项目合同",
+            "bad.xlsx 拨付!C10003 值“1.00”: 累计拨付将达 5001.00 元，超过合同金额 5000.00 元（此前已拨付 5000.00 元）",
+        ]);
+        assert_eq!(r.files[0].counts[&SheetKind::Disbursements].unchanged, 9_998);
+        assert_eq!(ledger_counts(t).await, before);
+    }
+}

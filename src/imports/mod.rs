@@ -153,6 +153,7 @@ pub fn parse_bytes(
     bytes: &[u8],
     opts: &ImportOptions,
     progress: Option<&AtomicU64>,
+    tap: Option<tokio::sync::mpsc::Sender<parse::Streamed>>,
 ) -> ParsedFile {
     let mut parsed = Parsed::default();
     let format = match guard::inspect(bytes, &opts.limits) {
@@ -169,6 +170,7 @@ pub fn parse_bytes(
     };
     let mut parser = parse::Parser::new(file, opts.lang, opts.kind, opts.limits.max_rows);
     parser.progress = progress;
+    parser.tap = tap;
     let result = reader::read(bytes, format, file, &mut parser);
     let mut parsed = parser.out;
     if let Err(e) = result {
@@ -281,7 +283,7 @@ async fn import_all(
         let mut read = Vec::new();
         for (name, bytes, _) in files {
             read.push(match bytes {
-                Ok(b) => Ok(read_file(name, b, None, opts, progress.clone()).await),
+                Ok(b) => Ok(read_file(name, b, None, opts, progress.clone(), false).await),
                 Err(size) => Err(too_large(&name, size, opts)),
             });
         }
@@ -297,7 +299,7 @@ async fn import_all(
         for (name, bytes, source) in files {
             reports.push(match bytes {
                 Ok(b) => {
-                    let file = read_file(name, b, source, opts, progress.clone()).await;
+                    let file = read_file(name, b, source, opts, progress.clone(), true).await;
                     store_file(db, file, opts).await?
                 }
                 Err(size) => too_large(&name, size, opts),
@@ -354,7 +356,8 @@ pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     opts: &ImportOptions,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<FileReport, ImportError> {
-    let file = read_file(name, bytes, None, opts, progress).await;
+    // Inside a dry run's outer transaction the file is read whole first (see import_all).
+    let file = read_file(name, bytes, None, opts, progress, false).await;
     store_file(db, file, opts).await
 }
 
@@ -364,19 +367,62 @@ pub struct ReadFile {
     size: u64,
     sha256: String,
     started: std::time::Instant,
-    parsed: ParsedFile,
+    parsed: Reading,
     /// Where the file is on disk (the command line): it is kept with its batch. An upload's
     /// file is kept by the upload.
     source: Option<PathBuf>,
 }
 
-/// Reads and parses a file on a blocking thread; touches no database.
+/// A file's parse: finished, or still reading its last sheet of payments while the store
+/// takes them.
+pub enum Reading {
+    Done(ParsedFile),
+    Streaming(Stream),
+}
+
+/// A parse that streams the payments of its last sheet (see `parse::Streamed`).
+pub struct Stream {
+    /// The contracts read before the payments sheet.
+    contracts: Vec<parse::ContractRecord>,
+    columns: std::collections::HashMap<String, columns::ColumnMap>,
+    /// The payments, in chunks, as they are read.
+    payments: tokio::sync::mpsc::Receiver<parse::Streamed>,
+    /// The rest of the parse: sheets, problems, service reports.
+    rest: tokio::task::JoinHandle<ParsedFile>,
+}
+
+/// A parser's panic is a bug; the file is refused, the program goes on.
+fn finished(result: Result<ParsedFile, tokio::task::JoinError>) -> ParsedFile {
+    result.unwrap_or_else(|e| {
+        let mut parsed = Parsed::default();
+        parsed.problems.push(Problem::new(
+            Location::default(),
+            None,
+            Kind::File {
+                zh: format!("读取文件时程序出错：{e}"),
+                en: format!("internal error while reading the file: {e}"),
+            },
+            Lang::En,
+        ));
+        ParsedFile {
+            format: None,
+            parsed,
+        }
+    })
+}
+
+/// Reads and parses a file on a blocking thread; touches no database. With `stream`, a
+/// file whose last sheet holds payments returns as soon as that sheet's header is read, and
+/// its payments arrive while they are parsed: storing them overlaps with reading the rest
+/// (a million-row register is then stored in about the time of the slower of the two,
+/// instead of their sum).
 pub async fn read_file(
     name: String,
     bytes: Vec<u8>,
     source: Option<PathBuf>,
     opts: &ImportOptions,
     progress: Option<Arc<AtomicU64>>,
+    stream: bool,
 ) -> ReadFile {
     let size = bytes.len() as u64;
     let started = std::time::Instant::now();
@@ -384,25 +430,23 @@ pub async fn read_file(
     let parsed = {
         let name = name.clone();
         let opts = opts.clone();
-        tokio::task::spawn_blocking(move || parse_bytes(&name, &bytes, &opts, progress.as_deref()))
-            .await
-            .unwrap_or_else(|e| {
-                // A panic in a parser is a bug; the file is refused, the program goes on.
-                let mut parsed = Parsed::default();
-                parsed.problems.push(Problem::new(
-                    Location::default(),
-                    None,
-                    Kind::File {
-                        zh: format!("读取文件时程序出错：{e}"),
-                        en: format!("internal error while reading the file: {e}"),
-                    },
-                    Lang::En,
-                ));
-                ParsedFile {
-                    format: None,
-                    parsed,
-                }
-            })
+        // Two chunks of payments ahead of the store at most.
+        let (tap, mut payments) = tokio::sync::mpsc::channel(2);
+        let tap = stream.then_some(tap);
+        let rest = tokio::task::spawn_blocking(move || {
+            parse_bytes(&name, &bytes, &opts, progress.as_deref(), tap)
+        });
+        // The first message is the start of a stream; without one the channel closes when
+        // the parser ends (or at once, when not streaming).
+        match payments.recv().await {
+            Some(parse::Streamed::Start { contracts, columns }) => Reading::Streaming(Stream {
+                contracts,
+                columns,
+                payments,
+                rest,
+            }),
+            _ => Reading::Done(finished(rest.await)),
+        }
     };
     ReadFile {
         name,
@@ -426,28 +470,40 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         size,
         sha256,
         started,
-        parsed,
+        parsed: reading,
         source,
     } = file;
-    let ParsedFile { format, parsed } = parsed;
-    tracing::debug!(file = %name, elapsed = ?started.elapsed(), "parsed");
+    let (mut done, stream) = match reading {
+        Reading::Done(parsed) => {
+            tracing::debug!(file = %name, elapsed = ?started.elapsed(), "parsed");
+            (Some(parsed), None)
+        }
+        Reading::Streaming(s) => (None, Some(s)),
+    };
     let mut report = FileReport {
         file: name.clone(),
         size,
         sha256: sha256.clone(),
-        format: format.map(format_name),
+        format: None,
         status: FileStatus::Rejected,
         batch_id: None,
         identical_to_batch: None,
-        sheets: parsed.sheets.clone(),
+        sheets: Vec::new(),
         counts: BTreeMap::new(),
         total: Counts::default(),
         errors: Vec::new(),
         warnings: Vec::new(),
         warning_counts: BTreeMap::new(),
     };
-    let mut problems = parsed.problems.clone();
-    let file_unreadable = problems.iter().any(|p| matches!(p.kind, Kind::File { .. }));
+    let mut problems = Vec::new();
+    // A file that cannot be read at all is not stored. (One that is streamed could be read
+    // up to its last sheet; if that breaks off, its error rolls the store back.)
+    let file_unreadable = done.as_ref().is_some_and(|f| {
+        f.parsed
+            .problems
+            .iter()
+            .any(|p| matches!(p.kind, Kind::File { .. }))
+    });
     if !file_unreadable {
         let who = crate::access::Actor {
             name: opts.actor.clone(),
@@ -480,7 +536,26 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             };
             // The store writes first (the batch row), so on SQLite this transaction holds the
             // write lock before it reads anything and a concurrent import waits its turn.
-            let outcome = store::store(&txn, &meta, &parsed, opts.lang).await?;
+            let outcome = match stream {
+                None => {
+                    let parsed = &done.as_ref().expect("read before it is stored").parsed;
+                    store::store(&txn, &meta, parsed, opts.lang).await?
+                }
+                Some(s) => {
+                    let (outcome, parsed) = store_streamed(&txn, &meta, s, opts.lang).await?;
+                    tracing::debug!(file = %meta.name, elapsed = ?started.elapsed(), "parsed");
+                    done = Some(parsed);
+                    outcome
+                }
+            };
+            problems.extend(
+                done.as_ref()
+                    .expect("read before it is stored")
+                    .parsed
+                    .problems
+                    .iter()
+                    .cloned(),
+            );
             report.identical_to_batch = store::earlier_batch(&txn, &sha256, outcome.batch_id)
                 .await?
                 .map(|b| b.id);
@@ -573,16 +648,20 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             }
         }
         stored?;
-        if let (FileStatus::Stored, Some(path), Some(batch)) =
-            (report.status, &source, report.batch_id)
-        {
-            // After the commit, with the parsed rows gone: a million-row file is then the
-            // only large thing in memory. A failure here loses the copy, not the batch.
-            drop(parsed);
-            if let Err(e) = keep_original(db, path, &report.file, &sha256, &opts.actor, batch).await
-            {
-                tracing::warn!(error = %e, file = %report.file, "the batch is stored but its original could not be kept");
-            }
+    }
+    let ParsedFile { format, parsed } = done.expect("a file is read before it is reported");
+    report.format = format.map(format_name);
+    report.sheets = parsed.sheets.clone();
+    if file_unreadable {
+        problems = parsed.problems.clone();
+    } else if let (FileStatus::Stored, Some(path), Some(batch)) =
+        (report.status, &source, report.batch_id)
+    {
+        // After the commit, with the parsed rows gone: a million-row file is then the only
+        // large thing in memory. A failure here loses the copy, not the batch.
+        drop(parsed);
+        if let Err(e) = keep_original(db, path, &report.file, &sha256, &opts.actor, batch).await {
+            tracing::warn!(error = %e, file = %report.file, "the batch is stored but its original could not be kept");
         }
     }
     // Errors first in sheet order, then by row, so a long list reads like the file.
@@ -603,6 +682,33 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         report.status = FileStatus::Rejected;
     }
     Ok(report)
+}
+
+/// Stores a file whose payments are still being parsed: its contracts first, then its
+/// payments as they arrive, then, when the parse ends, its service reports.
+async fn store_streamed(
+    txn: &DatabaseTransaction,
+    meta: &store::FileMeta,
+    stream: Stream,
+    lang: Lang,
+) -> Result<(store::Outcome, ParsedFile), DbErr> {
+    let Stream {
+        contracts,
+        columns,
+        payments,
+        rest,
+    } = stream;
+    let mut store = store::Store::begin(txn, meta, lang, columns).await?;
+    store.contracts(&contracts).await?;
+    drop(contracts);
+    store
+        .payments(store::PaymentInput::Streamed(payments))
+        .await?;
+    let parsed = finished(rest.await);
+    store.add_columns(&parsed.parsed.columns);
+    store.services(&parsed.parsed.services).await?;
+    let outcome = store.finish(&parsed.parsed).await?;
+    Ok((outcome, parsed))
 }
 
 /// Keeps the file a command-line batch came from, byte for byte (the auditors' source

@@ -105,6 +105,8 @@ struct Sums {
 
 struct SheetState {
     name: String,
+    /// The workbook's last sheet (a CSV file's only one).
+    last: bool,
     shared_name: std::sync::Arc<str>,
     pending: Vec<(u32, Vec<Cell>)>,
     map: Option<ColumnMap>,
@@ -116,7 +118,28 @@ struct SheetState {
 }
 
 /// Parses rows handed over by the reader (it implements [`RowSink`]).
+/// What a parser sends ahead while it reads, so that the store can check and write
+/// payments while the rest of a large file is still being parsed.
+pub enum Streamed {
+    /// The file's last sheet is a payments sheet: every sheet before it is read, and its
+    /// contracts (which payments may name) are here. Payments follow in chunks; services and
+    /// everything else come with the parse's result.
+    Start {
+        contracts: Vec<ContractRecord>,
+        columns: HashMap<String, ColumnMap>,
+    },
+    Payments(Vec<PaymentRecord>),
+}
+
+/// Payments per chunk sent ahead.
+const STREAM_CHUNK: usize = 4096;
+
 pub struct Parser<'p> {
+    /// Where payments of the last sheet go as they are read, if anywhere (see `Streamed`).
+    pub tap: Option<tokio::sync::mpsc::Sender<Streamed>>,
+    /// True while the payments of the last sheet go to `tap` instead of `out`.
+    streaming: bool,
+    streamed: Vec<PaymentRecord>,
     /// Interned contract codes and short repeated words.
     codes: HashMap<String, ContractCode>,
     words: HashMap<String, std::sync::Arc<str>>,
@@ -133,6 +156,9 @@ pub struct Parser<'p> {
 impl<'p> Parser<'p> {
     pub fn new(file: &str, lang: Lang, forced: Option<SheetKind>, max_rows: u32) -> Parser<'p> {
         Parser {
+            tap: None,
+            streaming: false,
+            streamed: Vec::new(),
             codes: HashMap::new(),
             words: HashMap::new(),
             progress: None,
@@ -159,6 +185,40 @@ impl<'p> Parser<'p> {
         self.out.problems.push(p);
     }
 
+    /// The last sheet holds payments: what was read before it goes to the store now, and
+    /// its payments follow as they are read.
+    fn start_stream(&mut self) {
+        let Some(tap) = &self.tap else {
+            return;
+        };
+        let start = Streamed::Start {
+            contracts: std::mem::take(&mut self.out.contracts),
+            columns: self.out.columns.clone(),
+        };
+        if tap.blocking_send(start).is_ok() {
+            self.streaming = true;
+        } else {
+            // Nobody takes them: read on as if no one had asked.
+            self.tap = None;
+        }
+    }
+
+    fn send_streamed(&mut self) {
+        if !self.streaming || self.streamed.is_empty() {
+            return;
+        }
+        let chunk = std::mem::replace(&mut self.streamed, Vec::with_capacity(STREAM_CHUNK));
+        let sent = self
+            .tap
+            .as_ref()
+            .is_some_and(|t| t.blocking_send(Streamed::Payments(chunk)).is_ok());
+        if !sent {
+            // The store stopped (a database error, reported by it); the rest of the file is
+            // still read for its problems, but its payments are dropped.
+            self.tap = None;
+        }
+    }
+
     fn decide(&mut self, detection: Detection) {
         let Some(st) = self.sheet.as_mut() else {
             return;
@@ -176,7 +236,11 @@ impl<'p> Parser<'p> {
                     skipped: false,
                 });
                 self.out.columns.insert(name, map.clone());
+                let stream = st.last && map.kind == SheetKind::Disbursements;
                 st.map = Some(map);
+                if stream {
+                    self.start_stream();
+                }
             }
             Detection::Incomplete(map) => {
                 self.out.sheets.push(SheetSummary {
@@ -327,8 +391,9 @@ impl<'p> Parser<'p> {
 }
 
 impl RowSink for Parser<'_> {
-    fn begin_sheet(&mut self, name: &str) {
+    fn begin_sheet(&mut self, name: &str, last: bool) {
         self.sheet = Some(SheetState {
+            last,
             name: name.to_string(),
             shared_name: name.into(),
             pending: Vec::new(),
@@ -386,6 +451,8 @@ impl RowSink for Parser<'_> {
             let d = columns::detect(&st.name, &st.pending, self.forced);
             self.decide(d);
         }
+        self.send_streamed();
+        self.streaming = false;
         self.sheet = None;
     }
 }
@@ -699,7 +766,7 @@ impl<'c> RowParse<'_, '_, 'c, '_> {
             (self.ok, code, date, amount, voucher)
         {
             let src = self.source();
-            self.parser.out.payments.push(PaymentRecord {
+            let rec = PaymentRecord {
                 src,
                 code,
                 date,
@@ -708,7 +775,15 @@ impl<'c> RowParse<'_, '_, 'c, '_> {
                 tranche,
                 reverses,
                 note,
-            });
+            };
+            if self.parser.streaming {
+                self.parser.streamed.push(rec);
+                if self.parser.streamed.len() >= STREAM_CHUNK {
+                    self.parser.send_streamed();
+                }
+            } else {
+                self.parser.out.payments.push(rec);
+            }
         }
     }
 

@@ -17,7 +17,8 @@ pub const MAX_COLUMNS: u32 = 512;
 
 /// Receives a file's rows. Returning `false` from `row` stops the current sheet.
 pub trait RowSink {
-    fn begin_sheet(&mut self, name: &str);
+    /// `last`: no sheet follows this one.
+    fn begin_sheet(&mut self, name: &str, last: bool);
     /// `row` is 0-based; `cells` are indexed by 0-based column.
     fn row(&mut self, row: u32, cells: Vec<Cell>) -> bool;
     fn end_sheet(&mut self);
@@ -133,8 +134,9 @@ impl<'s, S: RowSink> RowBuilder<'s, S> {
 macro_rules! stream_cells {
     ($wb:ident, $sink:ident) => {{
         let mut wb = $wb;
-        for name in wb.sheet_names() {
-            $sink.begin_sheet(&name);
+        let names = wb.sheet_names();
+        for (i, name) in names.iter().enumerate() {
+            $sink.begin_sheet(name, i + 1 == names.len());
             let mut reader = wb
                 .worksheet_cells_reader(&name)
                 .map_err(ReadError::workbook)?;
@@ -189,9 +191,10 @@ where
     R::Error: std::fmt::Display,
     S: RowSink,
 {
-    for name in wb.sheet_names() {
-        let range = wb.worksheet_range(&name).map_err(ReadError::workbook)?;
-        sink.begin_sheet(&name);
+    let names = wb.sheet_names();
+    for (i, name) in names.iter().enumerate() {
+        let range = wb.worksheet_range(name).map_err(ReadError::workbook)?;
+        sink.begin_sheet(name, i + 1 == names.len());
         let (r0, c0) = range.start().unwrap_or((0, 0));
         let mut rows = RowBuilder::new(sink);
         for (i, row) in range.rows().enumerate() {
@@ -263,7 +266,7 @@ fn read_csv<S: RowSink>(bytes: &[u8], file_name: &str, sink: &mut S) -> Result<(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| file_name.to_string());
-    sink.begin_sheet(&sheet);
+    sink.begin_sheet(&sheet, true);
     let mut record = csv::StringRecord::new();
     let mut row = 0u32;
     loop {

@@ -4,6 +4,7 @@
 //! rolls back when any is an error, so nothing from a bad file is stored.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
@@ -82,7 +83,7 @@ struct Ctx<'a> {
     txn: &'a DatabaseTransaction,
     lang: Lang,
     file: &'a str,
-    columns: &'a HashMap<String, ColumnMap>,
+    columns: HashMap<String, ColumnMap>,
     problems: Vec<Problem>,
     warning_counts: HashMap<&'static str, u64>,
     batch_id: i64,
@@ -339,126 +340,168 @@ pub async fn store(
     parsed: &Parsed,
     lang: Lang,
 ) -> Result<Outcome, DbErr> {
-    // One import at a time, whichever process or server runs it: on PostgreSQL a
-    // transaction-scoped advisory lock (released at commit or rollback, also when the process
-    // dies); on SQLite the batch row written first below takes the database's write lock.
-    // Imports that follow see what the earlier ones committed, so two that pay the same
-    // contract never together exceed it, and the same file confirmed twice at once is stored
-    // once (the second finds it already there).
-    if txn.get_database_backend() == DbBackend::Postgres && !meta.dry_run {
-        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({IMPORT_LOCK})"))
-            .await?;
-    }
-    let now = Utc::now();
-    // Writing the batch first takes SQLite's write lock at the start of the transaction, so
-    // a concurrent import waits here instead of failing at its first write.
-    let kinds: Vec<&str> = {
-        let mut k: Vec<&str> = parsed
-            .sheets
-            .iter()
-            .filter_map(|s| s.kind.map(SheetKind::code))
-            .collect();
-        k.dedup();
-        k
-    };
-    let batch = import_batch::ActiveModel {
-        file_name: Set(meta.name.clone()),
-        file_size: Set(meta.size as i64),
-        sha256: Set(meta.sha256.clone()),
-        kind: Set(if kinds.is_empty() {
-            "none".into()
-        } else {
-            kinds.join("+")
-        }),
-        actor: Set(meta.actor.clone()),
-        recorded_at: Set(now),
-        rows_read: Set(0),
-        inserted: Set(0),
-        updated: Set(0),
-        unchanged: Set(0),
-        warnings: Set(0),
-        status: Set("committed".into()),
-        ..Default::default()
-    };
-    let batch_id = import_batch::Entity::insert(batch)
-        .exec(txn)
-        .await?
-        .last_insert_id;
-    let mut ctx = Ctx {
-        txn,
-        lang,
-        file: &meta.name,
-        columns: &parsed.columns,
-        problems: Vec::new(),
-        warning_counts: HashMap::new(),
-        batch_id,
-        actor: &meta.actor,
-        now,
-    };
+    let mut store = Store::begin(txn, meta, lang, parsed.columns.clone()).await?;
+    store.contracts(&parsed.contracts).await?;
+    store
+        .payments(PaymentInput::Parsed(&parsed.payments))
+        .await?;
+    store.services(&parsed.services).await?;
+    store.finish(parsed).await
+}
 
-    let mut counts = BTreeMap::new();
-    let mut known: HashMap<String, ContractInfo> = HashMap::new();
-    if !parsed.contracts.is_empty() {
-        counts.insert(
-            SheetKind::Contracts,
-            store_contracts(&mut ctx, &parsed.contracts, &mut known).await?,
-        );
+/// One file being stored under a new batch, kind by kind: contracts first (payments and
+/// service reports may name them), then payments, then service reports. A file whose
+/// payments are still being parsed gives them as a stream and its services afterwards.
+pub struct Store<'a> {
+    ctx: Ctx<'a>,
+    counts: BTreeMap<SheetKind, Counts>,
+    known: HashMap<String, ContractInfo>,
+}
+
+impl<'a> Store<'a> {
+    pub async fn begin(
+        txn: &'a DatabaseTransaction,
+        meta: &'a FileMeta,
+        lang: Lang,
+        columns: HashMap<String, ColumnMap>,
+    ) -> Result<Store<'a>, DbErr> {
+        // One import at a time, whichever process or server runs it: on PostgreSQL a
+        // transaction-scoped advisory lock (released at commit or rollback, also when the
+        // process dies); on SQLite the batch row written first below takes the database's
+        // write lock. Imports that follow see what the earlier ones committed, so two that
+        // pay the same contract never together exceed it, and the same file confirmed twice
+        // at once is stored once (the second finds it already there).
+        if txn.get_database_backend() == DbBackend::Postgres && !meta.dry_run {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({IMPORT_LOCK})"))
+                .await?;
+        }
+        let now = Utc::now();
+        // Writing the batch first takes SQLite's write lock at the start of the transaction,
+        // so a concurrent import waits here instead of failing at its first write. Its kind
+        // and counts are set by `finish`, when the whole file is read.
+        let batch = import_batch::ActiveModel {
+            file_name: Set(meta.name.clone()),
+            file_size: Set(meta.size as i64),
+            sha256: Set(meta.sha256.clone()),
+            kind: Set("none".into()),
+            actor: Set(meta.actor.clone()),
+            recorded_at: Set(now),
+            rows_read: Set(0),
+            inserted: Set(0),
+            updated: Set(0),
+            unchanged: Set(0),
+            warnings: Set(0),
+            status: Set("committed".into()),
+            ..Default::default()
+        };
+        let batch_id = import_batch::Entity::insert(batch)
+            .exec(txn)
+            .await?
+            .last_insert_id;
+        Ok(Store {
+            ctx: Ctx {
+                txn,
+                lang,
+                file: &meta.name,
+                columns,
+                problems: Vec::new(),
+                warning_counts: HashMap::new(),
+                batch_id,
+                actor: &meta.actor,
+                now,
+            },
+            counts: BTreeMap::new(),
+            known: HashMap::new(),
+        })
     }
-    if !parsed.payments.is_empty() {
-        counts.insert(
-            SheetKind::Disbursements,
-            store_payments(&mut ctx, &parsed.payments, &mut known).await?,
-        );
+
+    pub async fn contracts(&mut self, records: &[ContractRecord]) -> Result<(), DbErr> {
+        if !records.is_empty() {
+            let c = store_contracts(&mut self.ctx, records, &mut self.known).await?;
+            self.counts.insert(SheetKind::Contracts, c);
+        }
+        Ok(())
     }
-    if !parsed.services.is_empty() {
-        counts.insert(
-            SheetKind::Services,
-            store_services(&mut ctx, &parsed.services, &mut known).await?,
-        );
+
+    pub async fn payments(&mut self, input: PaymentInput<'_>) -> Result<(), DbErr> {
+        let c = store_payments(&mut self.ctx, input, &mut self.known).await?;
+        if c.read > 0 {
+            self.counts.insert(SheetKind::Disbursements, c);
+        }
+        Ok(())
     }
-    for s in &parsed.sheets {
-        if let Some(k) = s.kind {
-            counts.entry(k).or_default();
+
+    pub async fn services(&mut self, records: &[ServiceRecord]) -> Result<(), DbErr> {
+        if !records.is_empty() {
+            let c = store_services(&mut self.ctx, records, &mut self.known).await?;
+            self.counts.insert(SheetKind::Services, c);
+        }
+        Ok(())
+    }
+
+    /// Column maps of sheets read after the store began, to name the cells of problems.
+    pub fn add_columns(&mut self, columns: &HashMap<String, ColumnMap>) {
+        for (k, v) in columns {
+            self.ctx
+                .columns
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
         }
     }
 
-    let mut total = Counts::default();
-    for c in counts.values() {
-        total.add(c);
+    /// Records the batch's kind and counts, once the whole file is read.
+    pub async fn finish(mut self, parsed: &Parsed) -> Result<Outcome, DbErr> {
+        let kinds: Vec<&str> = {
+            let mut k: Vec<&str> = parsed
+                .sheets
+                .iter()
+                .filter_map(|s| s.kind.map(SheetKind::code))
+                .collect();
+            k.dedup();
+            k
+        };
+        for s in &parsed.sheets {
+            if let Some(k) = s.kind {
+                self.counts.entry(k).or_default();
+            }
+        }
+        let mut total = Counts::default();
+        for c in self.counts.values() {
+            total.add(c);
+        }
+        let warnings = self.ctx.warning_counts.values().sum::<u64>() as usize
+            + parsed
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Warning)
+                .count();
+        let kind = if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join("+")
+        };
+        use import_batch::Column as B;
+        let mut update = import_batch::Entity::update_many().col_expr(B::Kind, Expr::value(kind));
+        for (col, n) in [
+            (B::RowsRead, total.read),
+            (B::Inserted, total.inserted),
+            (B::Updated, total.updated),
+            (B::Unchanged, total.unchanged),
+            (B::Warnings, warnings as u64),
+        ] {
+            update = update.col_expr(col, Expr::value(n as i64));
+        }
+        update
+            .filter(B::Id.eq(self.ctx.batch_id))
+            .exec(self.ctx.txn)
+            .await?;
+        Ok(Outcome {
+            batch_id: self.ctx.batch_id,
+            counts: self.counts,
+            problems: self.ctx.problems,
+            warning_counts: self.ctx.warning_counts,
+        })
     }
-    let warnings = ctx.warning_counts.values().sum::<u64>() as usize
-        + parsed
-            .problems
-            .iter()
-            .filter(|p| p.severity == Severity::Warning)
-            .count();
-    import_batch::Entity::update_many()
-        .col_expr(
-            import_batch::Column::RowsRead,
-            Expr::value(total.read as i64),
-        )
-        .col_expr(
-            import_batch::Column::Inserted,
-            Expr::value(total.inserted as i64),
-        )
-        .col_expr(
-            import_batch::Column::Updated,
-            Expr::value(total.updated as i64),
-        )
-        .col_expr(
-            import_batch::Column::Unchanged,
-            Expr::value(total.unchanged as i64),
-        )
-        .col_expr(import_batch::Column::Warnings, Expr::value(warnings as i64))
-        .filter(import_batch::Column::Id.eq(batch_id))
-        .exec(txn)
-        .await?;
-    Ok(Outcome {
-        batch_id,
-        counts,
-        problems: ctx.problems,
-        warning_counts: ctx.warning_counts,
-    })
 }
 
 /// Loads contracts by code, locking their rows on PostgreSQL so that two imports paying
@@ -772,231 +815,370 @@ struct StoredPayment {
     amount_fen: i64,
 }
 
-async fn store_payments(
-    ctx: &mut Ctx<'_>,
-    records: &[PaymentRecord],
-    known: &mut HashMap<String, ContractInfo>,
-) -> Result<Counts, DbErr> {
-    let mut counts = Counts {
-        read: records.len() as u64,
-        ..Default::default()
-    };
-    resolve_codes(ctx, records.iter().map(|r| r.code.as_str()), known).await?;
-    let ids: Vec<i64> = {
-        let mut v: Vec<i64> = known.values().map(|c| c.id).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
-    // Every payment already recorded against these contracts.
-    let mut stored: HashMap<(i64, String), StoredPayment> = HashMap::new();
-    let mut reversed: HashSet<i64> = HashSet::new();
-    let mut net: HashMap<i64, i64> = HashMap::new();
-    for chunk in ids.chunks(KEYS_PER_LOOKUP) {
-        let rows: Vec<(i64, i64, String, NaiveDate, i64, Option<i64>)> =
-            disbursement::Entity::find()
-                .select_only()
-                .columns([
-                    disbursement::Column::Id,
-                    disbursement::Column::ContractId,
-                    disbursement::Column::Voucher,
-                    disbursement::Column::PaidOn,
-                    disbursement::Column::AmountFen,
-                    disbursement::Column::ReversesId,
-                ])
-                .filter(disbursement::Column::ContractId.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(ctx.txn)
-                .await?;
-        for (id, cid, voucher, date, amount_fen, rev) in rows {
-            *net.entry(cid).or_insert(0) += amount_fen;
-            if let Some(r) = rev {
-                reversed.insert(r);
+/// The payments of a file: all read already, or arriving in chunks while the rest of the
+/// file is still being parsed (see `super::parse::Streamed`).
+pub enum PaymentInput<'r> {
+    Parsed(&'r [PaymentRecord]),
+    Streamed(tokio::sync::mpsc::Receiver<super::parse::Streamed>),
+}
+
+/// Rows of a parsed file checked between two lookups of the contracts they name.
+const PAYMENTS_PER_CHECK: usize = 4096;
+
+/// A (contract code, voucher) pair as two independent 64-bit SipHash digests, keyed at
+/// random per import. A million-row file keeps one per row to find repeated vouchers: 16
+/// bytes instead of a 40-byte key and a copy of the voucher, about 50 MB less at a million
+/// rows. Two different pairs share both digests with a chance of about n^2 / 2^129 (10^-27
+/// for a million rows), and such a collision could only report a payment as a duplicate,
+/// refusing the file: it can never let a wrong row in.
+#[derive(Default)]
+struct PairDigest {
+    a: std::hash::RandomState,
+    b: std::hash::RandomState,
+}
+
+impl PairDigest {
+    fn of(&self, code: &str, voucher: &str) -> [u64; 2] {
+        [
+            self.a.hash_one((code, voucher)),
+            self.b.hash_one((code, voucher)),
+        ]
+    }
+}
+
+/// The digests are already uniformly random: the map uses the first as the hash.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `[u64; 2]` keys are hashed (a length prefix, then both words as bytes): the
+        // words XORed are as random as either.
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(w);
+        }
+    }
+}
+
+/// What the payment check remembers from one chunk of rows to the next.
+#[derive(Default)]
+struct PaymentCheck {
+    /// Payments already in the ledger by contract and voucher, for every contract seen so
+    /// far (by contract first, so that a row's voucher is looked up without a copy).
+    stored: HashMap<i64, HashMap<String, StoredPayment>>,
+    /// Ledger payments that a ledger reversal already reverses.
+    reversed: HashSet<i64>,
+    /// Net paid per contract: the ledger's and then this file's.
+    net: HashMap<i64, i64>,
+    /// Contracts whose ledger payments are loaded into `stored`.
+    loaded: HashSet<i64>,
+    /// Codes looked up and not found, so that a file of unknown codes asks once.
+    absent: HashSet<String>,
+    /// Each (code, voucher) of this file so far, by its digest, as an index into `firsts`.
+    seen: HashMap<[u64; 2], u32, BuildHasherDefault<DigestHasher>>,
+    digests: PairDigest,
+    /// The first row of each (code, voucher), and its amount when it was accepted as a new
+    /// payment (what a later reversal in the file may name).
+    firsts: Vec<(u32, Option<i64>)>,
+    /// (contract, voucher) reversed by this file.
+    reversed_in_file: HashSet<(i64, String)>,
+    /// Reversals, written last: they name payments that may be in this file.
+    reversals: Vec<(PaymentRecord, i64, i64, String)>,
+}
+
+impl PaymentCheck {
+    /// Looks up the contracts of `records` not known yet, and the payments already recorded
+    /// against every contract now known.
+    async fn resolve(
+        &mut self,
+        ctx: &Ctx<'_>,
+        records: &[PaymentRecord],
+        known: &mut HashMap<String, ContractInfo>,
+    ) -> Result<(), DbErr> {
+        let codes: Vec<&str> = records
+            .iter()
+            .map(|r| r.code.as_str())
+            .filter(|c| !known.contains_key(*c) && !self.absent.contains(*c))
+            .collect();
+        if !codes.is_empty() {
+            resolve_codes(ctx, codes.iter().copied(), known).await?;
+            for c in codes {
+                if !known.contains_key(c) {
+                    self.absent.insert(c.to_string());
+                }
             }
-            stored.insert(
-                (cid, voucher),
-                StoredPayment {
-                    id,
-                    date,
-                    amount_fen,
-                },
-            );
         }
+        let mut ids: Vec<i64> = known
+            .values()
+            .map(|c| c.id)
+            .filter(|id| !self.loaded.contains(id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(KEYS_PER_LOOKUP) {
+            let rows: Vec<(i64, i64, String, NaiveDate, i64, Option<i64>)> =
+                disbursement::Entity::find()
+                    .select_only()
+                    .columns([
+                        disbursement::Column::Id,
+                        disbursement::Column::ContractId,
+                        disbursement::Column::Voucher,
+                        disbursement::Column::PaidOn,
+                        disbursement::Column::AmountFen,
+                        disbursement::Column::ReversesId,
+                    ])
+                    .filter(disbursement::Column::ContractId.is_in(chunk.iter().copied()))
+                    .into_tuple()
+                    .all(ctx.txn)
+                    .await?;
+            for (id, cid, voucher, date, amount_fen, rev) in rows {
+                *self.net.entry(cid).or_insert(0) += amount_fen;
+                if let Some(r) = rev {
+                    self.reversed.insert(r);
+                }
+                self.stored.entry(cid).or_default().insert(
+                    voucher,
+                    StoredPayment {
+                        id,
+                        date,
+                        amount_fen,
+                    },
+                );
+            }
+        }
+        self.loaded.extend(ids);
+        Ok(())
     }
 
-    // Duplicates within the file, found by sorting row numbers rather than hashing a
-    // million keys: a stable sort keeps the first occurrence first.
-    let mut order: Vec<usize> = (0..records.len()).collect();
-    order.sort_by(|&a, &b| {
-        (records[a].code.as_str(), &records[a].voucher)
-            .cmp(&(records[b].code.as_str(), &records[b].voucher))
-    });
-    let mut duplicate_of: HashMap<usize, u32> = HashMap::new();
-    for w in order.windows(2) {
-        let (a, b) = (&records[w[0]], &records[w[1]]);
-        if a.code == b.code && a.voucher == b.voucher {
-            let first = duplicate_of.get(&w[0]).copied().unwrap_or(a.src.row);
-            duplicate_of.insert(w[1], first);
-        }
-    }
-    drop(order);
-    // Only payments that a reversal in this file names need remembering.
-    let targets: HashSet<(&str, &str)> = records
-        .iter()
-        .filter_map(|r| r.reverses.as_deref().map(|v| (r.code.as_str(), v)))
-        .collect();
-
-    let chunk_values = rows_per_statement(PAYMENT_COLS.len()) * PAYMENT_COLS.len();
-    let mut new_in_file: HashMap<(i64, String), i64> = HashMap::new();
-    let mut reversed_in_file: HashSet<(i64, String)> = HashSet::new();
-    let mut reversals: Vec<(&PaymentRecord, i64, i64, String)> = Vec::new();
-    // Checking the next rows overlaps with writing the last ones: the database works on one
-    // chunk (SQLite on the driver's worker thread, PostgreSQL in the server) while this task
-    // checks the rows of the next. The channel holds one chunk, so at most three are in
-    // memory: being written, waiting, being built.
-    let txn = ctx.txn;
-    let (chunks, mut waiting) = tokio::sync::mpsc::channel::<Vec<Value>>(1);
-    let writer = async move {
-        while let Some(values) = waiting.recv().await {
-            insert_values(txn, "disbursements", &PAYMENT_COLS, values).await?;
-        }
-        Ok::<(), DbErr>(())
-    };
-    let checker = async {
-        let chunks = chunks;
-        let mut plain: Vec<Value> = Vec::with_capacity(chunk_values);
-        for (i, rec) in records.iter().enumerate() {
-            if let Some(&first_row) = duplicate_of.get(&i) {
+    /// Checks one payment in file order. Returns the contract and amount of a new payment to
+    /// write now; reversals are kept for the end; problems go to `ctx`.
+    fn check(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        rec: &PaymentRecord,
+        known: &HashMap<String, ContractInfo>,
+        counts: &mut Counts,
+    ) -> Option<(i64, i64)> {
+        let key = self.digests.of(rec.code.as_str(), &rec.voucher);
+        let first = match self.seen.entry(key) {
+            std::collections::hash_map::Entry::Occupied(first) => {
                 ctx.problem(
                     &rec.src,
                     Field::Voucher,
                     Some(rec.voucher.clone()),
-                    Kind::DuplicateInFile { first_row },
-                );
-                continue;
-            }
-            let Some(c) = known.get(rec.code.as_str()).copied() else {
-                ctx.problem(
-                    &rec.src,
-                    Field::Code,
-                    Some(rec.code.to_string()),
-                    Kind::UnknownContract {
-                        code: rec.code.to_string(),
+                    Kind::DuplicateInFile {
+                        first_row: self.firsts[*first.get() as usize].0,
                     },
                 );
-                continue;
-            };
-            let Ok(amount_fen) = rec.amount.to_fen() else {
+                return None;
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(self.firsts.len() as u32);
+                self.firsts.push((rec.src.row, None));
+                self.firsts.len() - 1
+            }
+        };
+        let Some(c) = known.get(rec.code.as_str()).copied() else {
+            ctx.problem(
+                &rec.src,
+                Field::Code,
+                Some(rec.code.to_string()),
+                Kind::UnknownContract {
+                    code: rec.code.to_string(),
+                },
+            );
+            return None;
+        };
+        let Ok(amount_fen) = rec.amount.to_fen() else {
+            ctx.problem(
+                &rec.src,
+                Field::Amount,
+                Some(rec.amount.to_string()),
+                Kind::BadAmount(crate::money::MoneyError::Overflow),
+            );
+            return None;
+        };
+        let stored = self.stored.get(&c.id);
+        if let Some(s) = stored.and_then(|m| m.get(rec.voucher.as_str())) {
+            if s.date == rec.date && s.amount_fen == amount_fen {
+                counts.unchanged += 1;
+            } else {
+                let recorded = format!("{} {}", s.date, Money::from_fen(s.amount_fen));
                 ctx.problem(
                     &rec.src,
-                    Field::Amount,
-                    Some(rec.amount.to_string()),
-                    Kind::BadAmount(crate::money::MoneyError::Overflow),
+                    Field::Voucher,
+                    Some(rec.voucher.clone()),
+                    Kind::VoucherConflict { recorded },
                 );
-                continue;
-            };
-            let key = (c.id, rec.voucher.clone());
-            if let Some(s) = stored.get(&key) {
-                if s.date == rec.date && s.amount_fen == amount_fen {
-                    counts.unchanged += 1;
-                } else {
-                    let recorded = format!("{} {}", s.date, Money::from_fen(s.amount_fen));
-                    ctx.problem(
-                        &rec.src,
-                        Field::Voucher,
-                        Some(rec.voucher.clone()),
-                        Kind::VoucherConflict { recorded },
-                    );
-                }
-                continue;
             }
-            if let Some(target) = &rec.reverses {
-                let tkey = (c.id, target.clone());
-                let (target_amount, target_id) = match (stored.get(&tkey), new_in_file.get(&tkey)) {
-                    (Some(s), _) => (s.amount_fen, Some(s.id)),
-                    (None, Some(a)) => (*a, None),
-                    (None, None) => {
-                        ctx.problem(
-                            &rec.src,
-                            Field::Reverses,
-                            Some(target.clone()),
-                            Kind::ReversalTargetMissing {
-                                voucher: target.clone(),
-                            },
-                        );
-                        continue;
-                    }
-                };
-                if amount_fen >= 0 || -amount_fen > target_amount || target_amount <= 0 {
-                    ctx.problem(
-                        &rec.src,
-                        Field::Amount,
-                        Some(rec.amount.to_string()),
-                        Kind::ReversalMismatch {
-                            reversed: Money::from_fen(target_amount).to_string(),
-                        },
-                    );
-                    continue;
-                }
-                if target_id.is_some_and(|id| reversed.contains(&id))
-                    || !reversed_in_file.insert(tkey)
-                {
+            return None;
+        }
+        if let Some(target) = &rec.reverses {
+            let tkey = (c.id, target.clone());
+            let in_file = self
+                .seen
+                .get(&self.digests.of(rec.code.as_str(), target))
+                .and_then(|&i| self.firsts[i as usize].1);
+            let (target_amount, target_id) = match (stored.and_then(|m| m.get(target)), in_file) {
+                (Some(s), _) => (s.amount_fen, Some(s.id)),
+                (None, Some(a)) => (a, None),
+                (None, None) => {
                     ctx.problem(
                         &rec.src,
                         Field::Reverses,
                         Some(target.clone()),
-                        Kind::AlreadyReversed {
+                        Kind::ReversalTargetMissing {
                             voucher: target.clone(),
                         },
                     );
-                    continue;
+                    return None;
                 }
-            }
-            let paid = net.get(&c.id).copied().unwrap_or(0);
-            let after = paid.saturating_add(amount_fen);
-            if amount_fen > 0 && after > c.value_fen {
+            };
+            if amount_fen >= 0 || -amount_fen > target_amount || target_amount <= 0 {
                 ctx.problem(
                     &rec.src,
                     Field::Amount,
                     Some(rec.amount.to_string()),
-                    Kind::OverPayment {
-                        value: Money::from_fen(c.value_fen).to_string(),
-                        paid: Money::from_fen(paid).to_string(),
-                        after: Money::from_fen(after).to_string(),
+                    Kind::ReversalMismatch {
+                        reversed: Money::from_fen(target_amount).to_string(),
                     },
                 );
-                continue;
+                return None;
             }
-            if rec.date < c.start || rec.date > c.end {
+            if target_id.is_some_and(|id| self.reversed.contains(&id))
+                || !self.reversed_in_file.insert(tkey)
+            {
                 ctx.problem(
                     &rec.src,
-                    Field::Date,
-                    Some(rec.date.to_string()),
-                    Kind::PaymentOutsideTerm {
-                        start: c.start.to_string(),
-                        end: c.end.to_string(),
+                    Field::Reverses,
+                    Some(target.clone()),
+                    Kind::AlreadyReversed {
+                        voucher: target.clone(),
                     },
                 );
+                return None;
             }
-            net.insert(c.id, after);
-            if targets.contains(&(rec.code.as_str(), rec.voucher.as_str())) {
-                new_in_file.insert(key, amount_fen);
+        }
+        let paid = self.net.get(&c.id).copied().unwrap_or(0);
+        let after = paid.saturating_add(amount_fen);
+        if amount_fen > 0 && after > c.value_fen {
+            ctx.problem(
+                &rec.src,
+                Field::Amount,
+                Some(rec.amount.to_string()),
+                Kind::OverPayment {
+                    value: Money::from_fen(c.value_fen).to_string(),
+                    paid: Money::from_fen(paid).to_string(),
+                    after: Money::from_fen(after).to_string(),
+                },
+            );
+            return None;
+        }
+        if rec.date < c.start || rec.date > c.end {
+            ctx.problem(
+                &rec.src,
+                Field::Date,
+                Some(rec.date.to_string()),
+                Kind::PaymentOutsideTerm {
+                    start: c.start.to_string(),
+                    end: c.end.to_string(),
+                },
+            );
+        }
+        self.net.insert(c.id, after);
+        self.firsts[first].1 = Some(amount_fen);
+        counts.inserted += 1;
+        match &rec.reverses {
+            Some(t) => {
+                self.reversals
+                    .push((rec.clone(), c.id, amount_fen, t.clone()));
+                None
             }
-            counts.inserted += 1;
-            match &rec.reverses {
-                Some(t) => reversals.push((rec, c.id, amount_fen, t.clone())),
-                None => {
-                    payment_values(&mut plain, ctx, rec, c.id, amount_fen, None);
-                    // Written as they pass, so a million rows never sit in memory twice; a
-                    // later error still rolls the whole transaction back.
-                    if plain.len() >= chunk_values {
-                        let values =
-                            std::mem::replace(&mut plain, Vec::with_capacity(chunk_values));
-                        // After an error nothing will be kept: stop writing, go on checking.
-                        if !has_error(ctx) && chunks.send(values).await.is_err() {
-                            // The writer stopped on a database error, returned below.
-                            return;
-                        }
+            None => Some((c.id, amount_fen)),
+        }
+    }
+}
+
+async fn store_payments(
+    ctx: &mut Ctx<'_>,
+    input: PaymentInput<'_>,
+    known: &mut HashMap<String, ContractInfo>,
+) -> Result<Counts, DbErr> {
+    let mut counts = Counts::default();
+    let mut check = PaymentCheck::default();
+    let chunk_values = rows_per_statement(PAYMENT_COLS.len()) * PAYMENT_COLS.len();
+    // Checking the next rows overlaps with writing the last ones: the database works on one
+    // chunk (SQLite on the driver's worker thread, PostgreSQL in the server) while this task
+    // checks the rows of the next, and (with a streamed input) the parser reads on. The
+    // channel holds one chunk, so at most three are in memory: being written, waiting, being
+    // built.
+    let txn = ctx.txn;
+    let (chunks, mut waiting) = tokio::sync::mpsc::channel::<Vec<Value>>(1);
+    let writer = async move {
+        let mut busy = std::time::Duration::ZERO;
+        while let Some(values) = waiting.recv().await {
+            let t = std::time::Instant::now();
+            insert_values(txn, "disbursements", &PAYMENT_COLS, values).await?;
+            busy += t.elapsed();
+        }
+        Ok::<_, DbErr>(busy)
+    };
+    let checker = async {
+        let chunks = chunks;
+        let mut plain: Vec<Value> = Vec::with_capacity(chunk_values);
+        let mut input = input;
+        let mut parsed_at = 0usize;
+        let mut wait_parse = std::time::Duration::ZERO;
+        let mut wait_send = std::time::Duration::ZERO;
+        let mut wait_resolve = std::time::Duration::ZERO;
+        let t0 = std::time::Instant::now();
+        'chunks: loop {
+            let mut owned = Vec::new();
+            let records: &[PaymentRecord] = match &mut input {
+                PaymentInput::Parsed(all) => {
+                    let end = (parsed_at + PAYMENTS_PER_CHECK).min(all.len());
+                    let slice = &all[parsed_at..end];
+                    parsed_at = end;
+                    slice
+                }
+                PaymentInput::Streamed(rx) => {
+                    let t = std::time::Instant::now();
+                    let m = rx.recv().await;
+                    wait_parse += t.elapsed();
+                    if let Some(super::parse::Streamed::Payments(v)) = m {
+                        owned = v;
+                    }
+                    &owned
+                }
+            };
+            if records.is_empty() {
+                break;
+            }
+            counts.read += records.len() as u64;
+            let t = std::time::Instant::now();
+            check.resolve(ctx, records, known).await?;
+            wait_resolve += t.elapsed();
+            for rec in records {
+                let Some((cid, amount_fen)) = check.check(ctx, rec, known, &mut counts) else {
+                    continue;
+                };
+                payment_values(&mut plain, ctx, rec, cid, amount_fen, None);
+                // Written as they pass, so a million rows never sit in memory twice; a later
+                // error still rolls the whole transaction back.
+                if plain.len() >= chunk_values {
+                    let values = std::mem::replace(&mut plain, Vec::with_capacity(chunk_values));
+                    // After an error nothing will be kept: stop writing, go on checking.
+                    let t = std::time::Instant::now();
+                    let writer_gone = !has_error(ctx) && chunks.send(values).await.is_err();
+                    wait_send += t.elapsed();
+                    if writer_gone {
+                        // The writer stopped on a database error, returned below.
+                        break 'chunks;
                     }
                 }
             }
@@ -1004,13 +1186,30 @@ async fn store_payments(
         if !has_error(ctx) {
             let _ = chunks.send(plain).await;
         }
+        Ok::<_, DbErr>((t0.elapsed(), wait_parse, wait_send, wait_resolve))
     };
-    let ((), written) = tokio::join!(checker, writer);
-    written?;
+    let (checked, written) = tokio::join!(checker, writer);
+    let writing = written?;
+    let (total, waiting_for_rows, waiting_for_writer, lookups) = checked?;
+    // Where a large import's time goes: the writer is the floor; the checker waits for the
+    // parser, for room in the writer's queue, and for its lookups to get the connection.
+    tracing::debug!(
+        rows = counts.read,
+        ?total,
+        ?writing,
+        ?waiting_for_rows,
+        ?waiting_for_writer,
+        ?lookups,
+        "payments checked and written"
+    );
+    let reversals = std::mem::take(&mut check.reversals);
     if !reversals.is_empty() {
         // The reversed payments' ids, now that this file's own payments are stored.
-        let mut ids: HashMap<(i64, String), i64> =
-            stored.iter().map(|(k, s)| (k.clone(), s.id)).collect();
+        let mut ids: HashMap<(i64, String), i64> = check
+            .stored
+            .iter()
+            .flat_map(|(cid, m)| m.iter().map(|(v, s)| ((*cid, v.clone()), s.id)))
+            .collect();
         let cids: Vec<i64> = reversals.iter().map(|r| r.1).collect();
         for chunk in cids.chunks(KEYS_PER_LOOKUP) {
             let rows: Vec<(i64, i64, String)> = disbursement::Entity::find()
