@@ -4,10 +4,26 @@ mod common;
 
 use common::TestDb;
 use procure::Money;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, RuntimeErr, SqlErr, Statement};
 
 async fn exec(t: &TestDb, sql: &str) -> Result<(), sea_orm::DbErr> {
     t.db.execute_unprepared(sql).await.map(|_| ())
+}
+
+/// Whether `e` is a foreign-key violation (SQLSTATE 23503; SQLite's code 787), and the name
+/// of the constraint it reports, which SQLite does not give.
+fn foreign_key_violation(e: &DbErr) -> Option<Option<String>> {
+    if !matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) {
+        return None;
+    }
+    let constraint = match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => s
+            .as_database_error()
+            .and_then(|d| d.constraint())
+            .map(str::to_string),
+        _ => None,
+    };
+    Some(constraint)
 }
 
 async fn scalar_i64(t: &TestDb, sql: &str) -> i64 {
@@ -84,12 +100,215 @@ both_backends! {
 both_backends! {
     async fn foreign_keys_reject_orphans(t: &TestDb) {
         seed(t).await;
-        assert!(exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (999, '2019-06-30', 1, 'X', 1, 's', 2)").await.is_err());
-        assert!(exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (1, '2019-06-30', 1, 'X', 999, 's', 2)").await.is_err());
+        // Refused as foreign-key violations, not for some other reason (on PostgreSQL these two
+        // are checks that stand for the foreign keys, m20261128_000003_bulk_checks).
+        for sql in [
+            "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (999, '2019-06-30', 1, 'X', 1, 's', 2)",
+            "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (1, '2019-06-30', 1, 'X', 999, 's', 2)",
+        ] {
+            let e = exec(t, sql).await.expect_err(sql);
+            assert!(foreign_key_violation(&e).is_some(), "{sql}: {e}");
+        }
         assert!(exec(t, "INSERT INTO service_reports (contract_id, period_start, period_end, period_label, batch_id, source_sheet, source_row) VALUES (999, '2019-06-01', '2019-06-30', '2019-06', 1, 's', 2)").await.is_err());
         assert!(exec(t, "INSERT INTO contracts (code, title, category, provider_id, provider_name, value_fen, start_on, end_on, status, batch_id, source_sheet, source_row, updated_batch_id) \
              VALUES ('C2', 't', 'elderly', 999, 'x', 1, '2019-01-01', '2019-12-31', 'active', 1, 's', 3, 1)").await.is_err());
         assert!(exec(t, "DELETE FROM contracts WHERE id = 1").await.is_ok(), "no payment refers to it yet");
+    }
+}
+
+both_backends! {
+    async fn a_contract_or_batch_that_a_payment_names_can_be_neither_deleted_nor_renumbered(t: &TestDb) {
+        seed(t).await;
+        // A second batch and contract that no payment names: they stay free to change.
+        exec(t, "INSERT INTO import_batches (file_name, file_size, sha256, kind, actor, recorded_at, rows_read, inserted, updated, unchanged, warnings, status) \
+                 VALUES ('u.xlsx', 1, 'cd', 'payments', 'test', '2019-07-01 00:00:00+00:00', 0, 0, 0, 0, 0, 'committed')").await.unwrap();
+        exec(t, "INSERT INTO contracts (code, title, category, provider_id, provider_name, value_fen, start_on, end_on, status, batch_id, source_sheet, source_row, updated_batch_id) \
+                 VALUES ('C2', 't', 'elderly', 1, '甲社工中心', 1, '2019-01-01', '2019-12-31', 'active', 1, 's', 3, 1)").await.unwrap();
+        exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (1, '2019-06-30', 100, 'PZ-1', 2, 's', 2)").await.unwrap();
+
+        for (sql, constraint) in [
+            ("DELETE FROM contracts WHERE id = 1", "disbursements_contract_fk"),
+            ("UPDATE contracts SET id = 100 WHERE id = 1", "disbursements_contract_fk"),
+            ("DELETE FROM import_batches WHERE id = 2", "disbursements_batch_id_fkey"),
+            ("UPDATE import_batches SET id = 100 WHERE id = 2", "disbursements_batch_id_fkey"),
+        ] {
+            let e = exec(t, sql).await.expect_err(sql);
+            let named = foreign_key_violation(&e).unwrap_or_else(|| panic!("{sql}: {e}"));
+            if t.db.get_database_backend() == DbBackend::Postgres {
+                // The name of the foreign key the check stands for.
+                assert_eq!(named.as_deref(), Some(constraint), "{sql}: {e}");
+                assert!(e.to_string().contains("refused: payments refer to it"), "{sql}: {e}");
+            }
+        }
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM contracts WHERE id = 1").await, 1);
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM import_batches WHERE id = 2").await, 1);
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements WHERE contract_id = 1 AND batch_id = 2").await, 1);
+
+        // Whatever does not change a referenced id goes through.
+        exec(t, "UPDATE contracts SET title = 'renamed' WHERE id = 1").await.unwrap();
+        exec(t, "UPDATE contracts SET id = id WHERE id = 1").await.unwrap();
+        exec(t, "UPDATE import_batches SET status = 'committed', id = id WHERE id = 2").await.unwrap();
+        exec(t, "UPDATE contracts SET id = 200 WHERE id = 2").await.unwrap();
+        exec(t, "DELETE FROM contracts WHERE id = 200").await.unwrap();
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM contracts").await, 1);
+        if t.db.get_database_backend() == DbBackend::Postgres {
+            // TRUNCATE fires no row triggers: it is refused on its own.
+            for sql in ["TRUNCATE contracts, service_reports", "TRUNCATE import_batches CASCADE"] {
+                let e = exec(t, sql).await.expect_err(sql);
+                assert!(foreign_key_violation(&e).is_some(), "{sql}: {e}");
+            }
+            assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements").await, 1);
+        }
+    }
+}
+
+both_backends! {
+    async fn a_multi_row_insert_naming_one_missing_contract_stores_none_of_its_rows(t: &TestDb) {
+        seed(t).await;
+        // The app writes payments 3,000 rows to a statement: one bad row refuses them all.
+        let rows: Vec<String> = (1..=50)
+            .map(|i| {
+                let contract = if i == 37 { 999 } else { 1 };
+                format!("({contract}, '2019-06-30', {i}, 'PZ-{i}', 1, 's', {i})")
+            })
+            .collect();
+        let e = exec(t, &format!(
+            "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES {}",
+            rows.join(", ")
+        )).await.expect_err("one payment names a missing contract");
+        let named = foreign_key_violation(&e).unwrap_or_else(|| panic!("{e}"));
+        if t.db.get_database_backend() == DbBackend::Postgres {
+            assert_eq!(named.as_deref(), Some("disbursements_contract_fk"));
+            assert!(e.to_string().contains("contract id 999 does not exist"), "{e}");
+        }
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements").await, 0);
+
+        // The same for a missing batch, named in the message.
+        let e = exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) \
+                         VALUES (1, '2019-06-30', 1, 'PZ-1', 1, 's', 1), (1, '2019-06-30', 2, 'PZ-2', 7, 's', 2)")
+            .await.expect_err("one payment names a missing batch");
+        let named = foreign_key_violation(&e).unwrap_or_else(|| panic!("{e}"));
+        if t.db.get_database_backend() == DbBackend::Postgres {
+            assert_eq!(named.as_deref(), Some("disbursements_batch_id_fkey"));
+            assert!(e.to_string().contains("import batch id 7 does not exist"), "{e}");
+        }
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements").await, 0);
+
+        // Without the bad row the same statement stores every row.
+        exec(t, &format!(
+            "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES {}",
+            rows.iter().filter(|r| !r.starts_with("(999")).cloned().collect::<Vec<_>>().join(", ")
+        )).await.unwrap();
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements").await, 49);
+    }
+}
+
+/// Waits until another session of this database waits for a lock (PostgreSQL), or a while
+/// (SQLite, whose writers wait in the driver's busy handler).
+async fn until_someone_waits(t: &TestDb) {
+    if t.db.get_database_backend() != DbBackend::Postgres {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        return;
+    }
+    for _ in 0..200 {
+        let waiting = scalar_i64(t, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").await;
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no session waits for a lock");
+}
+
+both_backends! {
+    async fn a_delete_racing_an_import_never_leaves_an_orphan_payment(t: &TestDb) {
+        use sea_orm::TransactionTrait;
+        seed(t).await;
+        exec(t, "INSERT INTO contracts (code, title, category, provider_id, provider_name, value_fen, start_on, end_on, status, batch_id, source_sheet, source_row, updated_batch_id) \
+                 VALUES ('C2', 't', 'elderly', 1, '甲社工中心', 1, '2019-01-01', '2019-12-31', 'active', 1, 's', 3, 1)").await.unwrap();
+        let pay = |contract: i64| format!("INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES ({contract}, '2019-06-30', 1, 'PZ-{contract}', 1, 's', 2)");
+
+        // An import pays against contract 1 and has not committed: a delete of the contract
+        // waits for it, then sees the payment and is refused.
+        let import = t.db.begin().await.unwrap();
+        import.execute_unprepared(&pay(1)).await.unwrap();
+        let db = t.db.clone();
+        let delete = tokio::spawn(async move { db.execute_unprepared("DELETE FROM contracts WHERE id = 1").await });
+        until_someone_waits(t).await;
+        assert!(!delete.is_finished(), "the delete waits for the import");
+        import.commit().await.unwrap();
+        let e = delete.await.unwrap().expect_err("the committed payment keeps its contract");
+        assert!(foreign_key_violation(&e).is_some(), "{e}");
+
+        // A delete of contract 2 has not committed: an import paying against it waits, then
+        // finds the contract gone and is refused.
+        let delete = t.db.begin().await.unwrap();
+        delete.execute_unprepared("DELETE FROM contracts WHERE id = 2").await.unwrap();
+        let db = t.db.clone();
+        let sql = pay(2);
+        let import = tokio::spawn(async move { db.execute_unprepared(&sql).await });
+        until_someone_waits(t).await;
+        assert!(!import.is_finished(), "the import waits for the delete");
+        delete.commit().await.unwrap();
+        let e = import.await.unwrap().expect_err("the contract is gone");
+        assert!(foreign_key_violation(&e).is_some(), "{e}");
+
+        if t.db.get_database_backend() == DbBackend::Postgres {
+            // A REPEATABLE READ delete would not see a payment committed after its snapshot
+            // (a trigger reads no newer one, unlike a foreign key): at that level contracts
+            // are not deleted at all.
+            exec(t, "INSERT INTO contracts (code, title, category, provider_id, provider_name, value_fen, start_on, end_on, status, batch_id, source_sheet, source_row, updated_batch_id) \
+                     VALUES ('C3', 't', 'elderly', 1, '甲社工中心', 1, '2019-01-01', '2019-12-31', 'active', 1, 's', 4, 1)").await.unwrap();
+            let delete = t.db.begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), None).await.unwrap();
+            delete.execute_unprepared("SELECT COUNT(*) FROM disbursements").await.unwrap();
+            exec(t, &pay(3)).await.unwrap();
+            let e = delete.execute_unprepared("DELETE FROM contracts WHERE id = 3").await.expect_err("a payment the snapshot does not show");
+            assert!(e.to_string().contains("DELETE of contract id 3 refused at isolation level REPEATABLE READ"), "{e}");
+            delete.rollback().await.unwrap();
+        }
+        let paid = if t.db.get_database_backend() == DbBackend::Postgres { 2 } else { 1 };
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements").await, paid);
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements d WHERE NOT EXISTS (SELECT 1 FROM contracts c WHERE c.id = d.contract_id)").await, 0);
+    }
+}
+
+both_backends! {
+    async fn the_bulk_checks_migrate_down_to_the_foreign_keys_and_up_again(t: &TestDb) {
+        use migration::MigratorTrait;
+        seed(t).await;
+        exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (1, '2019-06-30', 100, 'PZ-1', 1, 's', 2)").await.unwrap();
+        let foreign_keys = "SELECT COUNT(*) FROM pg_constraint WHERE conrelid = 'disbursements'::regclass AND contype = 'f' AND \
+            (conname, pg_get_constraintdef(oid)) IN (('disbursements_contract_fk', 'FOREIGN KEY (contract_id) REFERENCES contracts(id)'), \
+                                                    ('disbursements_batch_id_fkey', 'FOREIGN KEY (batch_id) REFERENCES import_batches(id)'), \
+                                                    ('disbursements_reverses_fk', 'FOREIGN KEY (reverses_id) REFERENCES disbursements(id)'))";
+        let triggers = "SELECT COUNT(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname IN \
+            ('disbursements_parents_exist', 'disbursements_contract_fk_parent', 'disbursements_contract_fk_truncate', \
+             'disbursements_batch_id_fkey_parent', 'disbursements_batch_id_fkey_truncate')";
+        let postgres = t.db.get_database_backend() == DbBackend::Postgres;
+        if postgres {
+            assert_eq!(scalar_i64(t, foreign_keys).await, 1, "only the reversal's foreign key is left");
+            assert_eq!(scalar_i64(t, triggers).await, 5);
+        }
+
+        migration::Migrator::down(&t.db, Some(1)).await.unwrap();
+        assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
+        if postgres {
+            assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");
+            assert_eq!(scalar_i64(t, triggers).await, 0);
+            assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM pg_proc WHERE proname LIKE 'procure_disbursements_%'").await, 0);
+        }
+        assert!(exec(t, "DELETE FROM contracts WHERE id = 1").await.is_err());
+        assert!(exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (999, '2019-06-30', 1, 'X', 1, 's', 2)").await.is_err());
+
+        procure::db::migrate(&t.db).await.unwrap();
+        assert_eq!(procure::db::schema_version(&t.db).await.unwrap(), Some(common::newest_migration()));
+        if postgres {
+            assert_eq!(scalar_i64(t, foreign_keys).await, 1);
+            assert_eq!(scalar_i64(t, triggers).await, 5);
+        }
+        assert!(exec(t, "DELETE FROM contracts WHERE id = 1").await.is_err());
+        assert!(exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (999, '2019-06-30', 1, 'X', 1, 's', 2)").await.is_err());
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements").await, 1);
     }
 }
 
@@ -132,7 +351,7 @@ both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
         assert_eq!(v, Some(common::newest_migration()));
-        assert_eq!(v.as_deref(), Some("m20261128_000002_access"));
+        assert_eq!(v.as_deref(), Some("m20261128_000003_bulk_checks"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
     }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_ledger;
 mod m20261128_000001_uploads;
 mod m20261128_000002_access;
+mod m20261128_000003_bulk_checks;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_ledger::Migration),
             Box::new(m20261128_000001_uploads::Migration),
             Box::new(m20261128_000002_access::Migration),
+            Box::new(m20261128_000003_bulk_checks::Migration),
         ]
     }
 }
