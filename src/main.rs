@@ -5,12 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// An import builds its rows on one thread and the database driver frees them on another;
-/// glibc's allocator then spends a fifth of the import consolidating and unlinking chunks
-/// between its per-thread arenas (perf, 1M payments). mimalloc frees across threads cheaply.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "procure",
