@@ -666,3 +666,29 @@ both_backends! {
         assert_eq!(ledger_counts(t).await, before);
     }
 }
+
+both_backends! {
+    async fn payments_of_an_earlier_sheet_are_stored_with_those_of_the_last(t: &TestDb) {
+        // Two payments sheets: the first is read whole, the last streamed; both are stored.
+        let dir = tempfile::tempdir().unwrap();
+        assert!(import(t, &[register(dir.path())]).await.ok);
+        let before = scalar(t, "SELECT COUNT(*) FROM disbursements").await;
+        let two = xlsx(dir.path(), "two.xlsx", &[
+            ("上半年", vec![
+                header(&PAYMENT_HEADER),
+                payment("GD-001", d(2019, 2, 1), 1_000.0, "A-1"),
+                payment("GD-002", d(2019, 4, 1), 2_000.0, "A-2"),
+            ]),
+            ("下半年", vec![
+                header(&PAYMENT_HEADER),
+                payment("GD-001", d(2019, 8, 1), 3_000.0, "B-1"),
+            ]),
+        ]);
+        let r = import(t, &[two]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(r.files[0].counts[&SheetKind::Disbursements].read, 3);
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM disbursements").await, before + 3);
+        assert_eq!(text(t, "SELECT source_sheet FROM disbursements WHERE voucher = 'A-2'").await, "上半年");
+        assert_eq!(text(t, "SELECT source_sheet FROM disbursements WHERE voucher = 'B-1'").await, "下半年");
+    }
+}

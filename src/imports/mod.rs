@@ -384,6 +384,8 @@ pub enum Reading {
 pub struct Stream {
     /// The contracts read before the payments sheet.
     contracts: Vec<parse::ContractRecord>,
+    /// The payments of an earlier payments sheet, if any.
+    earlier: Vec<parse::PaymentRecord>,
     columns: std::collections::HashMap<String, columns::ColumnMap>,
     /// The payments, in chunks, as they are read.
     payments: tokio::sync::mpsc::Receiver<parse::Streamed>,
@@ -439,8 +441,13 @@ pub async fn read_file(
         // The first message is the start of a stream; without one the channel closes when
         // the parser ends (or at once, when not streaming).
         match payments.recv().await {
-            Some(parse::Streamed::Start { contracts, columns }) => Reading::Streaming(Stream {
+            Some(parse::Streamed::Start {
                 contracts,
+                payments: earlier,
+                columns,
+            }) => Reading::Streaming(Stream {
+                contracts,
+                earlier,
                 columns,
                 payments,
                 rest,
@@ -694,6 +701,7 @@ async fn store_streamed(
 ) -> Result<(store::Outcome, ParsedFile), DbErr> {
     let Stream {
         contracts,
+        earlier,
         columns,
         payments,
         rest,
@@ -702,7 +710,7 @@ async fn store_streamed(
     store.contracts(&contracts).await?;
     drop(contracts);
     store
-        .payments(store::PaymentInput::Streamed(payments))
+        .payments(store::PaymentInput::Streamed(earlier, payments))
         .await?;
     let parsed = finished(rest.await);
     store.add_columns(&parsed.parsed.columns);

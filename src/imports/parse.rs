@@ -122,10 +122,12 @@ struct SheetState {
 /// payments while the rest of a large file is still being parsed.
 pub enum Streamed {
     /// The file's last sheet is a payments sheet: every sheet before it is read, and its
-    /// contracts (which payments may name) are here. Payments follow in chunks; services and
-    /// everything else come with the parse's result.
+    /// contracts (which payments may name) and payments (of an earlier payments sheet) are
+    /// here. The last sheet's payments follow in chunks; services and everything else come
+    /// with the parse's result.
     Start {
         contracts: Vec<ContractRecord>,
+        payments: Vec<PaymentRecord>,
         columns: HashMap<String, ColumnMap>,
     },
     Payments(Vec<PaymentRecord>),
@@ -193,13 +195,24 @@ impl<'p> Parser<'p> {
         };
         let start = Streamed::Start {
             contracts: std::mem::take(&mut self.out.contracts),
+            payments: std::mem::take(&mut self.out.payments),
             columns: self.out.columns.clone(),
         };
-        if tap.blocking_send(start).is_ok() {
-            self.streaming = true;
-        } else {
-            // Nobody takes them: read on as if no one had asked.
-            self.tap = None;
+        match tap.blocking_send(start) {
+            Ok(()) => self.streaming = true,
+            Err(tokio::sync::mpsc::error::SendError(start)) => {
+                // Nobody takes them: read on as if no one had asked.
+                if let Streamed::Start {
+                    contracts,
+                    payments,
+                    ..
+                } = start
+                {
+                    self.out.contracts = contracts;
+                    self.out.payments = payments;
+                }
+                self.tap = None;
+            }
         }
     }
 

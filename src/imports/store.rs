@@ -821,7 +821,11 @@ struct StoredPayment {
 /// file is still being parsed (see `super::parse::Streamed`).
 pub enum PaymentInput<'r> {
     Parsed(&'r [PaymentRecord]),
-    Streamed(tokio::sync::mpsc::Receiver<super::parse::Streamed>),
+    /// The payments of earlier sheets, then the chunks of the last one.
+    Streamed(
+        Vec<PaymentRecord>,
+        tokio::sync::mpsc::Receiver<super::parse::Streamed>,
+    ),
 }
 
 /// Rows of a parsed file checked between two lookups of the contracts they name.
@@ -1155,7 +1159,11 @@ async fn store_payments(
                     parsed_at = end;
                     slice
                 }
-                PaymentInput::Streamed(rx) => {
+                PaymentInput::Streamed(earlier, _) if !earlier.is_empty() => {
+                    owned = std::mem::take(earlier);
+                    &owned
+                }
+                PaymentInput::Streamed(_, rx) => {
                     let t = std::time::Instant::now();
                     let m = rx.recv().await;
                     wait_parse += t.elapsed();
