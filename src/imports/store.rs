@@ -87,6 +87,9 @@ struct Ctx<'a> {
     file: &'a str,
     columns: HashMap<String, ColumnMap>,
     problems: Vec<Problem>,
+    /// Whether any of `problems` is an error: asked at every chunk written, so kept rather
+    /// than found by scanning a list that can hold a million errors.
+    has_error: bool,
     warning_counts: HashMap<&'static str, u64>,
     batch_id: i64,
     actor: &'a str,
@@ -95,7 +98,9 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn problem(&mut self, src: &Source, field: Field, value: Option<String>, kind: Kind) {
-        if kind.severity() == Severity::Warning {
+        if kind.severity() == Severity::Error {
+            self.has_error = true;
+        } else {
             let n = self.warning_counts.entry(kind.code()).or_insert(0);
             *n += 1;
             // A million-row file can warn a hundred thousand times; the first of each kind
@@ -407,6 +412,7 @@ impl<'a> Store<'a> {
                 file: &meta.name,
                 columns,
                 problems: Vec::new(),
+                has_error: false,
                 warning_counts: HashMap::new(),
                 batch_id,
                 actor: &meta.actor,
@@ -793,22 +799,25 @@ async fn store_contracts(
     Ok(counts)
 }
 
-/// Finds the contracts that records name, from this file or the database.
+/// Finds the contracts that records name, from this file or the database; returns the ids
+/// of those it added to `known`.
 async fn resolve_codes<'r>(
     ctx: &Ctx<'_>,
     codes: impl Iterator<Item = &'r str>,
     known: &mut HashMap<String, ContractInfo>,
-) -> Result<(), DbErr> {
+) -> Result<Vec<i64>, DbErr> {
     let mut missing: Vec<String> = codes
         .filter(|c| !known.contains_key(*c))
         .map(str::to_string)
         .collect();
     missing.sort();
     missing.dedup();
+    let mut added = Vec::new();
     for m in load_contracts(ctx, &missing).await? {
+        added.push(m.id);
         known.insert(m.code.clone(), info(&m));
     }
-    Ok(())
+    Ok(added)
 }
 
 struct StoredPayment {
@@ -881,8 +890,8 @@ struct PaymentCheck {
     reversed: HashSet<i64>,
     /// Net paid per contract: the ledger's and then this file's.
     net: HashMap<i64, i64>,
-    /// Contracts whose ledger payments are loaded into `stored`.
-    loaded: HashSet<i64>,
+    /// Whether the contracts known before the first row (this file's own) are loaded.
+    began: bool,
     /// Codes looked up and not found, so that a file of unknown codes asks once.
     absent: HashSet<String>,
     /// Each (code, voucher) of this file so far, by its digest, as an index into `firsts`.
@@ -899,31 +908,33 @@ struct PaymentCheck {
 
 impl PaymentCheck {
     /// Looks up the contracts of `records` not known yet, and the payments already recorded
-    /// against every contract now known.
+    /// against each contract as it becomes known (once: a million rows name the same few
+    /// thousand contracts over and over).
     async fn resolve(
         &mut self,
         ctx: &Ctx<'_>,
         records: &[PaymentRecord],
         known: &mut HashMap<String, ContractInfo>,
     ) -> Result<(), DbErr> {
+        let mut ids = Vec::new();
+        if !self.began {
+            // The contracts of this file, stored just before its payments.
+            ids.extend(known.values().map(|c| c.id));
+            self.began = true;
+        }
         let codes: Vec<&str> = records
             .iter()
             .map(|r| r.code.as_str())
             .filter(|c| !known.contains_key(*c) && !self.absent.contains(*c))
             .collect();
         if !codes.is_empty() {
-            resolve_codes(ctx, codes.iter().copied(), known).await?;
+            ids.extend(resolve_codes(ctx, codes.iter().copied(), known).await?);
             for c in codes {
                 if !known.contains_key(c) {
                     self.absent.insert(c.to_string());
                 }
             }
         }
-        let mut ids: Vec<i64> = known
-            .values()
-            .map(|c| c.id)
-            .filter(|id| !self.loaded.contains(id))
-            .collect();
         ids.sort_unstable();
         ids.dedup();
         for chunk in ids.chunks(KEYS_PER_LOOKUP) {
@@ -957,7 +968,6 @@ impl PaymentCheck {
                 );
             }
         }
-        self.loaded.extend(ids);
         Ok(())
     }
 
@@ -1191,7 +1201,7 @@ async fn store_payments(
                     let values = std::mem::replace(&mut plain, Vec::with_capacity(chunk_values));
                     // After an error nothing will be kept: stop writing, go on checking.
                     let t = std::time::Instant::now();
-                    let writer_gone = !has_error(ctx) && chunks.send(values).await.is_err();
+                    let writer_gone = !ctx.has_error && chunks.send(values).await.is_err();
                     wait_send += t.elapsed();
                     if writer_gone {
                         // The writer stopped on a database error, returned below.
@@ -1200,7 +1210,7 @@ async fn store_payments(
                 }
             }
         }
-        if !has_error(ctx) {
+        if !ctx.has_error {
             let _ = chunks.send(plain).await;
         }
         Ok::<_, DbErr>((t0.elapsed(), wait_parse, wait_send, wait_resolve))
@@ -1384,10 +1394,6 @@ fn payment_values(
         rec.src.sheet.to_string().into(),
         i64::from(rec.src.row).into(),
     ]);
-}
-
-fn has_error(ctx: &Ctx<'_>) -> bool {
-    ctx.problems.iter().any(|p| p.severity == Severity::Error)
 }
 
 /// A service report as the running-total check sees it.
