@@ -106,6 +106,35 @@ fn not_read_committed(what: &str, args: &str) -> String {
     )
 }
 
+/// Creates, or replaces, the plpgsql function `procure_{name}()` with `body` (from its
+/// DECLARE or BEGIN to its END), and the trigger `name` that runs it: `event` is what comes
+/// before `ON table` (`AFTER INSERT`), `each` what comes after (`FOR EACH ROW`).
+///
+/// `SET search_path FROM CURRENT`: the checks find their tables with the search_path the
+/// migration ran under, whatever the inserting session's is, as a foreign key (which holds
+/// table OIDs) always finds its own.
+async fn install_trigger(
+    db: &impl ConnectionTrait,
+    name: &str,
+    event: &str,
+    table: &str,
+    each: &str,
+    body: &str,
+) -> Result<(), DbErr> {
+    db.execute_unprepared(&format!(
+        "CREATE OR REPLACE FUNCTION procure_{name}() RETURNS trigger
+         LANGUAGE plpgsql SET search_path FROM CURRENT AS $$ {body} $$"
+    ))
+    .await?;
+    db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {name} ON {table}"))
+        .await?;
+    db.execute_unprepared(&format!(
+        "CREATE TRIGGER {name} {event} ON {table} {each} EXECUTE FUNCTION procure_{name}()"
+    ))
+    .await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -114,10 +143,6 @@ impl MigrationTrait for Migration {
         }
         let db = manager.get_connection();
 
-        // `SET search_path FROM CURRENT`: the checks find their tables with the search_path
-        // the migration ran under, whatever the inserting session's is, as a foreign key
-        // (which holds table OIDs) always finds its own.
-        //
         // Counting is enough to know that all exist: `present` counts the parent rows locked
         // (ids are unique), `named` the distinct ids the new rows name; the missing one is
         // looked up only to name it in the error. The columns are NOT NULL, so MATCH SIMPLE's NULL rule never applies.
@@ -128,30 +153,25 @@ impl MigrationTrait for Migration {
         // statement's fresh snapshot no longer sees it either: the payment is refused, as
         // the foreign key would refuse it. Under REPEATABLE READ the lock raises a
         // serialization failure instead, as the foreign key's does.
-        db.execute_unprepared(&format!(
-            "CREATE OR REPLACE FUNCTION procure_disbursements_parents_exist() RETURNS trigger
-             LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-             DECLARE
-                 named bigint;
-                 present bigint;
-                 missing bigint;
-             BEGIN
-                 {}
-                 {}
-                 RETURN NULL;
-             END $$",
-            insert_check(&REPLACED[0]),
-            insert_check(&REPLACED[1]),
-        ))
-        .await?;
-        db.execute_unprepared(
-            "DROP TRIGGER IF EXISTS disbursements_parents_exist ON disbursements",
-        )
-        .await?;
-        db.execute_unprepared(
-            "CREATE TRIGGER disbursements_parents_exist AFTER INSERT ON disbursements \
-             REFERENCING NEW TABLE AS new_rows \
-             FOR EACH STATEMENT EXECUTE FUNCTION procure_disbursements_parents_exist()",
+        install_trigger(
+            db,
+            "disbursements_parents_exist",
+            "AFTER INSERT",
+            "disbursements",
+            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT",
+            &format!(
+                "DECLARE
+                     named bigint;
+                     present bigint;
+                     missing bigint;
+                 BEGIN
+                     {}
+                     {}
+                     RETURN NULL;
+                 END",
+                insert_check(&REPLACED[0]),
+                insert_check(&REPLACED[1]),
+            ),
         )
         .await?;
 
@@ -182,10 +202,14 @@ impl MigrationTrait for Migration {
             // A foreign key checks at the end of the statement, this before each row: the only
             // difference is that one UPDATE which moves ids and leaves every referenced id
             // still present (say `SET id = id + 1` over a run of ids) is refused here.
-            db.execute_unprepared(&format!(
-                "CREATE OR REPLACE FUNCTION procure_{constraint}_parent() RETURNS trigger
-                 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-                 BEGIN
+            install_trigger(
+                db,
+                &format!("{constraint}_parent"),
+                "BEFORE DELETE OR UPDATE OF id",
+                parent,
+                "FOR EACH ROW",
+                &format!(
+                "BEGIN
                      IF TG_OP = 'UPDATE' AND NEW.id IS NOT DISTINCT FROM OLD.id THEN
                          RETURN NEW;
                      END IF;
@@ -204,26 +228,22 @@ impl MigrationTrait for Migration {
                          RETURN OLD;
                      END IF;
                      RETURN NEW;
-                 END $$",
+                 END",
                 guard = not_read_committed(&format!("%s of {noun} id %s"), "TG_OP, OLD.id"),
-            ))
-            .await?;
-            db.execute_unprepared(&format!(
-                "DROP TRIGGER IF EXISTS {constraint}_parent ON {parent}"
-            ))
-            .await?;
-            db.execute_unprepared(&format!(
-                "CREATE TRIGGER {constraint}_parent BEFORE DELETE OR UPDATE OF id ON {parent} \
-                 FOR EACH ROW EXECUTE FUNCTION procure_{constraint}_parent()"
-            ))
+                ),
+            )
             .await?;
             // TRUNCATE fires no row triggers. A foreign key refuses to truncate its parent
             // unless the payments go in the same command; refusing while any payment exists
             // keeps the guarantee (and is stricter only for TRUNCATE ... CASCADE).
-            db.execute_unprepared(&format!(
-                "CREATE OR REPLACE FUNCTION procure_{constraint}_truncate() RETURNS trigger
-                 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-                 BEGIN
+            install_trigger(
+                db,
+                &format!("{constraint}_truncate"),
+                "BEFORE TRUNCATE",
+                parent,
+                "FOR EACH STATEMENT",
+                &format!(
+                "BEGIN
                      IF EXISTS (SELECT 1 FROM disbursements) THEN
                          RAISE EXCEPTION USING
                              ERRCODE = 'foreign_key_violation',
@@ -233,18 +253,10 @@ impl MigrationTrait for Migration {
                      END IF;
                      {guard}
                      RETURN NULL;
-                 END $$",
+                 END",
                 guard = not_read_committed(&format!("TRUNCATE of {parent}"), ""),
-            ))
-            .await?;
-            db.execute_unprepared(&format!(
-                "DROP TRIGGER IF EXISTS {constraint}_truncate ON {parent}"
-            ))
-            .await?;
-            db.execute_unprepared(&format!(
-                "CREATE TRIGGER {constraint}_truncate BEFORE TRUNCATE ON {parent} \
-                 FOR EACH STATEMENT EXECUTE FUNCTION procure_{constraint}_truncate()"
-            ))
+                ),
+            )
             .await?;
             db.execute_unprepared(&format!(
                 "ALTER TABLE disbursements DROP CONSTRAINT IF EXISTS {constraint}"
