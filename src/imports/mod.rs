@@ -520,16 +520,8 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         // later how it ended; one killed in between is found by `recover_interrupted`.
         let attempt = (!opts.dry_run).then(|| crate::access::secret()[..16].to_string());
         if let Some(a) = &attempt {
-            let t = db.begin().await?;
-            crate::access::audit::record(
-                &t,
-                &who,
-                "import.started",
-                &format!("attempt {a}"),
-                &format!("{name} ({size} bytes, sha256 {sha256}) [{}]", process_tag()),
-            )
-            .await?;
-            t.commit().await?;
+            let what = format!("{name} ({size} bytes, sha256 {sha256}) [{}]", process_tag());
+            record_attempt(db, &who, "import.started", a, &what).await?;
         }
         // Whatever fails from here on, the start recorded above gets its end.
         let stored: Result<(), ImportError> = async {
@@ -592,16 +584,7 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
                     } else {
                         "unchanged: everything in it is already in the ledger".to_string()
                     };
-                    let t = db.begin().await?;
-                    crate::access::audit::record(
-                        &t,
-                        &who,
-                        "import.finished",
-                        &format!("attempt {a}"),
-                        &how,
-                    )
-                    .await?;
-                    t.commit().await?;
+                    record_attempt(db, &who, "import.finished", a, &how).await?;
                 }
             } else if opts.dry_run {
                 // The savepoint is kept so that later files of the same dry run see this one;
@@ -641,18 +624,10 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         }
         .await;
         if let (Err(e), Some(a)) = (&stored, &attempt) {
-            if let Ok(t) = db.begin().await {
-                let how = format!("failed: {e}; nothing stored");
-                let _ = crate::access::audit::record(
-                    &t,
-                    &who,
-                    "import.finished",
-                    &format!("attempt {a}"),
-                    &how,
-                )
-                .await;
-                let _ = t.commit().await;
-            }
+            // The import failed on the database: recording that may fail too, and the
+            // import's own error is the one to report.
+            let how = format!("failed: {e}; nothing stored");
+            let _ = record_attempt(db, &who, "import.finished", a, &how).await;
         }
         stored?;
     }
@@ -689,6 +664,20 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         report.status = FileStatus::Rejected;
     }
     Ok(report)
+}
+
+/// Records a step of an import attempt in the audit trail, in a transaction of its own so
+/// that it stays whatever becomes of the import's.
+async fn record_attempt<C: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    who: &crate::access::Actor,
+    action: &str,
+    attempt: &str,
+    detail: &str,
+) -> Result<(), DbErr> {
+    let t = db.begin().await?;
+    crate::access::audit::record(&t, who, action, &format!("attempt {attempt}"), detail).await?;
+    t.commit().await
 }
 
 /// Stores a file whose payments are still being parsed: its contracts first, then its
