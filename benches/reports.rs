@@ -71,8 +71,7 @@ fn main() {
             let postgres = backend == "PostgreSQL";
             let db = rt.block_on(procure::db::connect(url)).unwrap();
             rt.block_on(fill(&db, n, postgres));
-            let month =
-                procure::reports::ledger::month_expr(db.get_database_backend(), "d.paid_on");
+            let month = procure::db::sql::month_expr(db.get_database_backend(), "d.paid_on");
             let bare_summary = "SELECT d.contract_id, CAST(SUM(d.amount_fen) AS BIGINT), COUNT(*), MAX(d.paid_on) FROM disbursements d WHERE d.paid_on <= '2019-06-30' GROUP BY d.contract_id".to_string();
             let bare_month = format!("SELECT d.contract_id, {month}, CAST(SUM(d.amount_fen) AS BIGINT), COUNT(*) FROM disbursements d WHERE d.paid_on <= '2019-06-30' GROUP BY d.contract_id, {month}");
             let file = url.trim_start_matches("sqlite://").to_string();

@@ -1,6 +1,7 @@
 //! Dates as registers hold them: Excel serials (1900 and 1904 systems) and text forms.
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 
 use crate::text::fold_width;
 
@@ -133,6 +134,68 @@ pub fn term_months(start: NaiveDate, end: NaiveDate) -> i32 {
     (next.year() - start.year()) * 12 + next.month() as i32
         - start.month() as i32
         - i32::from(next.day() < start.day())
+}
+
+/// The bureau's time zone: where its days begin and end. Asia/Shanghai unless the operator
+/// sets another (`--timezone` or `PROCURE_TIMEZONE`) before anything reads the clock.
+static ZONE: std::sync::OnceLock<Tz> = std::sync::OnceLock::new();
+
+/// The zone used when none is set.
+pub const DEFAULT_ZONE: Tz = chrono_tz::Asia::Shanghai;
+
+/// Sets the bureau's time zone once, at start; a later call (a second server in the same
+/// test process, say) keeps the first zone and says so.
+pub fn set_zone(zone: Tz) -> Result<(), Tz> {
+    let kept = *ZONE.get_or_init(|| zone);
+    if kept == zone {
+        Ok(())
+    } else {
+        Err(kept)
+    }
+}
+
+/// Parses an IANA zone name (`Asia/Shanghai`), with a readable error.
+pub fn parse_zone(name: &str) -> Result<Tz, String> {
+    name.trim()
+        .parse::<Tz>()
+        .map_err(|_| format!("unknown time zone '{name}': use an IANA name such as Asia/Shanghai"))
+}
+
+/// The bureau's time zone.
+pub fn zone() -> Tz {
+    *ZONE.get().unwrap_or(&DEFAULT_ZONE)
+}
+
+/// Today in the bureau's time zone: the one default as-of date of the command line, the web
+/// and the reports, whatever the server's own clock zone is.
+pub fn today() -> NaiveDate {
+    Utc::now().with_timezone(&zone()).date_naive()
+}
+
+/// The end of day `d` in the bureau's time zone (the first instant of the next day), in UTC:
+/// "recorded by the end of d" means recorded before this.
+pub fn end_of_day(d: NaiveDate) -> DateTime<Utc> {
+    let next = (d + Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight");
+    // A zone with daylight saving may skip midnight; its first valid instant after is used.
+    let local = zone()
+        .from_local_datetime(&next)
+        .earliest()
+        .or_else(|| {
+            zone()
+                .from_local_datetime(&(next + Duration::hours(1)))
+                .earliest()
+        })
+        .expect("a valid local time within an hour of midnight");
+    local.with_timezone(&Utc)
+}
+
+/// A time as the bureau reads it: its own zone, to the second.
+pub fn local_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&zone())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! procure: the ledger of services a district buys from social organisations.
 
 pub mod access;
+pub mod audit;
 pub mod backup;
 pub mod cli_import;
 pub mod contracts;
+pub mod crypto;
 pub mod dates;
 pub mod db;
 pub mod entities;

@@ -20,6 +20,11 @@ struct Cli {
     #[arg(long, global = true, value_enum, default_value = "zh")]
     lang: procure::Lang,
 
+    /// The bureau's time zone (IANA name): where its days begin and end, for as-of dates,
+    /// "today" and times shown
+    #[arg(long, global = true, env = "PROCURE_TIMEZONE", default_value = "Asia/Shanghai", value_parser = procure::dates::parse_zone)]
+    timezone: chrono_tz::Tz,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -217,6 +222,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // The first and only setting of the zone in this process.
+    let _ = procure::dates::set_zone(cli.timezone);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -294,7 +301,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })?),
             };
             let scope = procure::reports::Scope {
-                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                as_of: as_of.unwrap_or_else(procure::dates::today),
                 from,
                 as_recorded,
                 category,
@@ -479,7 +486,7 @@ async fn demo_accounts(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
     eprintln!("demo accounts (passwords shown this once):");
     for role in Role::ALL {
         let name = format!("demo-{}", role.code());
-        let password = access::secret()[..16].to_string();
+        let password = procure::crypto::secret()[..16].to_string();
         match access::add_account(db, &name, *role, &password, &me).await {
             Ok(_) => {}
             Err(access::AccessError::Exists(_)) => {

@@ -449,7 +449,7 @@ both_backends! {
         let opts = procure::imports::ImportOptions { actor: "clerk".into(), address: Some("10.0.0.7".into()), ..Default::default() };
         let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("imports/sample-register.xlsx");
         assert!(procure::imports::import_paths(&t.db, &[sample], &opts, None).await.unwrap().ok);
-        let (_, entries) = access::audit::entries(&t.db, None, None, 100, 0).await.unwrap();
+        let (_, entries) = procure::audit::entries(&t.db, None, None, 100, 0).await.unwrap();
         let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["account.add", "import.started", "import"]);
         assert_eq!(entries[0].actor, "clerk");
@@ -542,7 +542,7 @@ async fn an_admin_manages_accounts_and_tokens_on_the_accounts_page() {
     )
     .await;
     assert!(access::token_account(&t.db, token).await.unwrap().is_none());
-    let (_, entries) = access::audit::entries(&t.db, None, None, 100, 0)
+    let (_, entries) = procure::audit::entries(&t.db, None, None, 100, 0)
         .await
         .unwrap();
     let by_root: Vec<&str> = entries

@@ -158,7 +158,7 @@ both_backends! {
         let (_, list, _) = run_with_input(&t.url, &["user", "list"], "");
         assert!(list.contains("wang.li\tauditor\tdisabled"), "{list}");
         // Everything the operator did is in the audit trail, under the OS user.
-        let (_, entries) = procure::access::audit::entries(&t.db, None, None, 100, 0).await.unwrap();
+        let (_, entries) = procure::audit::entries(&t.db, None, None, 100, 0).await.unwrap();
         let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["account.add", "login", "token.create", "token.revoke", "account.disable"]);
         assert!(entries.iter().filter(|e| e.action != "login").all(|e| e.actor.ends_with("(command line)")));

@@ -27,7 +27,7 @@ struct Web {
 }
 
 async fn web(t: &TestDb, config: WebConfig) -> Web {
-    let name = format!("finance-{}", &procure::access::secret()[..8]);
+    let name = format!("finance-{}", &procure::crypto::secret()[..8]);
     let token = t.api_token(&name, procure::access::Role::Finance).await;
     Web {
         state: AppState::new(t.db.clone(), config),
@@ -171,7 +171,7 @@ both_backends! {
         let preview = a.json();
         let token = preview["token"].as_str().unwrap().to_string();
         let sha = preview["files"][0]["sha256"].as_str().unwrap().to_string();
-        assert_eq!(sha, procure::imports::sha256_hex(&bytes));
+        assert_eq!(sha, procure::crypto::sha256_hex(&bytes));
         assert_eq!(preview["check"]["ok"], true);
         assert_eq!(preview["check"]["files"][0]["status"], "checked");
         assert_eq!(preview["check"]["files"][0]["counts"]["contracts"]["inserted"], 97);
@@ -266,7 +266,7 @@ both_backends! {
         for shown in ["项目合同", "资金拨付", "服务统计", "可以导入", "id=\"confirm\""] {
             assert!(preview.contains(shown), "preview should show {shown}");
         }
-        let sha = procure::imports::sha256_hex(&bytes);
+        let sha = procure::crypto::sha256_hex(&bytes);
         let r = send(
             &state,
             Request::post(format!("{to}/commit"))

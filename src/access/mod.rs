@@ -2,8 +2,6 @@
 //! tokens are random secrets of which the database keeps only SHA-256 hashes; every write is
 //! recorded in the append-only audit trail ([`audit`]).
 
-pub mod audit;
-
 use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -15,7 +13,10 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use crate::reports::ledger::{get, stmt};
+use crate::audit;
+pub use crate::audit::Actor;
+use crate::crypto::{secret, sha256};
+use crate::db::sql::{get, stmt};
 
 crate::vocabulary! {
     /// What an account may do (issue #6).
@@ -76,15 +77,6 @@ fn role_of(r: &QueryResult) -> Result<Role, DbErr> {
     Role::parse(&raw).ok_or_else(|| DbErr::Custom(format!("unknown role '{raw}' in accounts")))
 }
 
-/// A random secret, hex: 32 bytes for sessions and tokens.
-pub fn secret() -> String {
-    hex::encode(rand::rng().random::<[u8; 32]>())
-}
-
-pub fn sha256(s: &str) -> String {
-    crate::imports::sha256_hex(s.as_bytes())
-}
-
 pub fn hash_password(password: &str) -> Result<String, AccessError> {
     if password.chars().count() < MIN_PASSWORD {
         return Err(AccessError::WeakPassword);
@@ -130,23 +122,6 @@ async fn one(
 ) -> Result<Option<QueryResult>, DbErr> {
     db.query_one_raw(stmt(db.get_database_backend(), sql, values))
         .await
-}
-
-/// Who did something and from where, for the audit trail.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub name: String,
-    pub address: Option<String>,
-}
-
-impl Actor {
-    /// The operator on the command line: the OS user.
-    pub fn local(os_user: &str) -> Actor {
-        Actor {
-            name: format!("{os_user} (command line)"),
-            address: None,
-        }
-    }
 }
 
 async fn add_account_in(

@@ -7,22 +7,21 @@ pub mod guard;
 pub mod parse;
 pub mod problems;
 pub mod reader;
-pub mod store;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::crypto::sha256_hex;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+pub use crate::db::store::{self, Counts};
 pub use columns::SheetKind;
 pub use guard::{FileFormat, Limits};
 use parse::{Parsed, SheetSummary};
 use problems::{Kind, Location, Problem, Severity};
-pub use store::Counts;
 
 use crate::Lang;
 
@@ -122,10 +121,6 @@ fn format_name(f: FileFormat) -> &'static str {
         FileFormat::Ods => "ods",
         FileFormat::Csv => "csv",
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// The result of reading one file, before the database is asked anything.
@@ -512,13 +507,13 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             .any(|p| matches!(p.kind, Kind::File { .. }))
     });
     if !file_unreadable {
-        let who = crate::access::Actor {
+        let who = crate::audit::Actor {
             name: opts.actor.clone(),
             address: opts.address.clone(),
         };
         // An import that is not a dry run says it has started, in its own transaction, and
         // later how it ended; one killed in between is found by `recover_interrupted`.
-        let attempt = (!opts.dry_run).then(|| crate::access::secret()[..16].to_string());
+        let attempt = (!opts.dry_run).then(|| crate::crypto::secret()[..16].to_string());
         if let Some(a) = &attempt {
             let what = format!("{name} ({size} bytes, sha256 {sha256}) [{}]", process_tag());
             record_attempt(db, &who, "import.started", a, &what).await?;
@@ -593,7 +588,7 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
                 report.status = FileStatus::Checked;
             } else {
                 let t = &report.total;
-                crate::access::audit::record(
+                crate::audit::record(
                     &txn,
                     &who,
                     "import",
@@ -670,13 +665,13 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
 /// that it stays whatever becomes of the import's.
 async fn record_attempt<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
-    who: &crate::access::Actor,
+    who: &crate::audit::Actor,
     action: &str,
     attempt: &str,
     detail: &str,
 ) -> Result<(), DbErr> {
     let t = db.begin().await?;
-    crate::access::audit::record(&t, who, action, &format!("attempt {attempt}"), detail).await?;
+    crate::audit::record(&t, who, action, &format!("attempt {attempt}"), detail).await?;
     t.commit().await
 }
 
@@ -854,13 +849,13 @@ pub async fn recover_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> 
         if alive(&tag) {
             continue;
         }
-        let who = crate::access::Actor {
+        let who = crate::audit::Actor {
             name: r.try_get("", "actor")?,
             address: r.try_get("", "address")?,
         };
         let target: String = r.try_get("", "target")?;
         let txn = db.begin().await?;
-        crate::access::audit::record(
+        crate::audit::record(
             &txn,
             &who,
             "import.interrupted",

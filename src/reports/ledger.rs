@@ -5,8 +5,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+use crate::dates::end_of_day;
+use crate::db::sql::{get, month_expr, stmt};
 
 use crate::contracts::Category;
 
@@ -22,46 +25,6 @@ pub struct Scope {
     pub street: Option<String>,
     /// A provider's name or USCC.
     pub provider: Option<String>,
-}
-
-/// The end of day `d` in China Standard Time (UTC+8), where the bureau keeps its books.
-pub fn end_of_day(d: NaiveDate) -> DateTime<Utc> {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    let next = (d + Duration::days(1))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight");
-    cst.from_local_datetime(&next)
-        .single()
-        .expect("no DST in CST")
-        .with_timezone(&Utc)
-}
-
-/// Writes `?` placeholders as PostgreSQL's `$n` where needed.
-pub fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = if backend == DbBackend::Postgres {
-        let mut out = String::with_capacity(sql.len() + 8);
-        let mut n = 0;
-        for ch in sql.chars() {
-            if ch == '?' {
-                n += 1;
-                out.push_str(&format!("${n}"));
-            } else {
-                out.push(ch);
-            }
-        }
-        out
-    } else {
-        sql.to_string()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
-/// `YYYY-MM` of a date column, on either backend.
-pub fn month_expr(backend: DbBackend, col: &str) -> String {
-    match backend {
-        DbBackend::Postgres => format!("to_char({col}, 'YYYY-MM')"),
-        _ => format!("substr({col}, 1, 7)"),
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -141,19 +104,6 @@ pub fn window(scope: &Scope, date_col: &str, batch_col: &str) -> (String, Vec<Va
     }
     filter.push_str(&recorded_clause(scope, batch_col, &mut values));
     (filter, values)
-}
-
-/// A column of a raw query's row, by name.
-pub fn get<T: sea_orm::TryGetable>(r: &QueryResult, col: &str) -> Result<T, DbErr> {
-    r.try_get("", col)
-}
-
-/// A time as the bureau reads it: China Standard Time, to the second.
-pub fn cst(t: DateTime<Utc>) -> String {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    t.with_timezone(&cst)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
 }
 
 /// Contracts recorded by the as-recorded date, with later changes rolled back, in scope.

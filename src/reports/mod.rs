@@ -1,6 +1,7 @@
 //! Read-only reports: spend and beneficiaries as of any date, by any dimension, with the
 //! exceptions auditors chase and the history of every change.
 
+pub mod audit_trail;
 pub mod ledger;
 pub mod table;
 pub mod writers;
@@ -605,7 +606,7 @@ async fn exceptions(
          ORDER BY d.paid_on, d.id"
     );
     for r in db
-        .query_all_raw(ledger::stmt(backend, &sql, values))
+        .query_all_raw(crate::db::sql::stmt(backend, &sql, values))
         .await?
     {
         let cid: i64 = r.try_get("", "contract_id")?;
@@ -824,11 +825,11 @@ async fn history(
         Column::new("new", "新值", "New value"),
     ];
     let backend = db.get_database_backend();
-    let upto = ledger::end_of_day(req.scope.as_of);
+    let upto = crate::dates::end_of_day(req.scope.as_of);
     let since = req
         .scope
         .from
-        .map(|f| ledger::end_of_day(f - chrono::Duration::days(1)));
+        .map(|f| crate::dates::end_of_day(f - chrono::Duration::days(1)));
     let mut values: Vec<sea_orm::Value> = vec![upto.into()];
     let mut filter = String::from("b.recorded_at < ?");
     if let Some(s) = since {
@@ -836,11 +837,11 @@ async fn history(
         filter.push_str(" AND b.recorded_at >= ?");
     }
     if let Some(r) = req.scope.as_recorded {
-        values.push(ledger::end_of_day(r).into());
+        values.push(crate::dates::end_of_day(r).into());
         filter.push_str(" AND b.recorded_at < ?");
     }
     let batches = db
-        .query_all_raw(ledger::stmt(
+        .query_all_raw(crate::db::sql::stmt(
             backend,
             &format!(
                 "SELECT b.id, b.recorded_at, b.file_name, b.actor, b.sha256, b.inserted, b.updated, b.unchanged FROM import_batches b WHERE {filter} ORDER BY b.id"
@@ -849,7 +850,7 @@ async fn history(
         ))
         .await?;
     let mut rows: Vec<(i64, i64, Vec<Val>)> = Vec::new();
-    let when = ledger::cst;
+    let when = crate::dates::local_time;
     for b in batches {
         let id: i64 = b.try_get("", "id")?;
         let at: chrono::DateTime<chrono::Utc> = b.try_get("", "recorded_at")?;
@@ -883,7 +884,7 @@ async fn history(
         ));
     }
     let changes = db
-        .query_all_raw(ledger::stmt(
+        .query_all_raw(crate::db::sql::stmt(
             backend,
             &format!(
                 "SELECT h.id, h.changed_at, h.batch_id, b.file_name, h.actor, h.entity, h.record_key, h.field, h.old_value, h.new_value \

@@ -106,11 +106,6 @@ async fn api_not_found(ctx: Ctx) -> ApiError {
     .api(ctx.lang)
 }
 
-/// Today in China Standard Time, where the bureau keeps its books.
-pub fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
 /// An `as_of` parameter: any date form the registers use; today when absent.
 pub fn parse_as_of(raw: Option<&str>, today: NaiveDate) -> Result<NaiveDate, WebError> {
     parse_opt_date("as_of", raw).map(|d| d.unwrap_or(today))
@@ -195,7 +190,7 @@ impl ReportParams {
         Ok(reports::Request {
             name,
             scope: Scope {
-                as_of: parse_as_of(self.as_of.as_deref(), today())?,
+                as_of: parse_as_of(self.as_of.as_deref(), crate::dates::today())?,
                 from: parse_opt_date("from", self.from.as_deref())?,
                 as_recorded: parse_opt_date("as_recorded", self.as_recorded.as_deref())?,
                 category,
@@ -302,7 +297,8 @@ async fn summary(
     ctx: Ctx,
     Query(q): Query<AsOf>,
 ) -> Result<Response, ApiError> {
-    let as_of = parse_as_of(q.as_of.as_deref(), today()).map_err(|e| e.api(ctx.lang))?;
+    let as_of =
+        parse_as_of(q.as_of.as_deref(), crate::dates::today()).map_err(|e| e.api(ctx.lang))?;
     let body = summary_bytes(&state, as_of, ctx.lang)
         .await
         .map_err(|e| e.api(ctx.lang))?;
@@ -350,7 +346,7 @@ async fn contracts(
     ctx: Ctx,
     Query(f): Query<ContractFilter>,
 ) -> Result<Json<ContractPage>, ApiError> {
-    let q = queries::parse_filter(&f, today()).map_err(|e| e.api(ctx.lang))?;
+    let q = queries::parse_filter(&f, crate::dates::today()).map_err(|e| e.api(ctx.lang))?;
     Ok(Json(queries::contracts(&state.db, &q, ctx.lang).await?))
 }
 
@@ -363,7 +359,8 @@ async fn contract(
     Path(code): Path<String>,
     Query(q): Query<AsOf>,
 ) -> Result<Json<ContractDetail>, ApiError> {
-    let as_of = parse_as_of(q.as_of.as_deref(), today()).map_err(|e| e.api(ctx.lang))?;
+    let as_of =
+        parse_as_of(q.as_of.as_deref(), crate::dates::today()).map_err(|e| e.api(ctx.lang))?;
     match queries::contract(&state.db, &code, as_of, ctx.lang).await? {
         Some(c) => Ok(Json(c)),
         None => Err(WebError::not_found(
@@ -581,10 +578,11 @@ pub async fn audit_report(
     lang: Lang,
 ) -> Result<crate::reports::Report, WebError> {
     let from = parse_opt_date("from", q.from.as_deref())?;
-    let to = parse_opt_date("to", q.to.as_deref())?.unwrap_or_else(today);
-    let (_, entries) =
-        crate::access::audit::entries(&state.db, from, Some(to), u64::MAX >> 1, 0).await?;
-    Ok(crate::access::audit::report(&entries, from, to, lang))
+    let to = parse_opt_date("to", q.to.as_deref())?.unwrap_or_else(crate::dates::today);
+    let (_, entries) = crate::audit::entries(&state.db, from, Some(to), u64::MAX >> 1, 0).await?;
+    Ok(crate::reports::audit_trail::report(
+        &entries, from, to, lang,
+    ))
 }
 
 /// Sends a built report as a file.

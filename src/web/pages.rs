@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::OpenApi;
 
-use super::api::{self, today, ReportParams};
+use super::api::{self, ReportParams};
 use super::auth::{self, Who};
 use super::charts::{self, Datum, Unit};
 use super::ctx::{Ctx, LANG_COOKIE};
@@ -337,7 +337,7 @@ pub async fn public(
 
 /// The dashboard's figures as a page; the public one posts its date form to `/public`.
 async fn dashboard_page(state: &AppState, ctx: &Ctx, q: &AsOfQuery, public: bool) -> PageResult {
-    let as_of = api::parse_as_of(q.as_of.as_deref(), today()).or_page(ctx)?;
+    let as_of = api::parse_as_of(q.as_of.as_deref(), crate::dates::today()).or_page(ctx)?;
     let d = dashboard_data(state, as_of, ctx.lang).await.or_page(ctx)?;
     let nav = if public { "public" } else { "dashboard" };
     Ok(render(
@@ -353,7 +353,7 @@ pub async fn contracts(
     ctx: Ctx,
     Query(f): Query<ContractFilter>,
 ) -> PageResult {
-    let q = queries::parse_filter(&f, today()).or_page(&ctx)?;
+    let q = queries::parse_filter(&f, crate::dates::today()).or_page(&ctx)?;
     let page = queries::contracts(&state.db, &q, ctx.lang)
         .await
         .or_page(&ctx)?;
@@ -414,7 +414,7 @@ pub async fn contract(
     Path(code_): Path<String>,
     Query(q): Query<AsOfQuery>,
 ) -> PageResult {
-    let as_of = api::parse_as_of(q.as_of.as_deref(), today()).or_page(&ctx)?;
+    let as_of = api::parse_as_of(q.as_of.as_deref(), crate::dates::today()).or_page(&ctx)?;
     let Some(c) = queries::contract(&state.db, &code_, as_of, ctx.lang)
         .await
         .or_page(&ctx)?
@@ -576,7 +576,7 @@ pub async fn reports(ctx: Ctx) -> PageResult {
     .collect();
     Ok(render(
         "reports.html",
-        context! { nav => "reports", reports => v(list), dims => v(dims), as_of => today().to_string(), ..base(&ctx) },
+        context! { nav => "reports", reports => v(list), dims => v(dims), as_of => crate::dates::today().to_string(), ..base(&ctx) },
     )
     .or_page(&ctx)?
     .into_response())
@@ -787,7 +787,7 @@ pub fn login_page(
     message: Option<&str>,
     status: axum::http::StatusCode,
 ) -> Response {
-    let token = crate::access::secret();
+    let token = crate::crypto::secret();
     let ctx = Ctx {
         lang,
         addr: None,
@@ -951,7 +951,7 @@ pub async fn audit(
     let from = crate::dates::parse_date(q.from.as_deref().unwrap_or(""));
     let to = crate::dates::parse_date(q.to.as_deref().unwrap_or(""));
     let page = q.page.unwrap_or(1).max(1);
-    let (total, entries) = crate::access::audit::entries(
+    let (total, entries) = crate::audit::entries(
         &state.db,
         from,
         to,
@@ -1010,11 +1010,11 @@ async fn accounts_page(
         .or_page(ctx)?;
     let accounts: Vec<_> = accounts
         .iter()
-        .map(|a| json!({"name": a.name, "role": a.role.name(ctx.lang), "disabled": a.disabled, "created_at": queries::cst(a.created_at)}))
+        .map(|a| json!({"name": a.name, "role": a.role.name(ctx.lang), "disabled": a.disabled, "created_at": crate::dates::local_time(a.created_at)}))
         .collect();
     let tokens: Vec<_> = tokens
         .iter()
-        .map(|t| json!({"id": t.id, "account": t.account, "label": t.label, "created_at": queries::cst(t.created_at), "created_by": t.created_by, "revoked_at": t.revoked_at.map(queries::cst)}))
+        .map(|t| json!({"id": t.id, "account": t.account, "label": t.label, "created_at": crate::dates::local_time(t.created_at), "created_by": t.created_by, "revoked_at": t.revoked_at.map(crate::dates::local_time)}))
         .collect();
     let roles: Vec<_> = crate::access::Role::ALL
         .iter()

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::contracts::{Category, FundingSource, ProcurementMethod};
+use crate::dates::local_time;
+use crate::db::sql::{get, stmt};
 use crate::money::Money;
-pub use crate::reports::ledger::cst;
-use crate::reports::ledger::{get, stmt};
 use crate::Lang;
 
 /// A contract's state on a date.
@@ -441,7 +441,7 @@ pub async fn contract(
         .iter()
         .map(|r| {
             Ok(Change {
-                changed_at: cst(get(r, "changed_at")?),
+                changed_at: local_time(get(r, "changed_at")?),
                 batch_id: get(r, "batch_id")?,
                 field: get(r, "field")?,
                 old_value: get(r, "old_value")?,
@@ -580,7 +580,7 @@ pub async fn batches(
     for r in rows {
         items.push(Batch {
             id: get(&r, "id")?,
-            recorded_at: cst(get(&r, "recorded_at")?),
+            recorded_at: local_time(get(&r, "recorded_at")?),
             file_name: get(&r, "file_name")?,
             file_size: get(&r, "file_size")?,
             sha256: get(&r, "sha256")?,
@@ -605,7 +605,7 @@ pub async fn batches(
         .iter()
         .map(|r| {
             Ok(Interrupted {
-                found_at: cst(get(r, "at")?),
+                found_at: local_time(get(r, "at")?),
                 actor: get(r, "actor")?,
                 detail: get(r, "detail")?,
             })

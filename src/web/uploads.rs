@@ -107,7 +107,7 @@ pub async fn save(
             position: Set(i as i32),
             file_name: Set(name),
             file_size: Set(bytes.len() as i64),
-            sha256: Set(imports::sha256_hex(&bytes)),
+            sha256: Set(crate::crypto::sha256_hex(&bytes)),
             content: Set(bytes),
             uploaded_by: Set(actor.to_string()),
             uploaded_at: Set(now),
@@ -141,7 +141,7 @@ async fn load(db: &impl ConnectionTrait, token: &str) -> Result<Vec<upload::Mode
         return Err(not_found(token));
     }
     for r in &rows {
-        if imports::sha256_hex(&r.content) != r.sha256 {
+        if crate::crypto::sha256_hex(&r.content) != r.sha256 {
             return Err(WebError::internal(format!(
                 "kept upload {} ({}) no longer matches its SHA-256",
                 r.id, r.file_name

@@ -1,6 +1,8 @@
 //! Connecting to the ledger: an embedded SQLite file by default, PostgreSQL by URL.
 
-use std::path::Path;
+pub mod sql;
+pub mod store;
+
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -132,14 +134,4 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
-}
-
-/// The file an SQLite URL points at, if it is one.
-pub fn sqlite_file(url: &str) -> Option<&Path> {
-    let rest = url.strip_prefix("sqlite://")?;
-    Some(Path::new(rest.split('?').next().unwrap_or(rest)))
-}
-
-pub fn is_postgres(db: &impl ConnectionTrait) -> bool {
-    db.get_database_backend() == DbBackend::Postgres
 }

@@ -6,10 +6,25 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde::Serialize;
 
-use super::Actor;
-use crate::reports::ledger::{cst, end_of_day, get, stmt};
-use crate::reports::{Column, Report, Val};
-use crate::Lang;
+use crate::dates::{end_of_day, local_time};
+use crate::db::sql::{get, stmt};
+
+/// Who did something and from where, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub address: Option<String>,
+}
+
+impl Actor {
+    /// The operator on the command line: the OS user.
+    pub fn local(os_user: &str) -> Actor {
+        Actor {
+            name: format!("{os_user} (command line)"),
+            address: None,
+        }
+    }
+}
 
 pub async fn record(
     db: &impl ConnectionTrait,
@@ -89,7 +104,7 @@ pub async fn entries(
         .map(|r| {
             Ok(Entry {
                 id: get(r, "id")?,
-                at: cst(get::<DateTime<Utc>>(r, "at")?),
+                at: local_time(get::<DateTime<Utc>>(r, "at")?),
                 actor: get(r, "actor")?,
                 address: get(r, "address")?,
                 action: get(r, "action")?,
@@ -99,43 +114,4 @@ pub async fn entries(
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
     Ok((total.max(0) as u64, entries))
-}
-
-/// The trail as a report, so it is exported by the same writers (CSV with BOM and formula
-/// defusing, XLSX) as every other report.
-pub fn report(entries: &[Entry], from: Option<NaiveDate>, to: NaiveDate, lang: Lang) -> Report {
-    Report {
-        name: "audit",
-        title_zh: "审计日志".into(),
-        title_en: "Audit trail".into(),
-        as_of: to,
-        from,
-        as_recorded: None,
-        statement: None,
-        columns: vec![
-            Column::new("id", "序号", "No."),
-            Column::new("at", "时间", "Time"),
-            Column::new("actor", "操作人", "Who"),
-            Column::new("address", "来源地址", "Address"),
-            Column::new("action", "操作", "Action"),
-            Column::new("target", "对象", "Target"),
-            Column::new("detail", "内容", "Detail"),
-        ],
-        rows: entries
-            .iter()
-            .map(|e| {
-                vec![
-                    Val::Int(e.id),
-                    Val::text(&e.at),
-                    Val::text(&e.actor),
-                    Val::text(e.address.clone().unwrap_or_default()),
-                    Val::text(&e.action),
-                    Val::text(&e.target),
-                    Val::text(&e.detail),
-                ]
-            })
-            .collect(),
-        total: None,
-        lang,
-    }
 }

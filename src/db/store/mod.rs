@@ -14,10 +14,10 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::columns::{ColumnMap, Field, SheetKind};
-use super::parse::{ContractRecord, Parsed, PaymentRecord, ServiceRecord, Source};
-use super::problems::{cell_ref, Kind, Location, Problem, Severity};
 use crate::entities::{contract, disbursement, import_batch, provider, service_report};
+use crate::imports::columns::{ColumnMap, Field, SheetKind};
+use crate::imports::parse::{ContractRecord, Parsed, PaymentRecord, ServiceRecord, Source};
+use crate::imports::problems::{cell_ref, Kind, Location, Problem, Severity};
 use crate::money::Money;
 use crate::Lang;
 
@@ -827,13 +827,13 @@ struct StoredPayment {
 }
 
 /// The payments of a file: all read already, or arriving in chunks while the rest of the
-/// file is still being parsed (see `super::parse::Streamed`).
+/// file is still being parsed (see `crate::imports::parse::Streamed`).
 pub enum PaymentInput<'r> {
     Parsed(&'r [PaymentRecord]),
     /// The payments of earlier sheets, then the chunks of the last one.
     Streamed(
         Vec<PaymentRecord>,
-        tokio::sync::mpsc::Receiver<super::parse::Streamed>,
+        tokio::sync::mpsc::Receiver<crate::imports::parse::Streamed>,
     ),
 }
 
@@ -1177,7 +1177,7 @@ async fn store_payments(
                     let t = std::time::Instant::now();
                     let m = rx.recv().await;
                     wait_parse += t.elapsed();
-                    if let Some(super::parse::Streamed::Payments(v)) = m {
+                    if let Some(crate::imports::parse::Streamed::Payments(v)) = m {
                         owned = v;
                     }
                     &owned
