@@ -1,4 +1,4 @@
-//! Load benchmark (issue #7, promise 4): `/api/v1/summary` and the dashboard under `wrk` while
+//! Load benchmark: `/api/v1/summary` and the dashboard under `wrk` while
 //! large imports run against the same database, compared with the same endpoints idle, in the
 //! same run.
 //!

@@ -1,4 +1,4 @@
-//! Web benchmark (issue #5): `wrk` against `procure serve --public` on a ledger of N
+//! Web benchmark: `wrk` against `procure serve --public` on a ledger of N
 //! payments, the summary endpoint and the dashboard against the server's own constant
 //! endpoint (`/api/v1/ping`) in the same run.
 //!

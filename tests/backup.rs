@@ -1,4 +1,4 @@
-//! Issue #7: a backup restores to the same ledger: the summary report of the restored
+//! A backup restores to the same ledger: the summary report of the restored
 //! database is byte for byte the one of the original. Both backends (`procure backup`, then
 //! the restore the README gives: the SQLite file itself, or `pg_restore` into a new database).
 

@@ -1,4 +1,4 @@
-//! Issue #7, promise 2: an import killed with SIGKILL at any point leaves the database with
+//! Crash safety: an import killed with SIGKILL at any point leaves the database with
 //! the whole batch or none of it, no orphan rows, and an audit trail that says what happened.
 //! Kill points are random but seeded; the size is `PROCURE_CRASH_ROWS` payments (default
 //! 30,000, which fits CI; BENCHMARKS.md records a run at 1,000,000). Both backends.

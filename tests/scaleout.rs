@@ -1,4 +1,4 @@
-//! Issue #7, promises 1 and 3, with two real `procure serve` processes on one database:
+//! Scale-out, with two real `procure serve` processes on one database:
 //! a session made on one is valid on the other, an import through one shows in the other's
 //! figures at once, the same upload confirmed on both at once is imported once, and two
 //! uploads paying one contract never together exceed it. Both backends.
