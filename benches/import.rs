@@ -26,15 +26,15 @@ fn data_dir(size: usize) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/{size}"));
     if !dir.join("disbursements.csv").exists() {
         std::fs::create_dir_all(&dir).unwrap();
-        let opts = procure::generate::GenerateOptions {
+        let opts = procure::sample::GenerateOptions {
             out: dir.clone(),
             seed: 7,
             contracts: (size / 100).max(10),
             payments: size,
             services: (size / 100).max(10),
-            format: procure::generate::FileFormat::Both,
+            format: procure::sample::SampleFormat::Both,
         };
-        procure::generate::generate(&opts).unwrap();
+        procure::sample::generate(&opts).unwrap();
     }
     dir
 }

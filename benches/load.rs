@@ -51,13 +51,13 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let generate = |dir: &str, payments: usize| {
-        let files = procure::generate::generate(&procure::generate::GenerateOptions {
+        let files = procure::sample::generate(&procure::sample::GenerateOptions {
             out: scratch.path().join(dir),
             seed: 3,
             contracts: (import_rows / 100).max(10),
             payments,
             services: 10,
-            format: procure::generate::FileFormat::Csv,
+            format: procure::sample::SampleFormat::Csv,
         })
         .unwrap();
         let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();

@@ -209,7 +209,7 @@ enum Command {
         services: usize,
         /// Files to write
         #[arg(long, value_enum, default_value = "both")]
-        format: procure::generate::FileFormat,
+        format: procure::sample::SampleFormat,
     },
 }
 
@@ -460,9 +460,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         } => {
             let written = if sample {
-                procure::generate::write_sample(&out.unwrap_or_else(|| "imports".into()))?
+                procure::sample::write_sample(&out.unwrap_or_else(|| "imports".into()))?
             } else {
-                procure::generate::generate(&procure::generate::GenerateOptions {
+                procure::sample::generate(&procure::sample::GenerateOptions {
                     out: out.unwrap_or_else(|| "generated".into()),
                     seed,
                     contracts,

@@ -32,13 +32,13 @@ fn rows() -> usize {
 
 /// Seeded registers: contracts, and `n` payments against them.
 fn registers(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
-    let files = procure::generate::generate(&procure::generate::GenerateOptions {
+    let files = procure::sample::generate(&procure::sample::GenerateOptions {
         out: dir.to_path_buf(),
         seed: 11,
         contracts: (n / 100).max(10),
         payments: n,
         services: 10,
-        format: procure::generate::FileFormat::Csv,
+        format: procure::sample::SampleFormat::Csv,
     })
     .unwrap();
     let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use chrono::{Datelike, NaiveDate};
-use procure::generate::{generate, write_sample, FileFormat, GenerateOptions};
 use procure::providers::Uscc;
+use procure::sample::{generate, write_sample, GenerateOptions, SampleFormat};
 use procure::Money;
 
 fn sample() -> tempfile::TempDir {
@@ -142,7 +142,7 @@ fn the_sample_is_the_same_bytes_on_every_run() {
 fn the_sample_holds_97_contracts_worth_exactly_1453_27_wan_yuan() {
     let dir = sample();
     let t = read_sheet(&dir.path().join("sample-register.xlsx"), "项目合同");
-    assert_eq!(t.headers, procure::generate::CONTRACT_HEADERS);
+    assert_eq!(t.headers, procure::sample::CONTRACT_HEADERS);
     assert_eq!(t.records.len(), 97);
     let values: Vec<i64> = t.column("合同金额（元）").map(fen).collect();
     let sum: i64 = values.iter().sum();
@@ -267,7 +267,7 @@ fn people_served_as_of_2019_06_30_read_5_12_wan_and_reports_run_on_after() {
         })
         .collect();
     let t = read_sheet(&dir.path().join("sample-register.xlsx"), "服务统计");
-    assert_eq!(t.headers, procure::generate::SERVICE_HEADERS);
+    assert_eq!(t.headers, procure::sample::SERVICE_HEADERS);
     let (mut as_of, mut later) = (0u64, 0);
     let mut running: BTreeMap<String, (u64, Option<(i32, u32)>)> = BTreeMap::new();
     for r in &t.records {
@@ -314,7 +314,7 @@ fn sample_payments_never_exceed_their_contract_and_include_one_reversal() {
         .map(|r| (text(&r[0]), fen(&r[contracts.col("合同金额（元）")])))
         .collect();
     let t = read_sheet(&path, "拨付记录");
-    assert_eq!(t.headers, procure::generate::DISBURSEMENT_HEADERS);
+    assert_eq!(t.headers, procure::sample::DISBURSEMENT_HEADERS);
     let mut rows: Vec<(NaiveDate, String, i64, String, String)> = t
         .records
         .iter()
@@ -495,7 +495,7 @@ fn the_template_marks_required_columns_and_explains_how_to_fill_them() {
     }
 }
 
-fn options(dir: &Path, seed: u64, format: FileFormat) -> GenerateOptions {
+fn options(dir: &Path, seed: u64, format: SampleFormat) -> GenerateOptions {
     GenerateOptions {
         out: dir.to_path_buf(),
         seed,
@@ -513,10 +513,10 @@ fn generate_with_a_seed_makes_the_requested_counts_and_the_same_bytes_again() {
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    let files = generate(&options(a.path(), 7, FileFormat::Both)).unwrap();
+    let files = generate(&options(a.path(), 7, SampleFormat::Both)).unwrap();
     assert_eq!(files.len(), 6);
-    generate(&options(b.path(), 7, FileFormat::Both)).unwrap();
-    generate(&options(c.path(), 8, FileFormat::Csv)).unwrap();
+    generate(&options(b.path(), 7, SampleFormat::Both)).unwrap();
+    generate(&options(c.path(), 8, SampleFormat::Csv)).unwrap();
     for f in &files {
         let name = f.file_name().unwrap();
         let x = std::fs::read(f).unwrap();
@@ -534,19 +534,19 @@ fn generate_with_a_seed_makes_the_requested_counts_and_the_same_bytes_again() {
         (
             "contracts",
             "项目合同",
-            &procure::generate::CONTRACT_HEADERS[..],
+            &procure::sample::CONTRACT_HEADERS[..],
             40,
         ),
         (
             "disbursements",
             "拨付记录",
-            &procure::generate::DISBURSEMENT_HEADERS[..],
+            &procure::sample::DISBURSEMENT_HEADERS[..],
             1_500,
         ),
         (
             "services",
             "服务统计",
-            &procure::generate::SERVICE_HEADERS[..],
+            &procure::sample::SERVICE_HEADERS[..],
             400,
         ),
     ] {
@@ -568,7 +568,7 @@ fn generate_with_a_seed_makes_the_requested_counts_and_the_same_bytes_again() {
 #[test]
 fn generated_payments_never_exceed_their_contracts_and_reuse_no_voucher() {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(dir.path(), 3, FileFormat::Csv);
+    let mut opts = options(dir.path(), 3, SampleFormat::Csv);
     opts.contracts = 5;
     opts.payments = 3_000;
     opts.services = 60;
@@ -606,7 +606,7 @@ fn generated_payments_never_exceed_their_contracts_and_reuse_no_voucher() {
 #[test]
 fn generate_refuses_more_monthly_reports_than_three_year_terms_hold() {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(dir.path(), 1, FileFormat::Csv);
+    let mut opts = options(dir.path(), 1, SampleFormat::Csv);
     opts.contracts = 2;
     opts.services = 73;
     let err = generate(&opts).unwrap_err().to_string();

@@ -589,13 +589,13 @@ both_backends! {
 async fn the_server_answers_other_requests_while_a_large_file_is_parsed() {
     let t = common::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
-    let files = procure::generate::generate(&procure::generate::GenerateOptions {
+    let files = procure::sample::generate(&procure::sample::GenerateOptions {
         out: dir.path().to_path_buf(),
         seed: 7,
         contracts: 2_000,
         payments: 150_000,
         services: 1_000,
-        format: procure::generate::FileFormat::Xlsx,
+        format: procure::sample::SampleFormat::Xlsx,
     })
     .unwrap();
     // The contracts and a 150,000-row payments register, checked together.
