@@ -1,6 +1,6 @@
 //! Money: exact yuan with two decimal places, stored as integer fen.
 //!
-//! DOMAIN.md "Money": `Decimal` in the domain, BIGINT fen in the database on every backend
+//! docs/DOMAIN.md "Money": `Decimal` in the domain, BIGINT fen in the database on every backend
 //! (sea-orm stores `Decimal` as REAL on SQLite), never f64.
 
 use std::fmt;
@@ -36,7 +36,7 @@ impl MoneyError {
 pub struct Money(Decimal);
 
 /// Values closer than this to a whole fen are float noise from a spreadsheet cell
-/// (0.1 + 0.2 = 0.30000000000000004), not real sub-fen digits (DOMAIN.md "Money").
+/// (0.1 + 0.2 = 0.30000000000000004), not real sub-fen digits (docs/DOMAIN.md "Money").
 const NOISE: Decimal = Decimal::from_parts(1, 0, 0, false, 9);
 
 impl Money {
@@ -66,7 +66,7 @@ impl Money {
 
     /// The one rounding rule for every amount, from a cell or from text:
     /// float noise (within 1e-9 of a fen) is dropped; an exact half fen (2.675) rounds half
-    /// away from zero (2.68), as DOMAIN.md requires; any other digit below a fen
+    /// away from zero (2.68), as docs/DOMAIN.md requires; any other digit below a fen
     /// (1.0049999) is an error, because the register really holds a sub-fen amount and
     /// silently rounding it would hide a mistake from the auditor.
     pub fn from_decimal_rounded(d: Decimal) -> Result<Money, MoneyError> {
@@ -164,10 +164,6 @@ impl Money {
         Self::from_decimal_rounded(if negative { -d } else { d })
     }
 
-    pub fn as_decimal(self) -> Decimal {
-        self.0
-    }
-
     pub fn is_negative(self) -> bool {
         self.0.is_sign_negative() && !self.0.is_zero()
     }
@@ -224,6 +220,51 @@ impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Money::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The database form of money: BIGINT fen on every backend (sea-orm would store a `Decimal`
+/// as REAL on SQLite). An entity field or a raw query's column of type `Money` reads and
+/// writes fen, so no bare `i64` of fen travels outside this mapping.
+impl From<Money> for sea_orm::Value {
+    fn from(m: Money) -> Self {
+        // Every `Money` is within a BIGINT of fen: `checked_new` refuses anything larger.
+        sea_orm::Value::BigInt(Some(
+            m.to_fen().expect("a Money always fits a BIGINT of fen"),
+        ))
+    }
+}
+
+impl sea_orm::TryGetable for Money {
+    fn try_get_by<I: sea_orm::ColIdx>(
+        res: &sea_orm::QueryResult,
+        idx: I,
+    ) -> Result<Self, sea_orm::TryGetError> {
+        <i64 as sea_orm::TryGetable>::try_get_by(res, idx).map(Money::from_fen)
+    }
+}
+
+impl sea_orm::sea_query::ValueType for Money {
+    fn try_from(v: sea_orm::Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+        <i64 as sea_orm::sea_query::ValueType>::try_from(v).map(Money::from_fen)
+    }
+
+    fn type_name() -> String {
+        "Money".to_owned()
+    }
+
+    fn array_type() -> sea_orm::sea_query::ArrayType {
+        sea_orm::sea_query::ArrayType::BigInt
+    }
+
+    fn column_type() -> sea_orm::sea_query::ColumnType {
+        sea_orm::sea_query::ColumnType::BigInteger
+    }
+}
+
+impl sea_orm::sea_query::Nullable for Money {
+    fn null() -> sea_orm::Value {
+        sea_orm::Value::BigInt(None)
     }
 }
 

@@ -45,6 +45,11 @@ macro_rules! vocabulary {
                 None
             }
 
+            /// By the stored code only: what the database holds.
+            pub fn from_code(code: &str) -> Option<$name> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+
             /// The accepted names, for error messages.
             pub fn expected() -> String {
                 [$($zh),+].join("/")
@@ -54,6 +59,53 @@ macro_rules! vocabulary {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.code())
+            }
+        }
+
+        // The database keeps the code (`elderly`): a column of this type reads and writes
+        // it, so no bare string of the vocabulary travels outside the mapping.
+        impl From<$name> for sea_orm::Value {
+            fn from(v: $name) -> Self {
+                sea_orm::Value::String(Some(v.code().to_string()))
+            }
+        }
+
+        impl sea_orm::TryGetable for $name {
+            fn try_get_by<I: sea_orm::ColIdx>(
+                res: &sea_orm::QueryResult,
+                idx: I,
+            ) -> Result<Self, sea_orm::TryGetError> {
+                let code = <String as sea_orm::TryGetable>::try_get_by(res, idx)?;
+                $name::from_code(&code).ok_or_else(|| {
+                    sea_orm::TryGetError::DbErr(sea_orm::DbErr::Type(format!(
+                        "'{code}' is not a stored {} code", stringify!($name)
+                    )))
+                })
+            }
+        }
+
+        impl sea_orm::sea_query::ValueType for $name {
+            fn try_from(v: sea_orm::Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+                let code = <String as sea_orm::sea_query::ValueType>::try_from(v)?;
+                $name::from_code(&code).ok_or(sea_orm::sea_query::ValueTypeErr)
+            }
+
+            fn type_name() -> String {
+                stringify!($name).to_owned()
+            }
+
+            fn array_type() -> sea_orm::sea_query::ArrayType {
+                sea_orm::sea_query::ArrayType::String
+            }
+
+            fn column_type() -> sea_orm::sea_query::ColumnType {
+                sea_orm::sea_query::ColumnType::String(sea_orm::sea_query::StringLen::None)
+            }
+        }
+
+        impl sea_orm::sea_query::Nullable for $name {
+            fn null() -> sea_orm::Value {
+                sea_orm::Value::String(None)
             }
         }
     };
