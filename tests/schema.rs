@@ -290,7 +290,8 @@ both_backends! {
             assert_eq!(scalar_i64(t, triggers).await, 5);
         }
 
-        migration::Migrator::down(&t.db, Some(1)).await.unwrap();
+        // The import attempts' migration came after the bulk checks: it goes down first.
+        migration::Migrator::down(&t.db, Some(2)).await.unwrap();
         assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");
@@ -351,8 +352,34 @@ both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
         assert_eq!(v, Some(common::newest_migration()));
-        assert_eq!(v.as_deref(), Some("m20261128_000003_bulk_checks"));
+        assert_eq!(v.as_deref(), Some("m20261130_000001_import_attempts"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
+    }
+}
+
+both_backends! {
+    async fn an_import_attempt_ends_once_and_is_never_deleted(t: &TestDb) {
+        exec(t, "INSERT INTO import_attempts (id, file_name, file_size, sha256, actor, host, pid, boot_id, started_at) \
+                 VALUES ('a1', 'f.xlsx', 10, 'ab', 'clerk', 'h', 1, 'b', '2026-11-30 00:00:00+00:00')").await.unwrap();
+        // A running attempt gets its end...
+        exec(t, "UPDATE import_attempts SET ended_at = '2026-11-30 00:01:00+00:00', outcome = 'rejected' WHERE id = 'a1'").await.unwrap();
+        // ...once: an ended attempt cannot change, nor can any be deleted.
+        for sql in [
+            "UPDATE import_attempts SET outcome = 'committed' WHERE id = 'a1'",
+            "UPDATE import_attempts SET ended_at = NULL WHERE id = 'a1'",
+            "DELETE FROM import_attempts WHERE id = 'a1'",
+            "DELETE FROM import_attempts",
+        ] {
+            assert!(exec(t, sql).await.is_err(), "{sql} should be refused by the database");
+        }
+        exec(t, "INSERT INTO import_attempts (id, file_name, file_size, sha256, actor, host, pid, boot_id, started_at) \
+                 VALUES ('a2', 'g.xlsx', 10, 'cd', 'clerk', 'h', 1, 'b', '2026-11-30 00:00:00+00:00')").await.unwrap();
+        assert!(exec(t, "DELETE FROM import_attempts WHERE id = 'a2'").await.is_err(), "a running attempt cannot be deleted either");
+        if t.db.get_database_backend() == DbBackend::Postgres {
+            assert!(exec(t, "TRUNCATE import_attempts").await.is_err());
+        }
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM import_attempts WHERE outcome = 'rejected'").await, 1);
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM import_attempts").await, 2);
     }
 }
