@@ -190,3 +190,33 @@ pub mod upload {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod import_attempt {
+    use sea_orm::entity::prelude::*;
+
+    /// One import of one file, from its start to its end (`m20261130_000001_import_attempts`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "import_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub file_name: String,
+        pub file_size: i64,
+        pub sha256: String,
+        pub actor: String,
+        pub address: Option<String>,
+        pub host: String,
+        pub pid: i64,
+        pub boot_id: String,
+        pub process_start: Option<i64>,
+        pub started_at: DateTimeUtc,
+        pub ended_at: Option<DateTimeUtc>,
+        pub outcome: Option<String>,
+        pub batch_id: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -692,3 +692,56 @@ both_backends! {
         assert_eq!(text(t, "SELECT source_sheet FROM disbursements WHERE voucher = 'B-1'").await, "下半年");
     }
 }
+
+both_backends! {
+    async fn each_import_attempt_has_a_row_with_its_process_and_its_one_end(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = register(dir.path());
+        assert_eq!(import(t, std::slice::from_ref(&file)).await.files[0].status, FileStatus::Stored);
+        assert_eq!(import(t, std::slice::from_ref(&file)).await.files[0].status, FileStatus::Unchanged);
+        let bad = xlsx(dir.path(), "bad.xlsx", &[
+            ("合同", vec![
+                header(&CONTRACT_HEADER),
+                contract("GD-001", "居家养老", "老年服务", "甲中心", 100_000.0, d(2019, 1, 1), d(2019, 12, 31)),
+            ]),
+            ("拨付", vec![header(&PAYMENT_HEADER), vec![s("GD-001"), s("2019年2月30日"), n(10.0), s("V2")]]),
+        ]);
+        assert_eq!(import(t, &[bad]).await.files[0].status, FileStatus::Rejected);
+        // A dry run keeps nothing, not even an attempt.
+        let dry = ImportOptions { dry_run: true, ..opts() };
+        assert!(import_with(t, std::slice::from_ref(&file), &dry).await.ok);
+
+        let outcomes = "SELECT COUNT(*) FROM import_attempts WHERE ended_at IS NOT NULL AND outcome = ";
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM import_attempts").await, 3);
+        assert_eq!(scalar(t, &format!("{outcomes} 'committed' AND batch_id = 1")).await, 1);
+        assert_eq!(scalar(t, &format!("{outcomes} 'unchanged' AND batch_id IS NULL")).await, 1);
+        assert_eq!(scalar(t, &format!("{outcomes} 'rejected' AND batch_id IS NULL")).await, 1);
+        assert_eq!(
+            scalar(t, &format!("SELECT COUNT(*) FROM import_attempts WHERE actor = 'test' AND pid = {}", std::process::id())).await,
+            3
+        );
+        // The auditors' records name the same attempts.
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM audit_log a JOIN import_attempts i ON a.target = 'attempt ' || i.id WHERE a.action = 'import.started'").await, 3);
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM audit_log WHERE action = 'import.finished'").await, 2);
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM audit_log WHERE action = 'import'").await, 1);
+
+        // An attempt whose process is gone (another boot), and one on another host.
+        for (id, host, boot) in [("dead", "host", "'another-boot'"), ("away", "'elsewhere'", "boot_id")] {
+            t.db.execute_unprepared(&format!(
+                "INSERT INTO import_attempts (id, file_name, file_size, sha256, actor, address, host, pid, boot_id, process_start, started_at) \
+                 SELECT '{id}', 'x.csv', 10, 'ab', 'clerk', '10.0.0.7', {host}, 4242, {boot}, 7, started_at FROM import_attempts WHERE batch_id = 1",
+            ))
+            .await
+            .unwrap();
+        }
+        assert_eq!(procure::imports::recover_interrupted(&t.db).await.unwrap(), 1);
+        assert_eq!(procure::imports::recover_interrupted(&t.db).await.unwrap(), 0, "recorded once");
+        assert_eq!(text(t, "SELECT outcome FROM import_attempts WHERE id = 'dead'").await, "interrupted");
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM import_attempts WHERE id = 'away' AND ended_at IS NULL").await, 1);
+        let host = text(t, "SELECT host FROM import_attempts WHERE id = 'dead'").await;
+        assert_eq!(
+            text(t, "SELECT detail FROM audit_log WHERE action = 'import.interrupted' AND target = 'attempt dead' AND actor = 'clerk'").await,
+            format!("x.csv (10 bytes, sha256 ab) [host {host} boot another-boot pid 4242 start 7]: the process ended before the import did; nothing of it was stored")
+        );
+    }
+}

@@ -3,6 +3,7 @@
 mod common;
 
 use common::TestDb;
+use procure::db::sql::is_postgres;
 use procure::Money;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, RuntimeErr, SqlErr, Statement};
 
@@ -134,7 +135,7 @@ both_backends! {
         ] {
             let e = exec(t, sql).await.expect_err(sql);
             let named = foreign_key_violation(&e).unwrap_or_else(|| panic!("{sql}: {e}"));
-            if t.db.get_database_backend() == DbBackend::Postgres {
+            if is_postgres(&t.db) {
                 // The name of the foreign key the check stands for.
                 assert_eq!(named.as_deref(), Some(constraint), "{sql}: {e}");
                 assert!(e.to_string().contains("refused: payments refer to it"), "{sql}: {e}");
@@ -151,7 +152,7 @@ both_backends! {
         exec(t, "UPDATE contracts SET id = 200 WHERE id = 2").await.unwrap();
         exec(t, "DELETE FROM contracts WHERE id = 200").await.unwrap();
         assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM contracts").await, 1);
-        if t.db.get_database_backend() == DbBackend::Postgres {
+        if is_postgres(&t.db) {
             // TRUNCATE fires no row triggers: it is refused on its own.
             for sql in ["TRUNCATE contracts, service_reports", "TRUNCATE import_batches CASCADE"] {
                 let e = exec(t, sql).await.expect_err(sql);
@@ -177,7 +178,7 @@ both_backends! {
             rows.join(", ")
         )).await.expect_err("one payment names a missing contract");
         let named = foreign_key_violation(&e).unwrap_or_else(|| panic!("{e}"));
-        if t.db.get_database_backend() == DbBackend::Postgres {
+        if is_postgres(&t.db) {
             assert_eq!(named.as_deref(), Some("disbursements_contract_fk"));
             assert!(e.to_string().contains("contract id 999 does not exist"), "{e}");
         }
@@ -188,7 +189,7 @@ both_backends! {
                          VALUES (1, '2019-06-30', 1, 'PZ-1', 1, 's', 1), (1, '2019-06-30', 2, 'PZ-2', 7, 's', 2)")
             .await.expect_err("one payment names a missing batch");
         let named = foreign_key_violation(&e).unwrap_or_else(|| panic!("{e}"));
-        if t.db.get_database_backend() == DbBackend::Postgres {
+        if is_postgres(&t.db) {
             assert_eq!(named.as_deref(), Some("disbursements_batch_id_fkey"));
             assert!(e.to_string().contains("import batch id 7 does not exist"), "{e}");
         }
@@ -206,7 +207,7 @@ both_backends! {
 /// Waits until another session of this database waits for a lock (PostgreSQL), or a while
 /// (SQLite, whose writers wait in the driver's busy handler).
 async fn until_someone_waits(t: &TestDb) {
-    if t.db.get_database_backend() != DbBackend::Postgres {
+    if !is_postgres(&t.db) {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         return;
     }
@@ -253,7 +254,7 @@ both_backends! {
         let e = import.await.unwrap().expect_err("the contract is gone");
         assert!(foreign_key_violation(&e).is_some(), "{e}");
 
-        if t.db.get_database_backend() == DbBackend::Postgres {
+        if is_postgres(&t.db) {
             // A REPEATABLE READ delete would not see a payment committed after its snapshot
             // (a trigger reads no newer one, unlike a foreign key): at that level contracts
             // are not deleted at all.
@@ -266,7 +267,7 @@ both_backends! {
             assert!(e.to_string().contains("DELETE of contract id 3 refused at isolation level REPEATABLE READ"), "{e}");
             delete.rollback().await.unwrap();
         }
-        let paid = if t.db.get_database_backend() == DbBackend::Postgres { 2 } else { 1 };
+        let paid = if is_postgres(&t.db) { 2 } else { 1 };
         assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements").await, paid);
         assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements d WHERE NOT EXISTS (SELECT 1 FROM contracts c WHERE c.id = d.contract_id)").await, 0);
     }
@@ -284,13 +285,14 @@ both_backends! {
         let triggers = "SELECT COUNT(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname IN \
             ('disbursements_parents_exist', 'disbursements_contract_fk_parent', 'disbursements_contract_fk_truncate', \
              'disbursements_batch_id_fkey_parent', 'disbursements_batch_id_fkey_truncate')";
-        let postgres = t.db.get_database_backend() == DbBackend::Postgres;
+        let postgres = is_postgres(&t.db);
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 1, "only the reversal's foreign key is left");
             assert_eq!(scalar_i64(t, triggers).await, 5);
         }
 
-        migration::Migrator::down(&t.db, Some(1)).await.unwrap();
+        // The import attempts' migration came after the bulk checks: it goes down first.
+        migration::Migrator::down(&t.db, Some(2)).await.unwrap();
         assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");
@@ -351,8 +353,34 @@ both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
         assert_eq!(v, Some(common::newest_migration()));
-        assert_eq!(v.as_deref(), Some("m20261128_000003_bulk_checks"));
+        assert_eq!(v.as_deref(), Some("m20261130_000001_import_attempts"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
+    }
+}
+
+both_backends! {
+    async fn an_import_attempt_ends_once_and_is_never_deleted(t: &TestDb) {
+        exec(t, "INSERT INTO import_attempts (id, file_name, file_size, sha256, actor, host, pid, boot_id, started_at) \
+                 VALUES ('a1', 'f.xlsx', 10, 'ab', 'clerk', 'h', 1, 'b', '2026-11-30 00:00:00+00:00')").await.unwrap();
+        // A running attempt gets its end...
+        exec(t, "UPDATE import_attempts SET ended_at = '2026-11-30 00:01:00+00:00', outcome = 'rejected' WHERE id = 'a1'").await.unwrap();
+        // ...once: an ended attempt cannot change, nor can any be deleted.
+        for sql in [
+            "UPDATE import_attempts SET outcome = 'committed' WHERE id = 'a1'",
+            "UPDATE import_attempts SET ended_at = NULL WHERE id = 'a1'",
+            "DELETE FROM import_attempts WHERE id = 'a1'",
+            "DELETE FROM import_attempts",
+        ] {
+            assert!(exec(t, sql).await.is_err(), "{sql} should be refused by the database");
+        }
+        exec(t, "INSERT INTO import_attempts (id, file_name, file_size, sha256, actor, host, pid, boot_id, started_at) \
+                 VALUES ('a2', 'g.xlsx', 10, 'cd', 'clerk', 'h', 1, 'b', '2026-11-30 00:00:00+00:00')").await.unwrap();
+        assert!(exec(t, "DELETE FROM import_attempts WHERE id = 'a2'").await.is_err(), "a running attempt cannot be deleted either");
+        if is_postgres(&t.db) {
+            assert!(exec(t, "TRUNCATE import_attempts").await.is_err());
+        }
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM import_attempts WHERE outcome = 'rejected'").await, 1);
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM import_attempts").await, 2);
     }
 }

@@ -6,6 +6,7 @@ mod m20260101_000001_ledger;
 mod m20261128_000001_uploads;
 mod m20261128_000002_access;
 mod m20261128_000003_bulk_checks;
+mod m20261130_000001_import_attempts;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_uploads::Migration),
             Box::new(m20261128_000002_access::Migration),
             Box::new(m20261128_000003_bulk_checks::Migration),
+            Box::new(m20261130_000001_import_attempts::Migration),
         ]
     }
 }

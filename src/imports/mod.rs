@@ -1,8 +1,10 @@
 //! Spreadsheet registers into the ledger: parse at the edge, check everything, then store a
 //! whole file in one transaction or nothing of it.
 
+mod attempt;
 pub mod cells;
 pub mod columns;
+mod decision;
 pub mod guard;
 pub mod parse;
 pub mod problems;
@@ -17,8 +19,12 @@ use crate::crypto::sha256_hex;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde::Serialize;
 
+use crate::db::sql::is_postgres;
 pub use crate::db::store::{self, Counts};
+pub use attempt::recover_interrupted;
+use attempt::Attempt;
 pub use columns::SheetKind;
+use decision::{decide, Decision};
 pub use guard::{FileFormat, Limits};
 use parse::{Parsed, SheetSummary};
 use problems::{Kind, Location, Problem, Severity};
@@ -342,20 +348,6 @@ fn too_large(name: &str, size: u64, opts: &ImportOptions) -> FileReport {
     }
 }
 
-/// Imports one file's bytes: parsed on a blocking thread, then stored in its own
-/// transaction (a savepoint inside a dry run's outer transaction).
-pub async fn import_one<C: TransactionTrait<Transaction = DatabaseTransaction>>(
-    db: &C,
-    name: String,
-    bytes: Vec<u8>,
-    opts: &ImportOptions,
-    progress: Option<Arc<AtomicU64>>,
-) -> Result<FileReport, ImportError> {
-    // Inside a dry run's outer transaction the file is read whole first (see import_all).
-    let file = read_file(name, bytes, None, opts, progress, false).await;
-    store_file(db, file, opts).await
-}
-
 /// A file read and parsed, not yet checked against the ledger.
 pub struct ReadFile {
     name: String,
@@ -475,7 +467,7 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         parsed: reading,
         source,
     } = file;
-    let (mut done, stream) = match reading {
+    let (done, stream) = match reading {
         Reading::Done(parsed) => {
             tracing::debug!(file = %name, elapsed = ?started.elapsed(), "parsed");
             (Some(parsed), None)
@@ -497,142 +489,60 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         warnings: Vec::new(),
         warning_counts: BTreeMap::new(),
     };
-    let mut problems = Vec::new();
     // A file that cannot be read at all is not stored. (One that is streamed could be read
     // up to its last sheet; if that breaks off, its error rolls the store back.)
-    let file_unreadable = done.as_ref().is_some_and(|f| {
+    let unreadable = done.as_ref().is_some_and(|f| {
         f.parsed
             .problems
             .iter()
             .any(|p| matches!(p.kind, Kind::File { .. }))
     });
-    if !file_unreadable {
-        let who = crate::audit::Actor {
-            name: opts.actor.clone(),
-            address: opts.address.clone(),
+    let (ParsedFile { format, parsed }, mut problems) = if unreadable {
+        let file = done.expect("an unreadable file is read whole");
+        let problems = file.parsed.problems.clone();
+        (file, problems)
+    } else {
+        // An import that is not a dry run records its start before its transaction opens,
+        // and later how it ended.
+        let attempt = if opts.dry_run {
+            None
+        } else {
+            let who = crate::audit::Actor {
+                name: opts.actor.clone(),
+                address: opts.address.clone(),
+            };
+            Some(Attempt::begin(db, who, &name, size, &sha256).await?)
         };
-        // An import that is not a dry run says it has started, in its own transaction, and
-        // later how it ended; one killed in between is found by `recover_interrupted`.
-        let attempt = (!opts.dry_run).then(|| crate::crypto::secret()[..16].to_string());
-        if let Some(a) = &attempt {
-            let what = format!("{name} ({size} bytes, sha256 {sha256}) [{}]", process_tag());
-            record_attempt(db, &who, "import.started", a, &what).await?;
-        }
-        // Whatever fails from here on, the start recorded above gets its end.
-        let stored: Result<(), ImportError> = async {
-            let txn = db.begin().await?;
-            let meta = store::FileMeta {
-                name,
-                size,
-                sha256: sha256.clone(),
-                actor: opts.actor.clone(),
-                dry_run: opts.dry_run,
-            };
-            // The store writes first (the batch row), so on SQLite this transaction holds the
-            // write lock before it reads anything and a concurrent import waits its turn.
-            let outcome = match stream {
-                None => {
-                    let parsed = &done.as_ref().expect("read before it is stored").parsed;
-                    store::store(&txn, &meta, parsed, opts.lang).await?
-                }
-                Some(s) => {
-                    let (outcome, parsed) = store_streamed(&txn, &meta, s, opts.lang).await?;
-                    tracing::debug!(file = %meta.name, elapsed = ?started.elapsed(), "parsed");
-                    done = Some(parsed);
-                    outcome
-                }
-            };
-            problems.extend(
-                done.as_ref()
-                    .expect("read before it is stored")
-                    .parsed
-                    .problems
-                    .iter()
-                    .cloned(),
-            );
-            report.identical_to_batch = store::earlier_batch(&txn, &sha256, outcome.batch_id)
-                .await?
-                .map(|b| b.id);
-            problems.extend(outcome.problems);
-            report.warning_counts.extend(outcome.warning_counts);
-            report.counts = outcome.counts;
-            for c in report.counts.values() {
-                report.total.add(c);
-            }
-            tracing::debug!(elapsed = ?started.elapsed(), "checked and written");
-            let has_errors = problems.iter().any(|p| p.severity == Severity::Error);
-            let changed = report.total.inserted + report.total.updated > 0;
-            if has_errors || !changed {
-                txn.rollback().await?;
-                report.status = if has_errors {
-                    FileStatus::Rejected
-                } else {
-                    FileStatus::Unchanged
-                };
-                if let Some(a) = &attempt {
-                    let errors = problems
-                        .iter()
-                        .filter(|p| p.severity == Severity::Error)
-                        .count();
-                    let how = if has_errors {
-                        format!("rejected with {errors} errors; nothing stored")
-                    } else {
-                        "unchanged: everything in it is already in the ledger".to_string()
-                    };
-                    record_attempt(db, &who, "import.finished", a, &how).await?;
-                }
-            } else if opts.dry_run {
-                // The savepoint is kept so that later files of the same dry run see this one;
-                // the outer transaction is rolled back at the end.
-                txn.commit().await?;
-                report.status = FileStatus::Checked;
-            } else {
-                let t = &report.total;
-                crate::audit::record(
-                    &txn,
-                    &who,
-                    "import",
-                    &format!("batch {}", outcome.batch_id),
-                    &format!(
-                        "{} ({} bytes, sha256 {}): {} read, {} inserted, {} updated, {} unchanged; attempt {}",
-                        report.file,
-                        size,
-                        sha256,
-                        t.read,
-                        t.inserted,
-                        t.updated,
-                        t.unchanged,
-                        attempt.as_deref().unwrap_or("")
-                    ),
-                )
-                .await?;
-                if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-                    // Delivered at commit: every server listening refreshes its figures at once.
-                    txn.execute_unprepared(&format!("NOTIFY {LEDGER_CHANNEL}"))
-                        .await?;
-                }
-                txn.commit().await?;
-                report.status = FileStatus::Stored;
-                report.batch_id = Some(outcome.batch_id);
-            }
-            Ok(())
-        }
+        let meta = store::FileMeta {
+            name,
+            size,
+            sha256: sha256.clone(),
+            actor: opts.actor.clone(),
+            dry_run: opts.dry_run,
+        };
+        let checked = check_and_store(
+            db,
+            meta,
+            (done, stream),
+            started,
+            attempt.as_ref(),
+            opts.lang,
+            &mut report,
+        )
         .await;
-        if let (Err(e), Some(a)) = (&stored, &attempt) {
-            // The import failed on the database: recording that may fail too, and the
-            // import's own error is the one to report.
-            let how = format!("failed: {e}; nothing stored");
-            let _ = record_attempt(db, &who, "import.finished", a, &how).await;
+        match (checked, &attempt) {
+            (Ok(checked), _) => checked,
+            // Whatever failed, the start recorded above gets its end.
+            (Err(e), Some(a)) => {
+                a.fail(db, &e).await;
+                return Err(e);
+            }
+            (Err(e), None) => return Err(e),
         }
-        stored?;
-    }
-    let ParsedFile { format, parsed } = done.expect("a file is read before it is reported");
+    };
     report.format = format.map(format_name);
     report.sheets = parsed.sheets.clone();
-    if file_unreadable {
-        problems = parsed.problems.clone();
-    } else if let (FileStatus::Stored, Some(path), Some(batch)) =
-        (report.status, &source, report.batch_id)
+    if let (FileStatus::Stored, Some(path), Some(batch)) = (report.status, &source, report.batch_id)
     {
         // After the commit, with the parsed rows gone: a million-row file is then the only
         // large thing in memory. A failure here loses the copy, not the batch.
@@ -661,18 +571,81 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     Ok(report)
 }
 
-/// Records a step of an import attempt in the audit trail, in a transaction of its own so
-/// that it stays whatever becomes of the import's.
-async fn record_attempt<C: TransactionTrait<Transaction = DatabaseTransaction>>(
+/// Checks a file against the ledger in a transaction of its own, then keeps or rolls back
+/// that transaction as [`decide`] says, and records the attempt's end. Fills in the report's
+/// counts and status; returns the file's parse and every problem found.
+async fn check_and_store<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
-    who: &crate::audit::Actor,
-    action: &str,
-    attempt: &str,
-    detail: &str,
-) -> Result<(), DbErr> {
-    let t = db.begin().await?;
-    crate::audit::record(&t, who, action, &format!("attempt {attempt}"), detail).await?;
-    t.commit().await
+    meta: store::FileMeta,
+    (done, stream): (Option<ParsedFile>, Option<Stream>),
+    started: std::time::Instant,
+    attempt: Option<&Attempt>,
+    lang: Lang,
+    report: &mut FileReport,
+) -> Result<(ParsedFile, Vec<Problem>), ImportError> {
+    let txn = db.begin().await?;
+    // The store writes first (the batch row), so on SQLite this transaction holds the
+    // write lock before it reads anything and a concurrent import waits its turn.
+    let (outcome, parsed) = match stream {
+        None => {
+            let parsed = done.expect("read before it is stored");
+            (
+                store::store(&txn, &meta, &parsed.parsed, lang).await?,
+                parsed,
+            )
+        }
+        Some(s) => {
+            let stored = store_streamed(&txn, &meta, s, lang).await?;
+            tracing::debug!(file = %meta.name, elapsed = ?started.elapsed(), "parsed");
+            stored
+        }
+    };
+    let mut problems = parsed.parsed.problems.clone();
+    report.identical_to_batch = store::earlier_batch(&txn, &meta.sha256, outcome.batch_id)
+        .await?
+        .map(|b| b.id);
+    problems.extend(outcome.problems);
+    report.warning_counts.extend(outcome.warning_counts);
+    report.counts = outcome.counts;
+    for c in report.counts.values() {
+        report.total.add(c);
+    }
+    tracing::debug!(elapsed = ?started.elapsed(), "checked and written");
+    let decision = decide(&problems, &report.total, meta.dry_run);
+    match decision {
+        Decision::Reject { .. } | Decision::Unchanged => {
+            txn.rollback().await?;
+            if let (Some(a), Some(ending)) = (attempt, decision.ending()) {
+                a.finish(db, &ending).await?;
+            }
+        }
+        Decision::Check => txn.commit().await?,
+        Decision::Store => {
+            if let Some(a) = attempt {
+                a.commit(&txn, outcome.batch_id, &report.total).await?;
+            }
+            if is_postgres(&txn) {
+                // Delivered at commit: every server listening refreshes its figures at once.
+                txn.execute_unprepared(&format!("NOTIFY {LEDGER_CHANNEL}"))
+                    .await?;
+            }
+            txn.commit().await?;
+            report.batch_id = Some(outcome.batch_id);
+        }
+    }
+    report.status = decision.into();
+    Ok((parsed, problems))
+}
+
+impl From<Decision> for FileStatus {
+    fn from(d: Decision) -> FileStatus {
+        match d {
+            Decision::Reject { .. } => FileStatus::Rejected,
+            Decision::Unchanged => FileStatus::Unchanged,
+            Decision::Check => FileStatus::Checked,
+            Decision::Store => FileStatus::Stored,
+        }
+    }
 }
 
 /// Stores a file whose payments are still being parsed: its contracts first, then its
@@ -751,128 +724,6 @@ async fn keep_original<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     .await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// This process, as an import's start records it: `host H boot B pid P start S`. The boot
-/// id and the process's start time tell a live process from a later one given the same pid
-/// (after a restart, in a container where the server is always pid 1).
-fn process_tag() -> String {
-    format!(
-        "host {} boot {} pid {} start {}",
-        host_name(),
-        boot_id(),
-        std::process::id(),
-        start_time(std::process::id()).unwrap_or_default()
-    )
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-fn boot_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|b| b.trim().to_string())
-        .unwrap_or_default()
-}
-
-/// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat).
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces; the fields after it are plain.
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(19)?
-        .parse()
-        .ok()
-}
-
-/// Whether the process a start record names is still running: same boot, and a process
-/// with that pid that started at the same moment.
-fn alive(tag: &str) -> bool {
-    let field = |k: &str| {
-        tag.split_whitespace()
-            .skip_while(|w| *w != k)
-            .nth(1)
-            .map(str::to_string)
-    };
-    let (Some(boot), Some(pid)) = (field("boot"), field("pid").and_then(|p| p.parse().ok())) else {
-        return false;
-    };
-    if boot != boot_id() {
-        return false;
-    }
-    match (
-        field("start").and_then(|s| s.parse::<u64>().ok()),
-        start_time(pid),
-    ) {
-        (Some(recorded), Some(now)) => recorded == now,
-        (Some(_), None) => false,
-        // Recorded without /proc: there is no telling, so never call it interrupted.
-        (None, _) => true,
-    }
-}
-
-/// Finds imports started on this host by a process that is gone (killed, or the machine lost
-/// power) without recording how they ended, and records each as interrupted in the audit
-/// trail. Their transactions were never committed, so the database holds nothing of them;
-/// this makes the import list say what happened. Imports of live processes, here or on
-/// other hosts, are left alone (they may be running or waiting for their turn); each host's
-/// servers and commands recover their own when they start.
-pub async fn recover_interrupted(db: &DatabaseConnection) -> Result<u64, DbErr> {
-    let backend = db.get_database_backend();
-    let open = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            backend,
-            "SELECT s.actor, s.address, s.target, s.detail FROM audit_log s \
-             WHERE s.action = 'import.started' AND NOT EXISTS (SELECT 1 FROM audit_log f \
-             WHERE f.action IN ('import', 'import.finished', 'import.interrupted') \
-             AND (f.target = s.target OR f.detail LIKE '%' || s.target)) ORDER BY s.id",
-        ))
-        .await?;
-    let here = format!("[host {} ", host_name());
-    let mut n = 0;
-    for r in open {
-        let detail: String = r.try_get("", "detail")?;
-        let Some(tag) = detail
-            .rfind(&here)
-            .map(|i| detail[i + 1..].trim_end_matches(']').to_string())
-        else {
-            continue;
-        };
-        if alive(&tag) {
-            continue;
-        }
-        let who = crate::audit::Actor {
-            name: r.try_get("", "actor")?,
-            address: r.try_get("", "address")?,
-        };
-        let target: String = r.try_get("", "target")?;
-        let txn = db.begin().await?;
-        crate::audit::record(
-            &txn,
-            &who,
-            "import.interrupted",
-            &target,
-            &format!("{detail}: the process ended before the import did; nothing of it was stored"),
-        )
-        .await?;
-        txn.commit().await?;
-        n += 1;
-    }
-    if n > 0 {
-        tracing::warn!(
-            interrupted = n,
-            "interrupted imports recorded in the audit trail"
-        );
-    }
-    Ok(n)
 }
 
 /// Bumps a shared row counter for a progress bar.
