@@ -187,3 +187,27 @@ pub(super) async fn insert_payments(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_statement_names_the_columns_once_and_numbers_placeholders_for_postgres() {
+        assert_eq!(
+            insert_sql(DbBackend::Sqlite, "t", &["a", "b"], 2),
+            "INSERT INTO \"t\" (\"a\", \"b\") VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(
+            insert_sql(DbBackend::Postgres, "t", &["a", "b"], 2),
+            "INSERT INTO \"t\" (\"a\", \"b\") VALUES ($1, $2), ($3, $4)"
+        );
+    }
+
+    #[test]
+    fn a_statement_stays_under_both_engines_parameter_limits() {
+        assert_eq!(rows_per_statement(10) * 10, 30_000);
+        assert_eq!(rows_per_statement(7), 4_285);
+        assert_eq!(rows_per_statement(40_000), 1);
+    }
+}

@@ -197,6 +197,8 @@ pub async fn store(
 pub struct Store<'a> {
     ctx: Ctx<'a>,
     counts: BTreeMap<SheetKind, Counts>,
+    /// The contracts named so far, by code, from this file or the ledger: what payments are
+    /// checked against and service reports filed under.
     known: HashMap<String, ContractTerms>,
 }
 
