@@ -8,6 +8,7 @@ pub mod contracts;
 pub mod crypto;
 pub mod dates;
 pub mod db;
+pub mod disbursements;
 pub mod entities;
 pub mod imports;
 pub mod money;

@@ -1,5 +1,7 @@
 //! Service reports: people served and sessions per contract and period.
 
+pub mod counting;
+
 use chrono::{Datelike, NaiveDate};
 
 use crate::dates;
