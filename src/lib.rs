@@ -13,6 +13,7 @@ pub mod entities;
 pub mod imports;
 pub mod money;
 pub mod providers;
+pub mod register;
 pub mod reports;
 pub mod sample;
 pub mod services;

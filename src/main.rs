@@ -99,7 +99,7 @@ enum Command {
         json: bool,
         /// Read every sheet as this kind instead of recognising it from its header
         #[arg(long, value_enum)]
-        kind: Option<procure::imports::SheetKind>,
+        kind: Option<procure::register::columns::SheetKind>,
         /// Largest file accepted, in MB
         #[arg(long, default_value_t = 50)]
         max_file_mb: u64,

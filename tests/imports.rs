@@ -5,7 +5,8 @@ mod common;
 
 use common::book::*;
 use common::TestDb;
-use procure::imports::{import_paths, FileStatus, ImportOptions, ImportReport, SheetKind};
+use procure::imports::{import_paths, FileStatus, ImportOptions, ImportReport};
+use procure::register::columns::SheetKind;
 use procure::Lang;
 use sea_orm::{ConnectionTrait, Statement};
 

@@ -4,7 +4,6 @@
 
 use chrono::NaiveDate;
 
-use crate::entities::contract;
 use crate::money::Money;
 
 /// The fields of a contract that a register row sets, in their stored form (vocabulary
@@ -31,25 +30,6 @@ pub struct ContractFields {
 pub type FieldChange = (&'static str, Option<String>, Option<String>);
 
 impl ContractFields {
-    pub fn from_model(m: &contract::Model) -> Self {
-        ContractFields {
-            title: m.title.clone(),
-            category: m.category.clone(),
-            provider_id: m.provider_id,
-            provider_name: m.provider_name.clone(),
-            purchaser: m.purchaser.clone(),
-            street: m.street.clone(),
-            community: m.community.clone(),
-            method: m.method.clone(),
-            funding: m.funding.clone(),
-            value_fen: m.value_fen,
-            signed_on: m.signed_on,
-            start_on: m.start_on,
-            end_on: m.end_on,
-            target_people: m.target_people,
-        }
-    }
-
     /// Every difference from `self` (stored) to `new`, as text for the history; empty when
     /// the row leaves the contract unchanged.
     pub fn diff(&self, new: &ContractFields) -> Vec<FieldChange> {

@@ -18,10 +18,10 @@ use std::hash::BuildHasherDefault;
 
 use chrono::NaiveDate;
 
-use crate::imports::columns::Field;
-use crate::imports::parse::{PaymentRecord, Source};
-use crate::imports::problems::Kind;
 use crate::money::{Money, MoneyError};
+use crate::register::columns::Field;
+use crate::register::problems::Kind;
+use crate::register::records::{PaymentRecord, Source};
 use digest::{DigestHasher, PairDigest};
 
 /// What a payment is checked against: the contract's ledger id, value and term.

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::*;
 use crate::contracts::ContractCode;
-use crate::imports::problems::Severity;
+use crate::register::problems::Severity;
 use crate::Lang;
 
 const CONTRACT: i64 = 1;

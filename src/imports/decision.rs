@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use super::problems::{Problem, Severity};
 use crate::db::store::Counts;
+use crate::register::problems::{Problem, Severity};
 
 /// How an import attempt ended, as `import_attempts.outcome` holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +112,7 @@ pub fn stored_detail(file: &str, size: u64, sha256: &str, total: &Counts, attemp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imports::problems::{Kind, Location};
+    use crate::register::problems::{Kind, Location};
     use crate::Lang;
 
     fn error() -> Problem {

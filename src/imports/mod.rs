@@ -2,12 +2,9 @@
 //! whole file in one transaction or nothing of it.
 
 mod attempt;
-pub mod cells;
-pub mod columns;
 mod decision;
 pub mod guard;
 pub mod parse;
-pub mod problems;
 pub mod reader;
 
 use std::collections::BTreeMap;
@@ -21,13 +18,13 @@ use serde::Serialize;
 
 use crate::db::sql::is_postgres;
 pub use crate::db::store::{self, Counts};
+use crate::register::columns::{self, SheetKind};
+use crate::register::problems::{Kind, Location, Problem, Severity};
 pub use attempt::recover_interrupted;
 use attempt::Attempt;
-pub use columns::SheetKind;
 use decision::{decide, Decision};
 pub use guard::{FileFormat, Limits};
 use parse::{Parsed, SheetSummary};
-use problems::{Kind, Location, Problem, Severity};
 
 use crate::Lang;
 

@@ -3,95 +3,22 @@
 
 use std::collections::HashMap;
 
-use chrono::{Months, NaiveDate};
+use chrono::Months;
 
-use super::cells::Cell;
-use super::columns::{self, ColumnMap, Detection, Field, SheetKind, TotalKind};
-use super::problems::{cell_ref, Kind, Location, Problem};
 use super::reader::RowSink;
 use crate::contracts::{Category, ContractCode, FundingSource, ProcurementMethod};
 use crate::money::Money;
 use crate::providers::Uscc;
-use crate::services::Period;
+use crate::register::cells::Cell;
+use crate::register::columns::{self, ColumnMap, Detection, Field, SheetKind, TotalKind};
+use crate::register::problems::{cell_ref, Kind, Location, Problem};
+pub use crate::register::records::{
+    ContractRecord, Parsed, PaymentRecord, ServiceRecord, SheetSummary, Source, Streamed,
+};
 use crate::Lang;
 
-/// Where a record came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    /// Shared by every record of the sheet.
-    pub sheet: std::sync::Arc<str>,
-    /// 1-based spreadsheet row.
-    pub row: u32,
-}
-
-#[derive(Debug, Clone)]
-pub struct ContractRecord {
-    pub src: Source,
-    pub code: ContractCode,
-    pub title: String,
-    pub category: Category,
-    pub provider: String,
-    pub uscc: Option<Uscc>,
-    pub purchaser: Option<String>,
-    pub street: Option<String>,
-    pub community: Option<String>,
-    pub method: Option<ProcurementMethod>,
-    pub funding: Option<FundingSource>,
-    pub value: Money,
-    pub signed: Option<NaiveDate>,
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-    pub target: Option<i64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct PaymentRecord {
-    pub src: Source,
-    pub code: ContractCode,
-    pub date: NaiveDate,
-    pub amount: Money,
-    pub voucher: String,
-    /// Shared: a register repeats the same few tranche names.
-    pub tranche: Option<std::sync::Arc<str>>,
-    pub reverses: Option<String>,
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ServiceRecord {
-    pub src: Source,
-    pub code: ContractCode,
-    pub period: Period,
-    pub new_people: Option<i64>,
-    pub cumulative: Option<i64>,
-    pub sessions: Option<i64>,
-}
-
-/// What was found in one sheet.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SheetSummary {
-    pub name: String,
-    /// `None` when the sheet is of no known kind and was skipped.
-    pub kind: Option<SheetKind>,
-    /// 1-based row of the header.
-    pub header_row: Option<u32>,
-    /// Records read (not counting header, blank and total rows).
-    pub rows: u64,
-    pub skipped: bool,
-}
-
-#[derive(Debug, Default)]
-pub struct Parsed {
-    pub sheets: Vec<SheetSummary>,
-    pub contracts: Vec<ContractRecord>,
-    pub payments: Vec<PaymentRecord>,
-    pub services: Vec<ServiceRecord>,
-    pub problems: Vec<Problem>,
-    /// Each register sheet's columns, to name the cell of a problem found later.
-    pub columns: HashMap<String, ColumnMap>,
-}
-
-/// The header must be within a sheet's first 20 non-blank rows (issue #3).
+/// The header must be within a sheet's first 20 non-blank rows: real registers put a title,
+/// a unit line and notes above it, never a whole page.
 const HEADER_SEARCH_ROWS: usize = 20;
 
 /// Running sums a total row is checked against.
@@ -117,25 +44,10 @@ struct SheetState {
     first_row_of: HashMap<String, u32>,
 }
 
-/// Parses rows handed over by the reader (it implements [`RowSink`]).
-/// What a parser sends ahead while it reads, so that the store can check and write
-/// payments while the rest of a large file is still being parsed.
-pub enum Streamed {
-    /// The file's last sheet is a payments sheet: every sheet before it is read, and its
-    /// contracts (which payments may name) and payments (of an earlier payments sheet) are
-    /// here. The last sheet's payments follow in chunks; services and everything else come
-    /// with the parse's result.
-    Start {
-        contracts: Vec<ContractRecord>,
-        payments: Vec<PaymentRecord>,
-        columns: HashMap<String, ColumnMap>,
-    },
-    Payments(Vec<PaymentRecord>),
-}
-
 /// Payments per chunk sent ahead.
 const STREAM_CHUNK: usize = 4096;
 
+/// Parses rows handed over by the reader (it implements [`RowSink`]).
 pub struct Parser<'p> {
     /// Where payments of the last sheet go as they are read, if anywhere (see `Streamed`).
     pub tap: Option<tokio::sync::mpsc::Sender<Streamed>>,

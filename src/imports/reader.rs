@@ -8,8 +8,8 @@ use std::io::Cursor;
 
 use calamine::{Data, DataRef, Reader};
 
-use super::cells::Cell;
 use super::guard::FileFormat;
+use crate::register::cells::Cell;
 
 /// Cells beyond this column are ignored: no register has 512 columns, and a crafted sheet
 /// with a cell at XFD1 must not make every row 16,384 cells wide.

@@ -12,10 +12,10 @@ use super::{load_contracts, terms, Counts, Ctx, KEYS_PER_LOOKUP};
 use crate::contracts::changes::{value_below_paid, ContractFields};
 use crate::disbursements::ContractTerms;
 use crate::entities::{contract, disbursement, provider};
-use crate::imports::columns::Field;
-use crate::imports::parse::ContractRecord;
-use crate::imports::problems::Kind;
 use crate::money::Money;
+use crate::register::columns::Field;
+use crate::register::problems::Kind;
+use crate::register::records::ContractRecord;
 
 /// Net amount paid per contract id.
 async fn paid_per_contract(ctx: &Ctx<'_>, ids: &[i64]) -> Result<HashMap<i64, i64>, DbErr> {
@@ -174,7 +174,7 @@ pub(super) async fn store_contracts(
                     );
                     continue;
                 }
-                let diff = ContractFields::from_model(old).diff(&fields);
+                let diff = stored_fields(old).diff(&fields);
                 known.insert(
                     old.code.clone(),
                     ContractTerms {
@@ -278,4 +278,24 @@ pub(super) async fn store_contracts(
     }
     ctx.history(history).await?;
     Ok(counts)
+}
+
+/// A stored contract's fields, to compare with an incoming row.
+fn stored_fields(m: &contract::Model) -> ContractFields {
+    ContractFields {
+        title: m.title.clone(),
+        category: m.category.clone(),
+        provider_id: m.provider_id,
+        provider_name: m.provider_name.clone(),
+        purchaser: m.purchaser.clone(),
+        street: m.street.clone(),
+        community: m.community.clone(),
+        method: m.method.clone(),
+        funding: m.funding.clone(),
+        value_fen: m.value_fen,
+        signed_on: m.signed_on,
+        start_on: m.start_on,
+        end_on: m.end_on,
+        target_people: m.target_people,
+    }
 }

@@ -29,9 +29,9 @@ pub use payments::PaymentInput;
 use crate::db::sql::is_postgres;
 use crate::disbursements::{ContractTerms, Findings};
 use crate::entities::{contract, import_batch};
-use crate::imports::columns::{ColumnMap, Field, SheetKind};
-use crate::imports::parse::{ContractRecord, Parsed, ServiceRecord, Source};
-use crate::imports::problems::{cell_ref, Kind, Location, Problem, Severity};
+use crate::register::columns::{ColumnMap, Field, SheetKind};
+use crate::register::problems::{cell_ref, Kind, Location, Problem, Severity};
+use crate::register::records::{ContractRecord, Parsed, ServiceRecord, Source};
 use crate::Lang;
 
 /// Counts of one kind of record in one file.

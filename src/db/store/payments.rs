@@ -14,16 +14,16 @@ use super::{resolve_codes, Counts, Ctx, KEYS_PER_LOOKUP};
 use crate::db::sql::is_postgres;
 use crate::disbursements::{Checker, ContractTerms, Verdict};
 use crate::entities::disbursement;
-use crate::imports::parse::PaymentRecord;
+use crate::register::records::PaymentRecord;
 
 /// The payments of a file: all read already, or arriving in chunks while the rest of the
-/// file is still being parsed (see `crate::imports::parse::Streamed`).
+/// file is still being parsed (see `crate::register::records::Streamed`).
 pub enum PaymentInput<'r> {
     Parsed(&'r [PaymentRecord]),
     /// The payments of earlier sheets, then the chunks of the last one.
     Streamed(
         Vec<PaymentRecord>,
-        tokio::sync::mpsc::Receiver<crate::imports::parse::Streamed>,
+        tokio::sync::mpsc::Receiver<crate::register::records::Streamed>,
     ),
 }
 
@@ -163,7 +163,7 @@ pub(super) async fn store_payments(
                     let t = std::time::Instant::now();
                     let m = rx.recv().await;
                     wait_parse += t.elapsed();
-                    if let Some(crate::imports::parse::Streamed::Payments(v)) = m {
+                    if let Some(crate::register::records::Streamed::Payments(v)) = m {
                         owned = v;
                     }
                     &owned

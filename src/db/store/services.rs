@@ -10,9 +10,9 @@ use super::bulk::bulk_insert;
 use super::{resolve_codes, Counts, Ctx, KEYS_PER_LOOKUP};
 use crate::disbursements::ContractTerms;
 use crate::entities::service_report;
-use crate::imports::columns::Field;
-use crate::imports::parse::ServiceRecord;
-use crate::imports::problems::Kind;
+use crate::register::columns::Field;
+use crate::register::problems::Kind;
+use crate::register::records::ServiceRecord;
 use crate::services::counting::{self, Figures, Finding, People};
 use crate::services::Period;
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::cells::Cell;
+use crate::register::cells::Cell;
 use crate::text::header_key;
 
 /// The three registers a finance office keeps.

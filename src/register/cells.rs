@@ -5,9 +5,9 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::problems::Kind;
 use crate::dates;
 use crate::money::{Money, MoneyError};
+use crate::register::problems::Kind;
 use crate::services::Period;
 
 #[derive(Debug, Clone, PartialEq, Default)]
