@@ -1,5 +1,6 @@
-//! sea-orm entities of the ledger tables (schema in `migrations/`). Amounts are `i64` fen;
-//! the domain converts them with [`crate::money::Money::from_fen`].
+//! sea-orm entities of the ledger tables (schema in `migrations/`). Columns carry the domain's
+//! types: amounts are [`crate::money::Money`] over BIGINT fen, vocabularies their enums over
+//! the stored code, so no bare fen or category string leaves this mapping.
 
 pub mod import_batch {
     use sea_orm::entity::prelude::*;
@@ -53,6 +54,9 @@ pub mod provider {
 pub mod contract {
     use sea_orm::entity::prelude::*;
 
+    use crate::contracts::{Category, FundingSource, ProcurementMethod};
+    use crate::money::Money;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "contracts")]
     pub struct Model {
@@ -60,15 +64,16 @@ pub mod contract {
         pub id: i64,
         pub code: String,
         pub title: String,
-        pub category: String,
+        pub category: Category,
         pub provider_id: i64,
         pub provider_name: String,
         pub purchaser: Option<String>,
         pub street: Option<String>,
         pub community: Option<String>,
-        pub method: Option<String>,
-        pub funding: Option<String>,
-        pub value_fen: i64,
+        pub method: Option<ProcurementMethod>,
+        pub funding: Option<FundingSource>,
+        #[sea_orm(column_name = "value_fen")]
+        pub value: Money,
         pub signed_on: Option<Date>,
         pub start_on: Date,
         pub end_on: Date,
@@ -89,6 +94,8 @@ pub mod contract {
 pub mod disbursement {
     use sea_orm::entity::prelude::*;
 
+    use crate::money::Money;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "disbursements")]
     pub struct Model {
@@ -96,7 +103,8 @@ pub mod disbursement {
         pub id: i64,
         pub contract_id: i64,
         pub paid_on: Date,
-        pub amount_fen: i64,
+        #[sea_orm(column_name = "amount_fen")]
+        pub amount: Money,
         pub voucher: String,
         pub tranche: Option<String>,
         pub note: Option<String>,

@@ -52,6 +52,12 @@ impl Money {
         Money(Decimal::new(fen, 2))
     }
 
+    /// The count of fen. Every `Money` fits a BIGINT of fen (`checked_new` refuses larger
+    /// amounts), so this cannot fail.
+    pub fn fen(self) -> i64 {
+        i64::try_from(self.0.mantissa()).expect("a Money always fits a BIGINT of fen")
+    }
+
     /// The count of fen; fails only if the amount is beyond what a BIGINT holds.
     pub fn to_fen(self) -> Result<i64, MoneyError> {
         let m = self.0.mantissa();
@@ -228,7 +234,6 @@ impl<'de> Deserialize<'de> for Money {
 /// writes fen, so no bare `i64` of fen travels outside this mapping.
 impl From<Money> for sea_orm::Value {
     fn from(m: Money) -> Self {
-        // Every `Money` is within a BIGINT of fen: `checked_new` refuses anything larger.
         sea_orm::Value::BigInt(Some(
             m.to_fen().expect("a Money always fits a BIGINT of fen"),
         ))

@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 
+use super::{Category, FundingSource, ProcurementMethod};
 use crate::money::Money;
 
 /// The fields of a contract that a register row sets, in their stored form (vocabulary
@@ -11,15 +12,15 @@ use crate::money::Money;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractFields {
     pub title: String,
-    pub category: String,
+    pub category: Category,
     pub provider_id: i64,
     pub provider_name: String,
     pub purchaser: Option<String>,
     pub street: Option<String>,
     pub community: Option<String>,
-    pub method: Option<String>,
-    pub funding: Option<String>,
-    pub value_fen: i64,
+    pub method: Option<ProcurementMethod>,
+    pub funding: Option<FundingSource>,
+    pub value: Money,
     pub signed_on: Option<NaiveDate>,
     pub start_on: NaiveDate,
     pub end_on: NaiveDate,
@@ -42,8 +43,8 @@ impl ContractFields {
         cmp("title", Some(self.title.clone()), Some(new.title.clone()));
         cmp(
             "category",
-            Some(self.category.clone()),
-            Some(new.category.clone()),
+            Some(self.category.code().to_string()),
+            Some(new.category.code().to_string()),
         );
         cmp(
             "provider_id",
@@ -58,12 +59,12 @@ impl ContractFields {
         cmp("purchaser", self.purchaser.clone(), new.purchaser.clone());
         cmp("street", self.street.clone(), new.street.clone());
         cmp("community", self.community.clone(), new.community.clone());
-        cmp("method", self.method.clone(), new.method.clone());
-        cmp("funding", self.funding.clone(), new.funding.clone());
+        cmp("method", code(self.method), code(new.method));
+        cmp("funding", code(self.funding), code(new.funding));
         cmp(
             "value",
-            Some(Money::from_fen(self.value_fen).to_string()),
-            Some(Money::from_fen(new.value_fen).to_string()),
+            Some(self.value.to_string()),
+            Some(new.value.to_string()),
         );
         cmp(
             "signed_on",
@@ -91,8 +92,13 @@ impl ContractFields {
 
 /// A contract's value may be lowered by a new register, but never below what has already
 /// been paid against it.
-pub fn value_below_paid(value_fen: i64, paid_fen: i64) -> bool {
-    value_fen < paid_fen
+pub fn value_below_paid(value: Money, paid: Money) -> bool {
+    value < paid
+}
+
+/// A vocabulary value as the history writes it: its stored code.
+fn code<T: std::fmt::Display>(v: Option<T>) -> Option<String> {
+    v.map(|v| v.to_string())
 }
 
 fn opt_date(d: Option<NaiveDate>) -> Option<String> {
@@ -110,15 +116,15 @@ mod tests {
     fn stored() -> ContractFields {
         ContractFields {
             title: "社区居家养老".into(),
-            category: "elderly".into(),
+            category: Category::Elderly,
             provider_id: 7,
             provider_name: "阳光社工".into(),
             purchaser: Some("民政局".into()),
             street: None,
             community: None,
-            method: Some("open_tender".into()),
+            method: Some(ProcurementMethod::OpenTender),
             funding: None,
-            value_fen: 10_000_000,
+            value: Money::from_fen(10_000_000),
             signed_on: None,
             start_on: date("2019-01-01"),
             end_on: date("2019-12-31"),
@@ -134,7 +140,7 @@ mod tests {
     #[test]
     fn each_changed_field_is_recorded_as_text_old_then_new() {
         let new = ContractFields {
-            value_fen: 12_000_050,
+            value: Money::from_fen(12_000_050),
             end_on: date("2020-06-30"),
             street: Some("城关街道".into()),
             target_people: None,
@@ -161,7 +167,13 @@ mod tests {
 
     #[test]
     fn a_value_may_fall_to_what_was_paid_but_not_below() {
-        assert!(!value_below_paid(5_000, 5_000));
-        assert!(value_below_paid(4_999, 5_000));
+        assert!(!value_below_paid(
+            Money::from_fen(5_000),
+            Money::from_fen(5_000)
+        ));
+        assert!(value_below_paid(
+            Money::from_fen(4_999),
+            Money::from_fen(5_000)
+        ));
     }
 }

@@ -145,15 +145,15 @@ pub(super) async fn store_contracts(
         };
         let fields = ContractFields {
             title: rec.title.clone(),
-            category: rec.category.code().to_string(),
+            category: rec.category,
             provider_id,
             provider_name: rec.provider.clone(),
             purchaser: rec.purchaser.clone(),
             street: rec.street.clone(),
             community: rec.community.clone(),
-            method: rec.method.map(|m| m.code().to_string()),
-            funding: rec.funding.map(|f| f.code().to_string()),
-            value_fen,
+            method: rec.method,
+            funding: rec.funding,
+            value: rec.value,
             signed_on: rec.signed,
             start_on: rec.start,
             end_on: rec.end,
@@ -162,7 +162,7 @@ pub(super) async fn store_contracts(
         match existing.get(rec.code.as_str()) {
             Some(old) => {
                 let paid_fen = paid.get(&old.id).copied().unwrap_or(0);
-                if value_below_paid(value_fen, paid_fen) {
+                if value_below_paid(rec.value, Money::from_fen(paid_fen)) {
                     ctx.problem(
                         &rec.src,
                         Field::Value,
@@ -203,7 +203,7 @@ pub(super) async fn store_contracts(
                     community: Set(fields.community),
                     method: Set(fields.method),
                     funding: Set(fields.funding),
-                    value_fen: Set(fields.value_fen),
+                    value: Set(fields.value),
                     signed_on: Set(fields.signed_on),
                     start_on: Set(fields.start_on),
                     end_on: Set(fields.end_on),
@@ -226,7 +226,7 @@ pub(super) async fn store_contracts(
                     fields.community.into(),
                     fields.method.into(),
                     fields.funding.into(),
-                    fields.value_fen.into(),
+                    fields.value.into(),
                     fields.signed_on.into(),
                     fields.start_on.into(),
                     fields.end_on.into(),
@@ -284,15 +284,15 @@ pub(super) async fn store_contracts(
 fn stored_fields(m: &contract::Model) -> ContractFields {
     ContractFields {
         title: m.title.clone(),
-        category: m.category.clone(),
+        category: m.category,
         provider_id: m.provider_id,
         provider_name: m.provider_name.clone(),
         purchaser: m.purchaser.clone(),
         street: m.street.clone(),
         community: m.community.clone(),
-        method: m.method.clone(),
-        funding: m.funding.clone(),
-        value_fen: m.value_fen,
+        method: m.method,
+        funding: m.funding,
+        value: m.value,
         signed_on: m.signed_on,
         start_on: m.start_on,
         end_on: m.end_on,

@@ -367,7 +367,7 @@ async fn load_contracts(ctx: &Ctx<'_>, codes: &[String]) -> Result<Vec<contract:
 fn terms(m: &contract::Model) -> ContractTerms {
     ContractTerms {
         id: m.id,
-        value_fen: m.value_fen,
+        value_fen: m.value.fen(),
         start: m.start_on,
         end: m.end_on,
     }

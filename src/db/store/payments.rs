@@ -80,7 +80,7 @@ impl Loaded {
                         disbursement::Column::ContractId,
                         disbursement::Column::Voucher,
                         disbursement::Column::PaidOn,
-                        disbursement::Column::AmountFen,
+                        disbursement::Column::Amount,
                         disbursement::Column::ReversesId,
                     ])
                     .filter(disbursement::Column::ContractId.is_in(chunk.iter().copied()))
