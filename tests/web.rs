@@ -12,7 +12,8 @@ use axum::http::{header, Request, StatusCode};
 use common::book::*;
 use common::TestDb;
 use procure::imports::{import_paths, ImportOptions};
-use procure::web::{router, AppState, WebConfig};
+use procure::web::router;
+use procure::web::state::{AppState, WebConfig};
 use serde_json::Value as Json;
 use tower::ServiceExt;
 
@@ -337,7 +338,7 @@ both_backends! {
             },
         )
         .await;
-        let watcher = procure::web::cache::watch(state.state.clone());
+        let watcher = state.state.watch();
         let before = get(&state, "/api/v1/summary?as_of=2019-06-30").await.json();
         assert_eq!(total(&before)["contracts"], 0);
         // Served twice from the same figures.
