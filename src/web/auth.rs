@@ -1,6 +1,6 @@
 //! Who may use each route: the roles it admits and whether anonymous visitors may. Every
-//! route is declared once with its permission (see [`super::routes`]); the table those
-//! declarations make is what the access check in [`super::gate`] reads. A route missing from
+//! route is declared once with its permission (see `web::routes`); the table those
+//! declarations make is what the access check in `web::gate` reads. A route missing from
 //! the table is refused to everyone (fail closed).
 
 use axum::http::Method;

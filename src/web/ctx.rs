@@ -1,5 +1,5 @@
 //! What every request carries: the reader's language (remembered in a cookie, Chinese by
-//! default), who is asking (set by [`super::gate::authorize`]) and from where.
+//! default), who is asking (set by the access check, `web::gate`) and from where.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -191,3 +191,118 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Every module of `web/` with its source, to read what it uses.
+    const SOURCES: &[(&str, &str)] = &[
+        ("accounts", include_str!("accounts.rs")),
+        ("apidoc", include_str!("apidoc.rs")),
+        ("audit", include_str!("audit.rs")),
+        ("auth", include_str!("auth.rs")),
+        ("cache", include_str!("cache.rs")),
+        ("charts", include_str!("charts/mod.rs")),
+        ("contracts", include_str!("contracts.rs")),
+        ("ctx", include_str!("ctx.rs")),
+        ("dashboard", include_str!("dashboard.rs")),
+        ("error", include_str!("error.rs")),
+        ("gate", include_str!("gate.rs")),
+        ("imports", include_str!("imports.rs")),
+        ("params", include_str!("params.rs")),
+        ("render", include_str!("render.rs")),
+        ("reports", include_str!("reports.rs")),
+        ("routes", include_str!("routes.rs")),
+        ("session", include_str!("session.rs")),
+        ("state", include_str!("state.rs")),
+        ("templates", include_str!("templates.rs")),
+        ("uploads", include_str!("uploads.rs")),
+    ];
+
+    const FEATURES: &[&str] = &[
+        "dashboard",
+        "contracts",
+        "uploads",
+        "reports",
+        "imports",
+        "audit",
+        "accounts",
+        "session",
+        "apidoc",
+    ];
+
+    /// The sibling modules a module's code (not its comments) names through `super::`.
+    fn uses(source: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for line in source.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            for (i, _) in code.match_indices("super::") {
+                let name: String = code[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if SOURCES.iter().any(|(m, _)| *m == name) {
+                    out.insert(name);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_module_of_web_is_read_by_the_cycle_check() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            let module = path.is_dir() && path.join("mod.rs").exists();
+            if (path.extension().is_some_and(|e| e == "rs") && name != "mod") || module {
+                assert!(
+                    SOURCES.iter().any(|(m, _)| *m == name),
+                    "web/{name} is missing from SOURCES"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_feature_uses_another_and_the_modules_form_no_cycle() {
+        let graph: BTreeMap<&str, BTreeSet<String>> =
+            SOURCES.iter().map(|(m, s)| (*m, uses(s))).collect();
+        for f in FEATURES {
+            for used in &graph[f] {
+                assert!(
+                    !FEATURES.contains(&used.as_str()),
+                    "the feature {f} uses the feature {used}"
+                );
+            }
+        }
+        // Depth-first search; a module met again while still on the path closes a cycle.
+        fn visit<'a>(
+            m: &'a str,
+            graph: &'a BTreeMap<&str, BTreeSet<String>>,
+            path: &mut Vec<&'a str>,
+            done: &mut BTreeSet<&'a str>,
+        ) {
+            if done.contains(m) {
+                return;
+            }
+            assert!(
+                !path.contains(&m),
+                "import cycle: {} -> {m}",
+                path.join(" -> ")
+            );
+            path.push(m);
+            for next in &graph[m] {
+                visit(next.as_str(), graph, path, done);
+            }
+            path.pop();
+            done.insert(m);
+        }
+        let mut done = BTreeSet::new();
+        for m in graph.keys() {
+            visit(m, &graph, &mut Vec::new(), &mut done);
+        }
+    }
+}

@@ -48,7 +48,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<WebConfig>,
     pub cache: Arc<LedgerCache>,
-    /// Every route's permission; empty (everything refused) until [`super::router`] fills
+    /// Every route's permission; empty (everything refused) until `web::router` fills
     /// it from the routes it declares.
     pub perms: Arc<Permissions>,
     /// The API document, made from the same declarations.
