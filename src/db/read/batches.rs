@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::dates::local_time;
-use crate::db::sql::{get, stmt};
+use crate::db::sql::{get, is_postgres, stmt};
 
 /// The number of stored batches. Batches are never deleted and a rolled-back one is never
 /// counted, so the count changes exactly when the ledger does.
@@ -94,8 +94,12 @@ pub async fn batches(
             updated: get(&r, "updated")?,
             unchanged: get(&r, "unchanged")?,
             warnings: get(&r, "warnings")?,
-            has_original: get::<bool>(&r, "has_original")
-                .or_else(|_| get::<i64>(&r, "has_original").map(|n| n != 0))?,
+            // EXISTS is a boolean on PostgreSQL and an integer on SQLite.
+            has_original: if is_postgres(db) {
+                get::<bool>(&r, "has_original")?
+            } else {
+                get::<i64>(&r, "has_original")? != 0
+            },
         });
     }
     let interrupted = db
