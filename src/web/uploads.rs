@@ -18,9 +18,8 @@ use sea_orm::{
     Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use serde_json::json;
+use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use super::auth;
