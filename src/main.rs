@@ -364,7 +364,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo_accounts(&db).await?;
             }
             let max_upload_bytes = max_upload_mb.saturating_mul(1 << 20);
-            let config = procure::web::WebConfig {
+            let config = procure::web::state::WebConfig {
                 max_upload_bytes,
                 limits: procure::imports::Limits {
                     max_file_bytes: max_upload_bytes,

@@ -10,10 +10,14 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::TestDb;
 use procure::access::{self, Actor, Role};
-use procure::web::auth::{Anon, PERMISSIONS, REFUSED_HEADER};
-use procure::web::{router, AppState, WebConfig};
+use procure::web::apidoc::ApiDoc;
+use procure::web::auth::Anon;
+use procure::web::gate::REFUSED_HEADER;
+use procure::web::state::{AppState, WebConfig};
+use procure::web::{permissions, router, routes};
 use sea_orm::ConnectionTrait;
 use tower::ServiceExt;
+use utoipa::OpenApi;
 
 fn me() -> Actor {
     Actor::local("test")
@@ -236,8 +240,16 @@ fn request(method: &str, path: &str, token: Option<&str>) -> Request<Body> {
 
 both_backends! {
     async fn every_route_admits_exactly_the_roles_it_should_and_refuses_the_rest(t: &TestDb) {
-        let served: BTreeSet<(&str, &str)> = PERMISSIONS.iter().map(|(m, p, _)| (*m, *p)).collect();
-        let expected: BTreeSet<(&str, &str)> = EXPECTED.iter().map(|(m, p, _, _)| (*m, *p)).collect();
+        let table = permissions(&WebConfig::default());
+        let served: BTreeSet<(String, String)> = table
+            .routes()
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.clone()))
+            .collect();
+        let expected: BTreeSet<(String, String)> = EXPECTED
+            .iter()
+            .map(|(m, p, _, _)| (m.to_string(), p.to_string()))
+            .collect();
         assert_eq!(served, expected, "the permission table and this test list different routes");
         let tokens = tokens(t).await;
         for public in [false, true] {
@@ -261,6 +273,68 @@ both_backends! {
                     assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{method} {path} should refuse anonymous (public={public})");
                     assert_eq!(a.refused(), Some("unauthorized"));
                 }
+            }
+        }
+    }
+}
+
+/// The permission table and the router are made from the same declarations; this proves
+/// they name the same routes: every route of the table is routed under exactly that pattern,
+/// none is declared twice, and every operation of the API document is in the table. (A
+/// route the table lacks is refused to everyone by the access check.)
+#[tokio::test]
+async fn the_permission_table_and_the_router_name_the_same_routes() {
+    let t = common::sqlite().await;
+    let config = WebConfig::default();
+    let (app, doc, table) = routes(&config).split(ApiDoc::openapi());
+    // Answers with the route that matched instead of running its handler.
+    let app = app
+        .route_layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, _next: axum::middleware::Next| async move {
+                let matched = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_default();
+                format!("{} {matched}", req.method())
+            },
+        ))
+        .with_state(AppState::new(t.db.clone(), config));
+    let mut seen = BTreeSet::new();
+    for r in table.routes() {
+        assert!(
+            seen.insert((r.method.clone(), r.path.clone())),
+            "{} {} is declared twice",
+            r.method,
+            r.path
+        );
+        let req = Request::builder()
+            .method(r.method.clone())
+            .uri(concrete(&r.path))
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            format!("{} {}", r.method, r.path),
+            "{} {} is in the permission table but not routed",
+            r.method,
+            r.path
+        );
+    }
+    for (path, item) in doc.paths.paths.iter() {
+        for (method, documented) in [
+            (Method::GET, item.get.is_some()),
+            (Method::POST, item.post.is_some()),
+        ] {
+            if documented {
+                assert!(
+                    table.permission(&method, path).is_some(),
+                    "{method} {path} is documented but has no permission"
+                );
             }
         }
     }

@@ -290,8 +290,9 @@ async fn a_finance_officer_uploads_the_sample_and_the_manager_sees_the_totals_in
         &procure::access::Actor::local("test"),
     )
     .await?;
-    let state = procure::web::AppState::new(t.db.clone(), procure::web::WebConfig::default());
-    let _watch = procure::web::cache::watch(state.clone());
+    let state =
+        procure::web::state::AppState::new(t.db.clone(), procure::web::state::WebConfig::default());
+    let _watch = state.watch();
     let app = procure::web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -12,7 +12,8 @@ use axum::http::{header, Request, StatusCode};
 use common::book::*;
 use common::TestDb;
 use procure::imports::{import_paths, ImportOptions};
-use procure::web::{router, AppState, WebConfig};
+use procure::web::router;
+use procure::web::state::{AppState, WebConfig};
 use serde_json::Value as Json;
 use tower::ServiceExt;
 
@@ -337,7 +338,7 @@ both_backends! {
             },
         )
         .await;
-        let watcher = procure::web::cache::watch(state.state.clone());
+        let watcher = state.state.watch();
         let before = get(&state, "/api/v1/summary?as_of=2019-06-30").await.json();
         assert_eq!(total(&before)["contracts"], 0);
         // Served twice from the same figures.
@@ -510,11 +511,24 @@ async fn the_openapi_document_describes_every_api_route() {
     ] {
         assert!(paths.contains_key(p), "the OpenAPI document lacks {p}");
     }
-    assert_eq!(
-        paths.len(),
-        13,
-        "a route was added: list it above and in api::ApiDoc"
-    );
+    assert_eq!(paths.len(), 13, "a route was added: list it above");
+    // The bodies the operations name are described, with the types inside them.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in [
+        "ErrorBody",
+        "ContractPage",
+        "ContractItem",
+        "ContractDetail",
+        "BatchPage",
+        "Preview",
+        "Commit",
+        "Committed",
+    ] {
+        assert!(
+            schemas.contains_key(s),
+            "the OpenAPI document lacks the schema {s}"
+        );
+    }
     // Every documented path answers something other than the API's 404.
     for p in paths.keys() {
         let concrete = p
@@ -661,4 +675,83 @@ async fn the_server_answers_other_requests_while_a_large_file_is_parsed() {
         started.elapsed()
     );
     server.abort();
+}
+
+both_backends! {
+    /// The dashboard's typed figures are the figures the reports print: totals as the summary
+    /// report's total row, value by category as its rows, cumulative disbursements as the
+    /// spend report by month, people as the beneficiaries report by sub-district.
+    async fn the_dashboard_summary_agrees_with_the_reports(t: &TestDb) {
+        use procure::db::read::dashboard;
+        use procure::reports::{self, Dim, ReportName, Scope};
+        use procure::Lang;
+        import_sample(t).await;
+        for as_of in ["2018-12-31", "2019-03-31", "2019-06-30", "2030-01-01"] {
+            let as_of: chrono::NaiveDate = as_of.parse().unwrap();
+            let s = dashboard::summary(&t.db, as_of).await.unwrap();
+            let build = |name, by: Vec<Dim>| {
+                let req = reports::Request {
+                    name,
+                    scope: Scope { as_of, ..Default::default() },
+                    by,
+                    lang: Lang::Zh,
+                };
+                let db = t.db.clone();
+                async move {
+                    let r = reports::build(&db, &req).await.unwrap();
+                    procure::reports::writers::json_doc(&r)
+                }
+            };
+            let summary = build(ReportName::Summary, vec![]).await;
+            let tot = total(&summary);
+            assert_eq!(tot["contracts"], s.total.contracts, "{as_of}");
+            assert_eq!(tot["providers"], s.total.providers, "{as_of}");
+            assert_eq!(tot["value"], s.total.value.to_string(), "{as_of}");
+            assert_eq!(tot["disbursed"], s.total.disbursed.to_string(), "{as_of}");
+            assert_eq!(tot["people"], s.total.people, "{as_of}");
+            let rate = tot["execution_rate"]
+                .as_str()
+                .map(|r| r.parse::<rust_decimal::Decimal>().unwrap());
+            assert_eq!(rate, s.total.execution_rate(), "{as_of}");
+            let rows = summary["rows"].as_array().unwrap();
+            assert_eq!(rows.len(), s.value_by_category.len(), "{as_of}");
+            for (row, (k, value)) in rows.iter().zip(&s.value_by_category) {
+                assert_eq!(row["category"], k.name(Lang::Zh), "{as_of}");
+                assert_eq!(row["value"], value.to_string(), "{as_of}");
+            }
+            let spend = build(ReportName::Spend, vec![Dim::Month]).await;
+            let months: Vec<(String, String)> = spend["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["month"].as_str().unwrap().to_string(),
+                        r["cumulative_disbursed"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            let ours: Vec<(String, String)> = s
+                .cumulative_disbursed
+                .iter()
+                .map(|(m, v)| (m.clone(), v.to_string()))
+                .collect();
+            assert_eq!(months, ours, "{as_of}");
+            let streets = build(ReportName::Beneficiaries, vec![Dim::Street]).await;
+            let mut theirs: Vec<(String, i64)> = streets["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["street"].as_str().unwrap().to_string(), r["people"].as_i64().unwrap()))
+                .collect();
+            let mut ours: Vec<(String, i64)> = s
+                .people_by_street
+                .iter()
+                .map(|(st, n)| (dashboard::street_label(st, Lang::Zh), *n))
+                .collect();
+            theirs.sort();
+            ours.sort();
+            assert_eq!(theirs, ours, "{as_of}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Connecting to the ledger: an embedded SQLite file by default, PostgreSQL by URL.
 
+pub mod read;
 pub mod sql;
 pub mod store;
 

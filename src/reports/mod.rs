@@ -12,6 +12,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ConnectionTrait, DbErr};
 
+use crate::contracts::state::ContractState;
 use crate::contracts::{Category, FundingSource, ProcurementMethod};
 use crate::money::Money;
 use crate::Lang;
@@ -191,15 +192,7 @@ fn per_person(fen: i64, people: i64) -> Val {
 
 /// Contract state as of a date.
 pub fn state(c: &ContractRow, paid_fen: i64, as_of: NaiveDate, lang: Lang) -> &'static str {
-    if c.start_on > as_of {
-        lang.pick("未开始", "not started")
-    } else if c.end_on >= as_of {
-        lang.pick("履行中", "running")
-    } else if paid_fen < c.value_fen {
-        lang.pick("已结束（尚有余额未付）", "ended with balance unpaid")
-    } else {
-        lang.pick("已结束", "ended")
-    }
+    ContractState::on(c.start_on, c.end_on, paid_fen, c.value_fen, as_of).name(lang)
 }
 
 /// Builds a report from the database.

@@ -1,6 +1,5 @@
 //! Figures the dashboard and `/api/v1/summary` show, computed once per state of the ledger
-//! instead of a GROUP BY over every payment on every request (issue: "keep aggregates ... or a
-//! cache that an import invalidates").
+//! instead of a GROUP BY over every payment on every request.
 //!
 //! The ledger's state is the number of stored import batches: every write to the ledger is
 //! a batch, batches are never deleted, and a rolled-back batch is never counted, so the
@@ -9,16 +8,19 @@
 //! by other processes (the command line, another server) are noticed by a PostgreSQL
 //! notification or the poll, and then the old figures are served while new ones are computed
 //! once in the background, so a busy dashboard never waits for a GROUP BY over a million
-//! payments (issue #7, promise 4). When there is nothing to serve yet, one request computes
+//! payments. When there is nothing to serve yet, one request computes
 //! and the others wait for it instead of each running the same aggregation.
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbErr, Statement};
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
 use crate::Lang;
 
@@ -131,12 +133,15 @@ impl<V: Send + Sync + 'static> Slot<V> {
     }
 }
 
+/// A value of any type a feature keeps here (the cache knows no page).
+type AnyView = Box<dyn Any + Send + Sync>;
+
 /// The summary API's JSON body, and the dashboard's figures.
 pub struct LedgerCache {
     /// Batches stored, as last seen; -1 before the first look.
     version: AtomicI64,
     summaries: Arc<Slot<axum::body::Bytes>>,
-    dashboards: Arc<Slot<super::pages::Dashboard>>,
+    views: Arc<Slot<AnyView>>,
 }
 
 impl Default for LedgerCache {
@@ -144,7 +149,7 @@ impl Default for LedgerCache {
         LedgerCache {
             version: AtomicI64::new(-1),
             summaries: Arc::default(),
-            dashboards: Arc::default(),
+            views: Arc::default(),
         }
     }
 }
@@ -158,7 +163,7 @@ impl LedgerCache {
     pub async fn refresh(&self, db: &impl ConnectionTrait) -> Result<bool, DbErr> {
         // Batches are never deleted: the count only grows, so a slower look that read an
         // older count never moves the state back.
-        let now = ledger_version(db).await?;
+        let now = crate::db::read::batches::count(db).await?;
         Ok(self.version.fetch_max(now, Ordering::AcqRel) < now)
     }
 
@@ -167,7 +172,7 @@ impl LedgerCache {
     pub async fn invalidate(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         self.refresh(db).await?;
         self.summaries.clear();
-        self.dashboards.clear();
+        self.views.clear();
         Ok(())
     }
 
@@ -183,41 +188,39 @@ impl LedgerCache {
         self.summaries.get_or(self.version(), key, compute).await
     }
 
-    pub async fn dashboard<F, Fut>(
-        &self,
-        key: Key,
-        compute: F,
-    ) -> Result<Arc<super::pages::Dashboard>, DbErr>
+    /// A view computed at this ledger state, as of a date and in a language (one type of
+    /// view per server: the dashboard's).
+    pub async fn view<V, F, Fut>(&self, key: Key, compute: F) -> Result<Arc<V>, DbErr>
     where
+        V: Any + Send + Sync,
         F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<super::pages::Dashboard, DbErr>> + Send + 'static,
+        Fut: Future<Output = Result<V, DbErr>> + Send + 'static,
     {
-        self.dashboards.get_or(self.version(), key, compute).await
+        let boxed = self
+            .views
+            .get_or(self.version(), key, move || async move {
+                Ok(Box::new(Arc::new(compute().await?)) as AnyView)
+            })
+            .await?;
+        boxed
+            .downcast_ref::<Arc<V>>()
+            .cloned()
+            .ok_or_else(|| DbErr::Custom("cached view of another type".into()))
     }
-}
-
-/// The number of stored batches.
-pub async fn ledger_version(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM import_batches",
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
 }
 
 /// Follows the ledger's state until the server stops: a poll every `WebConfig::poll`, and on
 /// PostgreSQL also the notification every import sends when it commits, so that every server
 /// on the database shows a new batch at once.
-pub fn watch(state: super::AppState) -> tokio::task::JoinHandle<()> {
+pub fn watch(
+    db: DatabaseConnection,
+    cache: Arc<LedgerCache>,
+    poll: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut listener = listen(&state).await;
+        let mut listener = listen(&db).await;
         loop {
-            if let Err(e) = state.cache.refresh(&state.db).await {
+            if let Err(e) = cache.refresh(&db).await {
                 tracing::warn!(error = %e, "cannot read the ledger state; cached figures kept");
             }
             match listener.as_mut() {
@@ -226,22 +229,22 @@ pub fn watch(state: super::AppState) -> tokio::task::JoinHandle<()> {
                         n = l.recv() => if let Err(e) = n {
                             // The listener reconnects by itself; until then the poll covers.
                             tracing::warn!(error = %e, "ledger notifications interrupted");
-                            tokio::time::sleep(state.config.poll).await;
+                            tokio::time::sleep(poll).await;
                         },
-                        _ = tokio::time::sleep(state.config.poll) => {}
+                        _ = tokio::time::sleep(poll) => {}
                     }
                 }
-                None => tokio::time::sleep(state.config.poll).await,
+                None => tokio::time::sleep(poll).await,
             }
         }
     })
 }
 
-async fn listen(state: &super::AppState) -> Option<sea_orm::sqlx::postgres::PgListener> {
-    if state.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+async fn listen(db: &DatabaseConnection) -> Option<sea_orm::sqlx::postgres::PgListener> {
+    if !crate::db::sql::is_postgres(db) {
         return None;
     }
-    let pool = state.db.get_postgres_connection_pool();
+    let pool = db.get_postgres_connection_pool();
     let mut l = match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
         Ok(l) => l,
         Err(e) => {

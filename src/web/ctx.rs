@@ -1,19 +1,52 @@
 //! What every request carries: the reader's language (remembered in a cookie, Chinese by
-//! default), who is asking (set by [`super::auth::authorize`]) and from where.
+//! default), who is asking (set by the access check, `web::gate`) and from where.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Uri};
 use axum_extra::extract::CookieJar;
 
-use super::auth::Who;
-use super::AppState;
+use super::auth::Permissions;
+use super::state::AppState;
+use crate::access::Account;
 use crate::Lang;
 
 /// The cookie that remembers the language switch.
 pub const LANG_COOKIE: &str = "procure_lang";
+
+/// The identity a request carries.
+#[derive(Debug, Clone, Default)]
+pub enum Who {
+    #[default]
+    Anonymous,
+    /// Signed in through the login page: a browser, which must show a CSRF token to write.
+    Session {
+        account: Account,
+        csrf: String,
+        cookie: String,
+    },
+    /// An API token (`Authorization: Bearer ...`): a script; not sent by browsers on their own.
+    Token { account: Account },
+}
+
+impl Who {
+    pub fn account(&self) -> Option<&Account> {
+        match self {
+            Who::Anonymous => None,
+            Who::Session { account, .. } | Who::Token { account } => Some(account),
+        }
+    }
+
+    pub fn csrf(&self) -> Option<&str> {
+        match self {
+            Who::Session { csrf, .. } => Some(csrf),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -28,6 +61,8 @@ pub struct Ctx {
     pub https: bool,
     /// The client: the peer, or behind a trusted proxy the address it forwarded for.
     pub client: Option<IpAddr>,
+    /// Every route's permission: which links this reader's pages show.
+    pub perms: Arc<Permissions>,
 }
 
 /// The client's address: the nearest address in `X-Forwarded-For` that is not one of our
@@ -69,6 +104,16 @@ impl Ctx {
 
     pub fn address(&self) -> Option<String> {
         self.client.map(|ip| ip.to_string())
+    }
+
+    /// Whether this reader may follow a link to `path` (a GET route).
+    pub fn can(&self, path: &str) -> bool {
+        self.perms.allowed(
+            &axum::http::Method::GET,
+            path,
+            self.who.account(),
+            self.public,
+        )
     }
 
     pub fn audit_actor(&self) -> crate::access::Actor {
@@ -139,6 +184,7 @@ impl FromRequestParts<AppState> for Ctx {
             who: parts.extensions.get::<Who>().cloned().unwrap_or_default(),
             public: state.config.public,
             https,
+            perms: state.perms.clone(),
         })
     }
 }

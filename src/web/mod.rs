@@ -1,124 +1,91 @@
 //! The web application: the dashboard managers read, the upload finance officers use, the
 //! downloads auditors take, and the JSON API under `/api/v1` that does the same for programs.
+//!
+//! One module per feature, each with its pages, its JSON handlers and its `router()`:
+//! [`dashboard`], [`contracts`], [`uploads`], [`reports`], [`imports`], [`audit`],
+//! [`accounts`], [`session`], [`apidoc`]. They share only the pieces below them: [`params`]
+//! (query parsing), [`render`] (page frame, error and login pages), [`error`], [`ctx`],
+//! [`auth`] (the permission table), [`gate`] (the access check), [`routes`] (how a route is
+//! declared), [`cache`], [`charts`], [`templates`] and [`state`]; no feature uses another.
+//! This module only puts them together.
 
-pub mod api;
+pub mod accounts;
+pub mod apidoc;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod charts;
+pub mod contracts;
 pub mod ctx;
+pub mod dashboard;
 pub mod error;
-pub mod pages;
-pub mod queries;
+pub mod gate;
+pub mod imports;
+pub mod params;
+pub mod render;
+pub mod reports;
+pub mod routes;
+pub mod session;
+pub mod state;
 pub mod templates;
 pub mod uploads;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::handler::Handler;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::{Json, Router};
 use sea_orm::DatabaseConnection;
+use utoipa::OpenApi;
 
-use crate::imports::Limits;
-
-/// How the server behaves; the command line sets it.
-#[derive(Debug, Clone)]
-pub struct WebConfig {
-    /// Largest upload accepted, in bytes (one request, all its files).
-    pub max_upload_bytes: u64,
-    /// Limits of the import itself (file size, rows a sheet).
-    pub limits: Limits,
-    /// How often the server looks for imports made by other processes (the command line,
-    /// another server) so that its cached figures never lag further behind than this.
-    pub poll: Duration,
-    /// Anonymous visitors may see the aggregate figures (`/public`, `/api/v1/summary`).
-    pub public: bool,
-    /// Mark cookies `Secure` (set when TLS ends at a proxy that does not send
-    /// `X-Forwarded-Proto: https`).
-    pub secure_cookies: bool,
-    /// Load balancers and proxies whose `X-Forwarded-For` is believed: behind them the
-    /// client's own address is recorded (audit trail, sign-in waits), not the proxy's.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
-}
-
-impl Default for WebConfig {
-    fn default() -> Self {
-        WebConfig {
-            max_upload_bytes: 50 << 20,
-            limits: Limits::default(),
-            poll: Duration::from_millis(500),
-            public: false,
-            secure_cookies: false,
-            trusted_proxies: Vec::new(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub config: Arc<WebConfig>,
-    pub cache: Arc<cache::LedgerCache>,
-}
-
-impl AppState {
-    pub fn new(db: DatabaseConnection, config: WebConfig) -> AppState {
-        AppState {
-            db,
-            config: Arc::new(config),
-            cache: Arc::new(cache::LedgerCache::default()),
-        }
-    }
-}
+use ctx::Ctx;
+use error::WebError;
+use render::{error_page, fail, PageResult};
+use routes::Routes;
+use state::{AppState, WebConfig};
 
 /// The largest body any route but an upload accepts.
 const FORM_LIMIT: usize = 64 * 1024;
 
-pub fn router(state: AppState) -> Router {
+/// Every route of the server, each declared once with its permission.
+pub fn routes(config: &WebConfig) -> Routes {
     // The multipart body may hold the whole allowed upload plus the form's own overhead;
     // the handlers turn an overflow into a readable 413.
-    let body_limit = usize::try_from(state.config.max_upload_bytes)
+    let body_limit = usize::try_from(config.max_upload_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(64 * 1024);
-    Router::new()
-        .route("/health", get(health))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/public", get(pages::public))
-        .route("/", get(pages::dashboard))
-        .route("/contracts", get(pages::contracts))
-        .route("/contracts/{code}", get(pages::contract))
-        .route(
-            "/upload",
-            get(pages::upload_form).post(pages::upload.layer(DefaultBodyLimit::max(body_limit))),
-        )
-        .route("/upload/{token}", get(pages::upload_preview))
-        .route("/upload/{token}/commit", post(pages::upload_commit))
-        .route("/reports", get(pages::reports))
-        .route("/reports/download", get(pages::report_download))
-        .route("/imports", get(pages::imports))
-        .route("/imports/{id}", get(pages::batch))
-        .route("/imports/{id}/original", get(pages::original))
-        .route("/audit", get(pages::audit))
-        .route("/audit/download", get(pages::audit_download))
-        .route("/accounts", get(pages::accounts).post(pages::add_account))
-        .route("/accounts/{name}/disable", post(pages::disable_account))
-        .route("/accounts/{name}/enable", post(pages::enable_account))
-        .route("/tokens", post(pages::create_token))
-        .route("/tokens/{id}/revoke", post(pages::revoke_token))
-        .route("/lang/{lang}", get(pages::switch_lang))
-        .route("/api", get(pages::api_docs))
-        .route("/static/{file}", get(pages::asset))
-        .route("/api/openapi.json", get(api::openapi_json))
-        .nest("/api/v1", api::routes(body_limit))
-        .fallback(pages::not_found)
+    Routes::new()
+        .page(Method::GET, "/health", auth::OPEN, get(health))
+        .page(Method::GET, "/static/{file}", auth::OPEN, get(asset))
+        .merge(session::router())
+        .merge(dashboard::router())
+        .merge(contracts::router())
+        .merge(uploads::router(body_limit))
+        .merge(reports::router())
+        .merge(imports::router())
+        .merge(audit::router())
+        .merge(accounts::router())
+        .merge(apidoc::router())
+}
+
+/// The permission table of every route (what tests and the access check read).
+pub fn permissions(config: &WebConfig) -> auth::Permissions {
+    routes(config).split(apidoc::ApiDoc::openapi()).2
+}
+
+pub fn router(state: AppState) -> Router {
+    let (app, doc, perms) = routes(&state.config).split(apidoc::ApiDoc::openapi());
+    let state = AppState {
+        perms: Arc::new(perms),
+        openapi: Arc::new(doc),
+        ..state
+    };
+    app.fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::authorize,
+            gate::authorize,
         ))
         // Forms and JSON are small; only the upload routes above take files.
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
@@ -146,6 +113,50 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+async fn asset(ctx: Ctx, Path(file): Path<String>) -> PageResult {
+    let (mime, body): (&str, &'static [u8]) = match file.as_str() {
+        "app.css" => ("text/css; charset=utf-8", include_bytes!("static/app.css")),
+        "app.js" => (
+            "text/javascript; charset=utf-8",
+            include_bytes!("static/app.js"),
+        ),
+        "register-template.xlsx" => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            include_bytes!("../../imports/templates/register-template.xlsx"),
+        ),
+        _ => {
+            return Err(fail(
+                &ctx,
+                WebError::not_found("没有这个文件", "no such file"),
+            ))
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// No route matched: the API answers JSON, a person gets a page.
+async fn not_found(ctx: Ctx) -> Response {
+    if ctx.back.starts_with("/api/") {
+        return WebError::not_found(
+            "没有这个接口，见 /api/openapi.json",
+            "no such endpoint; see /api/openapi.json",
+        )
+        .api(ctx.lang)
+        .into_response();
+    }
+    error_page(&ctx, WebError::not_found("页面不存在", "page not found"))
+}
+
 /// Serves until Ctrl-C or SIGTERM; requests in flight are finished first (an import being
 /// committed either completes or its transaction is rolled back by the database).
 pub async fn serve(db: DatabaseConnection, addr: &str, config: WebConfig) -> anyhow::Result<()> {
@@ -155,7 +166,7 @@ pub async fn serve(db: DatabaseConnection, addr: &str, config: WebConfig) -> any
     tracing::info!("listening on http://{}", listener.local_addr()?);
     eprintln!("procure: listening on http://{}", listener.local_addr()?);
     let state = AppState::new(db, config);
-    let watcher = cache::watch(state.clone());
+    let watcher = state.watch();
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -179,4 +190,119 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Every module of `web/` with its source, to read what it uses.
+    const SOURCES: &[(&str, &str)] = &[
+        ("accounts", include_str!("accounts.rs")),
+        ("apidoc", include_str!("apidoc.rs")),
+        ("audit", include_str!("audit.rs")),
+        ("auth", include_str!("auth.rs")),
+        ("cache", include_str!("cache.rs")),
+        ("charts", include_str!("charts/mod.rs")),
+        ("contracts", include_str!("contracts.rs")),
+        ("ctx", include_str!("ctx.rs")),
+        ("dashboard", include_str!("dashboard.rs")),
+        ("error", include_str!("error.rs")),
+        ("gate", include_str!("gate.rs")),
+        ("imports", include_str!("imports.rs")),
+        ("params", include_str!("params.rs")),
+        ("render", include_str!("render.rs")),
+        ("reports", include_str!("reports.rs")),
+        ("routes", include_str!("routes.rs")),
+        ("session", include_str!("session.rs")),
+        ("state", include_str!("state.rs")),
+        ("templates", include_str!("templates.rs")),
+        ("uploads", include_str!("uploads.rs")),
+    ];
+
+    const FEATURES: &[&str] = &[
+        "dashboard",
+        "contracts",
+        "uploads",
+        "reports",
+        "imports",
+        "audit",
+        "accounts",
+        "session",
+        "apidoc",
+    ];
+
+    /// The sibling modules a module's code (not its comments) names through `super::`.
+    fn uses(source: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for line in source.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            for (i, _) in code.match_indices("super::") {
+                let name: String = code[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if SOURCES.iter().any(|(m, _)| *m == name) {
+                    out.insert(name);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_module_of_web_is_read_by_the_cycle_check() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            let module = path.is_dir() && path.join("mod.rs").exists();
+            if (path.extension().is_some_and(|e| e == "rs") && name != "mod") || module {
+                assert!(
+                    SOURCES.iter().any(|(m, _)| *m == name),
+                    "web/{name} is missing from SOURCES"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_feature_uses_another_and_the_modules_form_no_cycle() {
+        let graph: BTreeMap<&str, BTreeSet<String>> =
+            SOURCES.iter().map(|(m, s)| (*m, uses(s))).collect();
+        for f in FEATURES {
+            for used in &graph[f] {
+                assert!(
+                    !FEATURES.contains(&used.as_str()),
+                    "the feature {f} uses the feature {used}"
+                );
+            }
+        }
+        // Depth-first search; a module met again while still on the path closes a cycle.
+        fn visit<'a>(
+            m: &'a str,
+            graph: &'a BTreeMap<&str, BTreeSet<String>>,
+            path: &mut Vec<&'a str>,
+            done: &mut BTreeSet<&'a str>,
+        ) {
+            if done.contains(m) {
+                return;
+            }
+            assert!(
+                !path.contains(&m),
+                "import cycle: {} -> {m}",
+                path.join(" -> ")
+            );
+            path.push(m);
+            for next in &graph[m] {
+                visit(next.as_str(), graph, path, done);
+            }
+            path.pop();
+            done.insert(m);
+        }
+        let mut done = BTreeSet::new();
+        for m in graph.keys() {
+            visit(m, &graph, &mut Vec::new(), &mut done);
+        }
+    }
 }

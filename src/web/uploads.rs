@@ -1,23 +1,76 @@
 //! Upload, preview, confirm. Uploaded files are kept in the database as they came (the
 //! auditors' source documents, shared by every server on the same database); the preview is
 //! a dry run that stores nothing in the ledger; confirming imports exactly the kept bytes,
-//! checked against the SHA-256 the preview showed, never a second upload.
+//! checked against the SHA-256 the preview showed, never a second upload. The pages
+//! (`/upload`) and the API (`/api/v1/uploads`) do the same through these functions.
 
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Json;
 use chrono::Utc;
+use minijinja::context;
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
-use super::error::WebError;
-use super::AppState;
+use super::auth;
+use super::ctx::Ctx;
+use super::error::{ApiError, ErrorBody, ErrorCode, OrApi, WebError};
+use super::render::{base, import_names, page, v, OrPage, PageResult};
+use super::routes::Routes;
+use super::state::AppState;
 use crate::access::Actor;
 use crate::entities::upload;
 use crate::imports::{self, FileStatus, ImportOptions, ImportReport};
 use crate::Lang;
+
+/// The upload routes; `body_limit` is the largest multipart body an upload may send.
+pub fn router(body_limit: usize) -> Routes {
+    let (schemas, paths, api_upload) = routes!(upload_api);
+    Routes::new()
+        .page(Method::GET, "/upload", auth::FINANCE, get(upload_form))
+        .page(
+            Method::POST,
+            "/upload",
+            auth::FINANCE,
+            post(upload_page).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .page(
+            Method::GET,
+            "/upload/{token}",
+            auth::FINANCE,
+            get(preview_page),
+        )
+        .page(
+            Method::POST,
+            "/upload/{token}/commit",
+            auth::FINANCE,
+            post(commit_page),
+        )
+        .api(
+            auth::FINANCE,
+            (
+                schemas,
+                paths,
+                api_upload.layer(DefaultBodyLimit::max(body_limit)),
+            ),
+        )
+        .api(auth::FINANCE, routes!(preview_api))
+        .api(auth::FINANCE, routes!(commit_api))
+}
+
+/// Errors and warnings listed on a page per file; the rest are counted (the API and the
+/// command line list them all).
+const MAX_LISTED: usize = 1_000;
 
 /// Previewed uploads never confirmed are dropped after this long.
 const KEEP_UNCONFIRMED: chrono::Duration = chrono::Duration::days(7);
@@ -215,12 +268,7 @@ pub async fn commit(
     let kept: Vec<&str> = rows.iter().map(|r| r.sha256.as_str()).collect();
     let confirmed: Vec<String> = confirmed.iter().map(|s| s.trim().to_lowercase()).collect();
     if kept != confirmed {
-        return Err(WebError::new(
-            axum::http::StatusCode::CONFLICT,
-            "preview_mismatch",
-            "确认的文件与预览的文件不一致（SHA-256 不同），没有导入任何内容。请重新预览后再确认。",
-            "the files confirmed are not the files previewed (their SHA-256 differ); nothing was imported. Preview again, then confirm.",
-        ));
+        return Err(ErrorCode::PreviewMismatch.into());
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let report = run(state, rows, &options(state, lang, who, false)).await?;
@@ -242,4 +290,183 @@ pub async fn commit(
         tracing::warn!(error = %e, "cannot read the ledger state after an import");
     }
     Ok(report)
+}
+
+/// Reads the files of a multipart upload (fields named `files`, or any file field).
+async fn read_files(
+    state: &AppState,
+    mut form: Multipart,
+) -> Result<Vec<(String, Vec<u8>)>, WebError> {
+    let limit = state.config.max_upload_bytes;
+    let mut files = Vec::new();
+    let mut total = 0u64;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(WebError::too_large(limit))
+            }
+            Err(e) => {
+                return Err(WebError::bad_request(
+                    format!("上传的表单无法读取：{e}"),
+                    format!("the upload form cannot be read: {e}"),
+                ))
+            }
+        };
+        let Some(name) = field.file_name().map(clean_name) else {
+            continue;
+        };
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(WebError::too_large(limit))
+            }
+            Err(e) => {
+                return Err(WebError::bad_request(
+                    format!("上传中断：{e}"),
+                    format!("the upload was interrupted: {e}"),
+                ))
+            }
+        };
+        // A browser sends an empty part when no file was chosen.
+        if bytes.is_empty() && name == "upload" {
+            continue;
+        }
+        total += bytes.len() as u64;
+        if total > limit {
+            return Err(WebError::too_large(limit));
+        }
+        files.push((name, bytes.to_vec()));
+    }
+    if files.is_empty() {
+        return Err(WebError::bad_request(
+            "请选择要上传的文件",
+            "choose a file to upload",
+        ));
+    }
+    Ok(files)
+}
+
+/// Upload one or more registers (multipart, field `files`): they are kept, checked as a dry
+/// run, and nothing enters the ledger until the preview is confirmed.
+#[utoipa::path(post, path = "/api/v1/uploads", request_body(content_type = "multipart/form-data", description = "One or more files in fields named files"),
+    responses((status = 201, body = Preview), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn upload_api(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    let files = read_files(&state, form).await.or_api(ctx.lang)?;
+    let token = save(&state.db, files, &ctx.actor())
+        .await
+        .or_api(ctx.lang)?;
+    let preview = preview(&state, &token, ctx.lang).await.or_api(ctx.lang)?;
+    Ok((StatusCode::CREATED, Json(preview)).into_response())
+}
+
+/// The dry run of an upload against the ledger as it is now.
+#[utoipa::path(get, path = "/api/v1/uploads/{token}", params(("token" = String, Path)), responses(
+    (status = 200, body = Preview), (status = 404, body = ErrorBody)))]
+async fn preview_api(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> Result<Json<Preview>, ApiError> {
+    Ok(Json(
+        preview(&state, &token, ctx.lang).await.or_api(ctx.lang)?,
+    ))
+}
+
+/// Confirm an upload: its kept files are imported, each all-or-nothing, if the SHA-256 list
+/// matches what was previewed. Confirming again imports nothing twice.
+#[utoipa::path(post, path = "/api/v1/uploads/{token}/commit", params(("token" = String, Path)), request_body = Commit, responses(
+    (status = 200, body = Committed, description = "Imported; see result.ok and each file's status"),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The SHA-256 list is not the previewed files")))]
+async fn commit_api(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    Json(body): Json<Commit>,
+) -> Result<Json<Committed>, ApiError> {
+    let result = commit(&state, &token, &body.sha256, &ctx.audit_actor(), ctx.lang)
+        .await
+        .or_api(ctx.lang)?;
+    Ok(Json(Committed { token, result }))
+}
+
+async fn upload_form(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    page(
+        &ctx,
+        "upload.html",
+        context! {
+            nav => "upload",
+            limit_mb => state.config.max_upload_bytes / (1 << 20), ..base(&ctx)
+        },
+    )
+}
+
+async fn upload_page(State(state): State<AppState>, ctx: Ctx, form: Multipart) -> PageResult {
+    let files = read_files(&state, form).await.or_page(&ctx)?;
+    let token = save(&state.db, files, &ctx.actor()).await.or_page(&ctx)?;
+    Ok(Redirect::to(&format!("/upload/{token}")).into_response())
+}
+
+/// The import report as the preview template reads it: names for codes, lists capped.
+fn report_view(r: &ImportReport) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    if let Some(files) = v["files"].as_array_mut() {
+        for (f, file) in files.iter_mut().zip(&r.files) {
+            let total: u64 = file.warning_counts.values().sum();
+            f["warning_total"] = json!(total.max(file.warnings.len() as u64));
+            for list in ["errors", "warnings"] {
+                if let Some(a) = f[list].as_array_mut() {
+                    a.truncate(MAX_LISTED);
+                }
+            }
+        }
+    }
+    v
+}
+
+async fn preview_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> PageResult {
+    let p = preview(&state, &token, ctx.lang).await.or_page(&ctx)?;
+    let (status_names, kind_names) = import_names(ctx.lang);
+    page(
+        &ctx,
+        "preview.html",
+        context! {
+            nav => "upload",
+            result => false, token, committed => p.committed, files => v(p.files),
+            r => v(report_view(&p.check)), status_names => v(status_names), kind_names => v(kind_names), ..base(&ctx)
+        },
+    )
+}
+
+async fn commit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    let sha256: Vec<String> = url::form_urlencoded::parse(&body)
+        .filter(|(k, _)| k == "sha256")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let report = commit(&state, &token, &sha256, &ctx.audit_actor(), ctx.lang)
+        .await
+        .or_page(&ctx)?;
+    let (status_names, kind_names) = import_names(ctx.lang);
+    page(
+        &ctx,
+        "preview.html",
+        context! {
+            nav => "upload",
+            result => true, token, r => v(report_view(&report)), status_names => v(status_names), kind_names => v(kind_names), ..base(&ctx)
+        },
+    )
 }

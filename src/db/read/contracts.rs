@@ -1,89 +1,18 @@
-//! What the contract pages and the import list read: one page of contracts with filters,
-//! one contract with everything recorded against it, and the import batches. Every row
-//! carries the batch, sheet and row it came from.
+//! Contracts as the contract pages and the API read them: one page of the list with its
+//! filters, one contract with everything recorded against it (every row with the batch,
+//! sheet and row it came from), and the sub-districts the filter offers.
 
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::contracts::state::{ContractState, Term};
 use crate::contracts::{Category, FundingSource, ProcurementMethod};
 use crate::dates::local_time;
 use crate::db::sql::{get, stmt};
 use crate::money::Money;
 use crate::Lang;
-
-/// A contract's state on a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContractState {
-    NotStarted,
-    Running,
-    Ended,
-    /// Ended with part of its value not paid.
-    Unpaid,
-}
-
-impl ContractState {
-    pub const ALL: [ContractState; 4] = [
-        ContractState::NotStarted,
-        ContractState::Running,
-        ContractState::Ended,
-        ContractState::Unpaid,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            ContractState::NotStarted => "not_started",
-            ContractState::Running => "running",
-            ContractState::Ended => "ended",
-            ContractState::Unpaid => "unpaid",
-        }
-    }
-
-    pub fn name(self, lang: Lang) -> &'static str {
-        match self {
-            ContractState::NotStarted => lang.pick("未开始", "not started"),
-            ContractState::Running => lang.pick("履行中", "running"),
-            ContractState::Ended => lang.pick("已结束", "ended"),
-            ContractState::Unpaid => lang.pick("已结束（尚有余额未付）", "ended, balance unpaid"),
-        }
-    }
-
-    fn of(start: NaiveDate, end: NaiveDate, paid: i64, value: i64, as_of: NaiveDate) -> Self {
-        if start > as_of {
-            ContractState::NotStarted
-        } else if end >= as_of {
-            ContractState::Running
-        } else if paid < value {
-            ContractState::Unpaid
-        } else {
-            ContractState::Ended
-        }
-    }
-}
-
-/// Filters of the contract list; every one optional.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ContractFilter {
-    /// Words in the code, title or provider name.
-    pub q: Option<String>,
-    /// Category code or name (elderly, youth, disability, relief, other; or 老年服务 ...).
-    pub category: Option<String>,
-    /// Sub-district (街道), exactly.
-    pub street: Option<String>,
-    /// Provider name (part of it) or USCC.
-    pub provider: Option<String>,
-    /// not_started, running, ended or unpaid (ended with a balance unpaid), on `as_of`.
-    pub state: Option<String>,
-    /// The date states and payments are taken on (default today).
-    pub as_of: Option<String>,
-    /// 1-based page number.
-    pub page: Option<u64>,
-    /// Contracts a page (default 50, at most 500).
-    pub per_page: Option<u64>,
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ContractItem {
@@ -102,6 +31,7 @@ pub struct ContractItem {
     pub paid: Money,
     pub start_on: NaiveDate,
     pub end_on: NaiveDate,
+    #[schema(value_type = String, example = "running")]
     pub state: ContractState,
     pub state_name: String,
 }
@@ -116,7 +46,7 @@ pub struct ContractPage {
     pub items: Vec<ContractItem>,
 }
 
-/// The filter as checked values.
+/// The contract list's filter, as checked values.
 pub struct ListQuery {
     pub q: Option<String>,
     pub category: Option<Category>,
@@ -126,41 +56,6 @@ pub struct ListQuery {
     pub as_of: NaiveDate,
     pub page: u64,
     pub per_page: u64,
-}
-
-/// Parses the filter; an unknown category, state or date is an error naming the field.
-pub fn parse_filter(
-    f: &ContractFilter,
-    today: NaiveDate,
-) -> Result<ListQuery, super::error::WebError> {
-    use super::api::{parse_category, text};
-    use super::error::WebError;
-    let blank = text;
-    let category = parse_category(f.category.as_deref())?;
-    let state = match blank(&f.state) {
-        None => None,
-        Some(s) => Some(
-            ContractState::ALL
-                .into_iter()
-                .find(|k| k.code() == s)
-                .ok_or_else(|| {
-                    WebError::bad_request(
-                        format!("未知的状态“{s}”：可选 not_started、running、ended、unpaid"),
-                        format!("unknown state '{s}': use not_started, running, ended or unpaid"),
-                    )
-                })?,
-        ),
-    };
-    Ok(ListQuery {
-        q: blank(&f.q),
-        category,
-        street: blank(&f.street),
-        provider: blank(&f.provider),
-        state,
-        as_of: super::api::parse_as_of(f.as_of.as_deref(), today)?,
-        page: f.page.unwrap_or(1).max(1),
-        per_page: f.per_page.unwrap_or(50).clamp(1, 500),
-    })
 }
 
 /// `%word%` for LIKE, with the wildcards in the word itself escaped.
@@ -205,21 +100,27 @@ pub async fn contracts(
         values.push(like(p).into());
         values.push(p.to_uppercase().into());
     }
-    match q.state {
-        None => {}
-        Some(ContractState::NotStarted) => {
-            filter.push_str(" AND c.start_on > ?");
-            values.push(q.as_of.into());
+    if let Some(state) = q.state {
+        // The SQL form of `ContractState::on`: the term first, then the payments.
+        let test = state.test();
+        match test.term {
+            Term::Before => {
+                filter.push_str(" AND c.start_on > ?");
+                values.push(q.as_of.into());
+            }
+            Term::During => {
+                filter.push_str(" AND c.start_on <= ? AND c.end_on >= ?");
+                values.push(q.as_of.into());
+                values.push(q.as_of.into());
+            }
+            Term::After => {
+                filter.push_str(" AND c.end_on < ?");
+                values.push(q.as_of.into());
+            }
         }
-        Some(ContractState::Running) => {
-            filter.push_str(" AND c.start_on <= ? AND c.end_on >= ?");
-            values.push(q.as_of.into());
-            values.push(q.as_of.into());
-        }
-        Some(s @ (ContractState::Ended | ContractState::Unpaid)) => {
-            let cmp = if s == ContractState::Ended { ">=" } else { "<" };
-            filter.push_str(&format!(" AND c.end_on < ? AND {paid} {cmp} c.value_fen"));
-            values.push(q.as_of.into());
+        if let Some(full) = test.paid_in_full {
+            let cmp = if full { ">=" } else { "<" };
+            filter.push_str(&format!(" AND {paid} {cmp} c.value_fen"));
             values.push(q.as_of.into());
         }
     }
@@ -256,7 +157,7 @@ pub async fn contracts(
         let value: i64 = get(&r, "value_fen")?;
         let paid: i64 = get(&r, "paid_fen")?;
         let (start, end): (NaiveDate, NaiveDate) = (get(&r, "start_on")?, get(&r, "end_on")?);
-        let state = ContractState::of(start, end, paid, value, q.as_of);
+        let state = ContractState::on(start, end, paid, value, q.as_of);
         items.push(ContractItem {
             code: get(&r, "code")?,
             title: get(&r, "title")?,
@@ -355,6 +256,7 @@ pub struct ContractDetail {
     pub start_on: NaiveDate,
     pub end_on: NaiveDate,
     pub target_people: Option<i64>,
+    #[schema(value_type = String, example = "running")]
     pub state: ContractState,
     pub state_name: String,
     /// The register row that created it.
@@ -462,7 +364,7 @@ pub async fn contract(
         .map(|s| s.new_people.unwrap_or(0))
         .sum();
     let (start, end): (NaiveDate, NaiveDate) = (get(&c, "start_on")?, get(&c, "end_on")?);
-    let state = ContractState::of(start, end, paid, value, as_of);
+    let state = ContractState::on(start, end, paid, value, as_of);
     let category: String = get(&c, "category")?;
     let method: Option<String> = get(&c, "method")?;
     let funding: Option<String> = get(&c, "funding")?;
@@ -518,140 +420,6 @@ fn source(r: &QueryResult) -> Result<Source, DbErr> {
         sheet: get(r, "source_sheet")?,
         row: get(r, "source_row")?,
     })
-}
-
-/// One import batch as the imports page lists it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Batch {
-    pub id: i64,
-    /// China Standard Time.
-    pub recorded_at: String,
-    pub file_name: String,
-    pub file_size: i64,
-    pub sha256: String,
-    pub kind: String,
-    pub actor: String,
-    pub rows_read: i64,
-    pub inserted: i64,
-    pub updated: i64,
-    pub unchanged: i64,
-    pub warnings: i64,
-    /// True when the uploaded file is kept and can be downloaded again.
-    pub has_original: bool,
-}
-
-/// An import that started and never finished: nothing of it was stored.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Interrupted {
-    /// When the interruption was found (China Standard Time).
-    pub found_at: String,
-    pub actor: String,
-    /// The file, its size and SHA-256, and where it ran.
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BatchPage {
-    pub total: u64,
-    pub page: u64,
-    pub per_page: u64,
-    pub items: Vec<Batch>,
-    /// The latest imports that were interrupted (a process killed mid-import).
-    pub interrupted: Vec<Interrupted>,
-}
-
-pub async fn batches(
-    db: &impl ConnectionTrait,
-    page: u64,
-    per_page: u64,
-) -> Result<BatchPage, DbErr> {
-    let backend = db.get_database_backend();
-    let total: i64 = super::cache::ledger_version(db).await?;
-    let offset = (page.max(1) - 1).saturating_mul(per_page);
-    let rows = db
-        .query_all_raw(stmt(
-            backend,
-            "SELECT b.*, EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = b.sha256) AS has_original \
-             FROM import_batches b ORDER BY b.id DESC LIMIT ? OFFSET ?",
-            vec![(per_page as i64).into(), (offset.min(i64::MAX as u64) as i64).into()],
-        ))
-        .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        items.push(Batch {
-            id: get(&r, "id")?,
-            recorded_at: local_time(get(&r, "recorded_at")?),
-            file_name: get(&r, "file_name")?,
-            file_size: get(&r, "file_size")?,
-            sha256: get(&r, "sha256")?,
-            kind: get(&r, "kind")?,
-            actor: get(&r, "actor")?,
-            rows_read: get(&r, "rows_read")?,
-            inserted: get(&r, "inserted")?,
-            updated: get(&r, "updated")?,
-            unchanged: get(&r, "unchanged")?,
-            warnings: get(&r, "warnings")?,
-            has_original: get::<bool>(&r, "has_original")
-                .or_else(|_| get::<i64>(&r, "has_original").map(|n| n != 0))?,
-        });
-    }
-    let interrupted = db
-        .query_all_raw(stmt(
-            backend,
-            "SELECT at, actor, detail FROM audit_log WHERE action = 'import.interrupted' ORDER BY id DESC LIMIT 20",
-            vec![],
-        ))
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Interrupted {
-                found_at: local_time(get(r, "at")?),
-                actor: get(r, "actor")?,
-                detail: get(r, "detail")?,
-            })
-        })
-        .collect::<Result<Vec<_>, DbErr>>()?;
-    Ok(BatchPage {
-        total: total.max(0) as u64,
-        page: page.max(1),
-        per_page,
-        items,
-        interrupted,
-    })
-}
-
-/// How many batches are newer than `id` (where it falls in the newest-first list).
-pub async fn newer_batches(db: &impl ConnectionTrait, id: i64) -> Result<u64, DbErr> {
-    let backend = db.get_database_backend();
-    let n: i64 = db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT COUNT(*) AS n FROM import_batches WHERE id > ?",
-            vec![id.into()],
-        ))
-        .await?
-        .map(|r| get(&r, "n"))
-        .transpose()?
-        .unwrap_or(0);
-    Ok(n.max(0) as u64)
-}
-
-/// The kept original of a batch: file name and bytes.
-pub async fn original(
-    db: &impl ConnectionTrait,
-    batch_id: i64,
-) -> Result<Option<(String, Vec<u8>)>, DbErr> {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT b.file_name, u.content FROM import_batches b JOIN uploads u ON u.sha256 = b.sha256 \
-             WHERE b.id = ? ORDER BY u.id LIMIT 1",
-            vec![batch_id.into()],
-        ))
-        .await?;
-    row.map(|r| Ok((get(&r, "file_name")?, get(&r, "content")?)))
-        .transpose()
 }
 
 /// Sub-districts in the ledger, for the filter's choices.

@@ -1,0 +1,73 @@
+//! What the server is configured with and what every handler shares: the database, the
+//! configuration, the cached figures, and the route table its router was built from.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use super::auth::Permissions;
+use super::cache::LedgerCache;
+use crate::imports::Limits;
+
+/// How the server behaves; the command line sets it.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Largest upload accepted, in bytes (one request, all its files).
+    pub max_upload_bytes: u64,
+    /// Limits of the import itself (file size, rows a sheet).
+    pub limits: Limits,
+    /// How often the server looks for imports made by other processes (the command line,
+    /// another server) so that its cached figures never lag further behind than this.
+    pub poll: Duration,
+    /// Anonymous visitors may see the aggregate figures (`/public`, `/api/v1/summary`).
+    pub public: bool,
+    /// Mark cookies `Secure` (set when TLS ends at a proxy that does not send
+    /// `X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
+    /// Load balancers and proxies whose `X-Forwarded-For` is believed: behind them the
+    /// client's own address is recorded (audit trail, sign-in waits), not the proxy's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            max_upload_bytes: 50 << 20,
+            limits: Limits::default(),
+            poll: Duration::from_millis(500),
+            public: false,
+            secure_cookies: false,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<WebConfig>,
+    pub cache: Arc<LedgerCache>,
+    /// Every route's permission; empty (everything refused) until `web::router` fills
+    /// it from the routes it declares.
+    pub perms: Arc<Permissions>,
+    /// The API document, made from the same declarations.
+    pub openapi: Arc<utoipa::openapi::OpenApi>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: WebConfig) -> AppState {
+        AppState {
+            db,
+            config: Arc::new(config),
+            cache: Arc::new(LedgerCache::default()),
+            perms: Arc::default(),
+            openapi: Arc::new(utoipa::openapi::OpenApi::default()),
+        }
+    }
+
+    /// Follows the ledger's state until the server stops (see [`super::cache::watch`]).
+    pub fn watch(&self) -> tokio::task::JoinHandle<()> {
+        super::cache::watch(self.db.clone(), self.cache.clone(), self.config.poll)
+    }
+}
