@@ -2,7 +2,7 @@
 //! exceptions auditors chase and the history of every change.
 
 pub mod audit_trail;
-pub mod ledger;
+
 pub mod table;
 pub mod writers;
 
@@ -14,9 +14,10 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::contracts::state::ContractState;
 use crate::contracts::{Category, FundingSource, ProcurementMethod};
+use crate::db::read::ledger;
+pub use crate::db::read::ledger::Scope;
 use crate::money::Money;
 use crate::Lang;
-pub use ledger::Scope;
 use ledger::{ContractRow, Snapshot};
 pub use table::{Column, Report, Val};
 

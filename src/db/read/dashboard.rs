@@ -8,9 +8,9 @@ use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ConnectionTrait, DbErr};
 
+use super::ledger::{self, Scope, Snapshot};
 use crate::contracts::Category;
 use crate::money::Money;
-use crate::reports::ledger::{self, Scope, Snapshot};
 use crate::Lang;
 
 /// Totals of the ledger as of a date.
