@@ -589,34 +589,15 @@ async fn exceptions(
         ));
     };
     // Payment-level exceptions, straight from the payments table.
-    let backend = db.get_database_backend();
-    let (filter, values) = ledger::window(&req.scope, "d.paid_on", "d.batch_id");
-    let sql = format!(
-        "SELECT d.contract_id, d.paid_on, d.amount_fen, d.voucher, d.reverses_id, r.voucher AS reversed_voucher, \
-         b.file_name, d.source_sheet, d.source_row \
-         FROM disbursements d JOIN import_batches b ON b.id = d.batch_id LEFT JOIN disbursements r ON r.id = d.reverses_id \
-         JOIN contracts c ON c.id = d.contract_id \
-         WHERE {filter} AND (d.paid_on < c.start_on OR d.paid_on > c.end_on OR d.reverses_id IS NOT NULL) \
-         ORDER BY d.paid_on, d.id"
-    );
-    for r in db
-        .query_all_raw(crate::db::sql::stmt(backend, &sql, values))
-        .await?
-    {
-        let cid: i64 = r.try_get("", "contract_id")?;
-        let Some(c) = in_scope.get(&cid) else {
+    for r in crate::db::read::ledger::irregular_payments(db, &req.scope).await? {
+        let Some(c) = in_scope.get(&r.contract_id) else {
             continue;
         };
-        let date: NaiveDate = r.try_get("", "paid_on")?;
-        let fen: i64 = r.try_get("", "amount_fen")?;
-        let voucher: String = r.try_get("", "voucher")?;
-        let source = Val::text(format!(
-            "{} {}!{}",
-            r.try_get::<String>("", "file_name")?,
-            r.try_get::<String>("", "source_sheet")?,
-            r.try_get::<i64>("", "source_row")?
-        ));
-        if let Some(rv) = r.try_get::<Option<String>>("", "reversed_voucher")? {
+        let date = r.paid_on;
+        let fen = r.amount.fen();
+        let voucher = &r.voucher;
+        let source = Val::text(format!("{} {}!{}", r.file_name, r.sheet, r.row));
+        if let Some(rv) = &r.reversed_voucher {
             let detail = match lang {
                 Lang::Zh => format!("凭证 {voucher} 冲销凭证 {rv}"),
                 Lang::En => format!("voucher {voucher} reverses {rv}"),
@@ -818,96 +799,48 @@ async fn history(
         Column::new("old", "原值", "Old value"),
         Column::new("new", "新值", "New value"),
     ];
-    let backend = db.get_database_backend();
-    let upto = crate::dates::end_of_day(req.scope.as_of);
-    let since = req
-        .scope
-        .from
-        .map(|f| crate::dates::end_of_day(f - chrono::Duration::days(1)));
-    let mut values: Vec<sea_orm::Value> = vec![upto.into()];
-    let mut filter = String::from("b.recorded_at < ?");
-    if let Some(s) = since {
-        values.push(s.into());
-        filter.push_str(" AND b.recorded_at >= ?");
-    }
-    if let Some(r) = req.scope.as_recorded {
-        values.push(crate::dates::end_of_day(r).into());
-        filter.push_str(" AND b.recorded_at < ?");
-    }
-    let batches = db
-        .query_all_raw(crate::db::sql::stmt(
-            backend,
-            &format!(
-                "SELECT b.id, b.recorded_at, b.file_name, b.actor, b.sha256, b.inserted, b.updated, b.unchanged FROM import_batches b WHERE {filter} ORDER BY b.id"
-            ),
-            values.clone(),
-        ))
-        .await?;
+    let batches = crate::db::read::history::batches(db, &req.scope).await?;
     let mut rows: Vec<(i64, i64, Vec<Val>)> = Vec::new();
     let when = crate::dates::local_time;
     for b in batches {
-        let id: i64 = b.try_get("", "id")?;
-        let at: chrono::DateTime<chrono::Utc> = b.try_get("", "recorded_at")?;
         let counts = match lang {
             Lang::Zh => format!(
                 "新增 {}，更新 {}，未变 {}",
-                b.try_get::<i64>("", "inserted")?,
-                b.try_get::<i64>("", "updated")?,
-                b.try_get::<i64>("", "unchanged")?
+                b.inserted, b.updated, b.unchanged
             ),
             Lang::En => format!(
                 "{} new, {} updated, {} unchanged",
-                b.try_get::<i64>("", "inserted")?,
-                b.try_get::<i64>("", "updated")?,
-                b.try_get::<i64>("", "unchanged")?
+                b.inserted, b.updated, b.unchanged
             ),
         };
         rows.push((
-            id,
+            b.id,
             0,
             vec![
-                Val::Text(when(at)),
-                Val::Int(id),
-                Val::Text(b.try_get("", "file_name")?),
-                Val::Text(b.try_get("", "actor")?),
+                Val::Text(when(b.recorded_at)),
+                Val::Int(b.id),
+                Val::Text(b.file_name),
+                Val::Text(b.actor),
                 Val::text(lang.pick("导入文件", "import")),
                 Val::text("sha256"),
                 Val::Empty,
-                Val::Text(format!("{} ({counts})", b.try_get::<String>("", "sha256")?)),
+                Val::Text(format!("{} ({counts})", b.sha256)),
             ],
         ));
     }
-    let changes = db
-        .query_all_raw(crate::db::sql::stmt(
-            backend,
-            &format!(
-                "SELECT h.id, h.changed_at, h.batch_id, b.file_name, h.actor, h.entity, h.record_key, h.field, h.old_value, h.new_value \
-                 FROM change_history h JOIN import_batches b ON b.id = h.batch_id WHERE {filter} ORDER BY h.id"
-            ),
-            values,
-        ))
-        .await?;
-    for h in changes {
-        let at: chrono::DateTime<chrono::Utc> = h.try_get("", "changed_at")?;
-        let batch: i64 = h.try_get("", "batch_id")?;
+    for h in crate::db::read::history::changes(db, &req.scope).await? {
         rows.push((
-            batch,
-            h.try_get("", "id")?,
+            h.batch_id,
+            h.id,
             vec![
-                Val::Text(when(at)),
-                Val::Int(batch),
-                Val::Text(h.try_get("", "file_name")?),
-                Val::Text(h.try_get("", "actor")?),
-                Val::Text(h.try_get("", "record_key")?),
-                Val::Text(h.try_get("", "field")?),
-                Val::Text(
-                    h.try_get::<Option<String>>("", "old_value")?
-                        .unwrap_or_default(),
-                ),
-                Val::Text(
-                    h.try_get::<Option<String>>("", "new_value")?
-                        .unwrap_or_default(),
-                ),
+                Val::Text(when(h.changed_at)),
+                Val::Int(h.batch_id),
+                Val::Text(h.file_name),
+                Val::Text(h.actor),
+                Val::Text(h.record_key),
+                Val::Text(h.field),
+                Val::Text(h.old_value.unwrap_or_default()),
+                Val::Text(h.new_value.unwrap_or_default()),
             ],
         ));
     }

@@ -375,3 +375,50 @@ async fn roll_back_services(
     }
     Ok(())
 }
+
+/// A payment an auditor looks at twice: dated outside its contract's term, or reversing
+/// another, with the file, sheet and row it came from.
+#[derive(Debug, Clone)]
+pub struct IrregularPayment {
+    pub contract_id: i64,
+    pub paid_on: NaiveDate,
+    pub amount: crate::money::Money,
+    pub voucher: String,
+    pub reversed_voucher: Option<String>,
+    pub file_name: String,
+    pub sheet: String,
+    pub row: i64,
+}
+
+/// Payments in the scope's window that fall outside their contract's term or reverse
+/// another, by date.
+pub async fn irregular_payments(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+) -> Result<Vec<IrregularPayment>, DbErr> {
+    let (filter, values) = window(scope, "d.paid_on", "d.batch_id");
+    let sql = format!(
+        "SELECT d.contract_id, d.paid_on, d.amount_fen, d.voucher, d.reverses_id, r.voucher AS reversed_voucher, \
+         b.file_name, d.source_sheet, d.source_row \
+         FROM disbursements d JOIN import_batches b ON b.id = d.batch_id LEFT JOIN disbursements r ON r.id = d.reverses_id \
+         JOIN contracts c ON c.id = d.contract_id \
+         WHERE {filter} AND (d.paid_on < c.start_on OR d.paid_on > c.end_on OR d.reverses_id IS NOT NULL) \
+         ORDER BY d.paid_on, d.id"
+    );
+    db.query_all_raw(stmt(db.get_database_backend(), &sql, values))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IrregularPayment {
+                contract_id: get(r, "contract_id")?,
+                paid_on: get(r, "paid_on")?,
+                amount: get(r, "amount_fen")?,
+                voucher: get(r, "voucher")?,
+                reversed_voucher: get(r, "reversed_voucher")?,
+                file_name: get(r, "file_name")?,
+                sheet: get(r, "source_sheet")?,
+                row: get(r, "source_row")?,
+            })
+        })
+        .collect()
+}

@@ -5,4 +5,5 @@
 pub mod batches;
 pub mod contracts;
 pub mod dashboard;
+pub mod history;
 pub mod ledger;
