@@ -13,7 +13,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::contracts::state::ContractState;
-use crate::contracts::{Category, FundingSource, ProcurementMethod};
+use crate::contracts::Category;
 use crate::db::read::ledger;
 pub use crate::db::read::ledger::Scope;
 use crate::money::Money;
@@ -116,23 +116,17 @@ impl Dim {
         let blank = || lang.pick("（未填）", "(blank)").to_string();
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(blank);
         match self {
-            Dim::Category => Category::parse(&c.category)
-                .map(|k| k.name(lang).to_string())
-                .unwrap_or_else(|| c.category.clone()),
+            Dim::Category => c.category.name(lang).to_string(),
             Dim::Provider => c.provider_name.clone(),
             Dim::Street => opt(&c.street),
             Dim::Community => opt(&c.community),
             Dim::Purchaser => opt(&c.purchaser),
             Dim::Funding => c
                 .funding
-                .as_deref()
-                .and_then(FundingSource::parse)
                 .map(|f| f.name(lang).to_string())
                 .unwrap_or_else(blank),
             Dim::Method => c
                 .method
-                .as_deref()
-                .and_then(ProcurementMethod::parse)
                 .map(|m| m.name(lang).to_string())
                 .unwrap_or_else(blank),
             Dim::Month | Dim::Quarter | Dim::Year => String::new(),
@@ -193,7 +187,7 @@ fn per_person(fen: i64, people: i64) -> Val {
 
 /// Contract state as of a date.
 pub fn state(c: &ContractRow, paid_fen: i64, as_of: NaiveDate, lang: Lang) -> &'static str {
-    ContractState::on(c.start_on, c.end_on, paid_fen, c.value_fen, as_of).name(lang)
+    ContractState::on(c.start_on, c.end_on, paid_fen, c.value.fen(), as_of).name(lang)
 }
 
 /// Builds a report from the database.
@@ -255,7 +249,7 @@ impl Agg {
     fn add(&mut self, c: &ContractRow, snap: &Snapshot) {
         self.contracts += 1;
         self.providers.insert(c.provider_id);
-        self.value += c.value_fen;
+        self.value += c.value.fen();
         self.paid += snap.paid.get(&c.id).map(|p| p.fen).unwrap_or(0);
         let s = snap.served.get(&c.id).copied().unwrap_or_default();
         self.people += s.people;
@@ -281,7 +275,7 @@ fn summary(snap: &Snapshot, req: &Request, report: &mut Report) {
         Category::ALL.iter().map(|c| (*c, Agg::default())).collect();
     let mut all = Agg::default();
     for c in &snap.contracts {
-        let k = Category::parse(&c.category).unwrap_or(Category::Other);
+        let k = c.category;
         by_cat.entry(k).or_default().add(c, snap);
         all.add(c, snap);
     }
@@ -434,7 +428,7 @@ fn by_time(snap: &Snapshot, req: &Request, report: &mut Report) {
             let signed = c.counted_from();
             if req.scope.from.is_none_or(|f| signed >= f) {
                 let month = signed.format("%Y-%m").to_string();
-                cells.entry((key_of(c), time.period(&month))).or_default().0 += c.value_fen;
+                cells.entry((key_of(c), time.period(&month))).or_default().0 += c.value.fen();
             }
         }
         for ((id, month), fen) in &snap.paid_by_month {
@@ -505,19 +499,15 @@ fn contracts(snap: &Snapshot, req: &Request, report: &mut Report) {
         report.rows.push(vec![
             Val::text(&c.code),
             Val::text(&c.title),
-            Val::text(
-                Category::parse(&c.category)
-                    .map(|k| k.name(lang))
-                    .unwrap_or(&c.category),
-            ),
+            Val::text(c.category.name(lang)),
             Val::text(&c.provider_name),
             Val::text(c.street.clone().unwrap_or_default()),
             Val::Date(Some(c.start_on)),
             Val::Date(Some(c.end_on)),
-            money(c.value_fen),
+            money(c.value.fen()),
             money(p.fen),
-            money(c.value_fen - p.fen),
-            pct(p.fen, c.value_fen),
+            money(c.value.fen() - p.fen),
+            pct(p.fen, c.value.fen()),
             Val::Date(p.last),
             Val::Int(s.people),
             c.target_people.map(Val::Int).unwrap_or(Val::Empty),
@@ -527,7 +517,7 @@ fn contracts(snap: &Snapshot, req: &Request, report: &mut Report) {
             Val::text(state(c, p.fen, req.scope.as_of, lang)),
             Val::text(format!("{} {}!{}", c.file, c.sheet, c.row)),
         ]);
-        tv += c.value_fen;
+        tv += c.value.fen();
         tp += p.fen;
         tpe += s.people;
         tt += c.target_people.unwrap_or(0);
@@ -633,17 +623,17 @@ async fn exceptions(
     for c in &snap.contracts {
         let p = snap.paid.get(&c.id).copied().unwrap_or_default();
         let s = snap.served.get(&c.id).copied().unwrap_or_default();
-        if c.end_on < as_of && p.fen < c.value_fen {
+        if c.end_on < as_of && p.fen < c.value.fen() {
             let detail = match lang {
                 Lang::Zh => format!(
                     "已于 {} 结束，尚有 {} 元未拨付",
                     c.end_on,
-                    Money::from_fen(c.value_fen - p.fen)
+                    Money::from_fen(c.value.fen() - p.fen)
                 ),
                 Lang::En => format!(
                     "ended {} with {} unpaid",
                     c.end_on,
-                    Money::from_fen(c.value_fen - p.fen)
+                    Money::from_fen(c.value.fen() - p.fen)
                 ),
             };
             push(
@@ -653,7 +643,7 @@ async fn exceptions(
                 c,
                 detail,
                 Some(c.end_on),
-                money(c.value_fen - p.fen),
+                money(c.value.fen() - p.fen),
                 src(c),
             );
         }
@@ -711,7 +701,7 @@ async fn exceptions(
                 c,
                 detail,
                 Some(c.start_on),
-                money(c.value_fen),
+                money(c.value.fen()),
                 src(c),
             );
         }
@@ -726,7 +716,7 @@ async fn exceptions(
                 c,
                 detail,
                 Some(c.start_on),
-                money(c.value_fen),
+                money(c.value.fen()),
                 src(c),
             );
         }

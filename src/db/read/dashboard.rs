@@ -75,10 +75,10 @@ fn of_snapshot(snap: &Snapshot, as_of: NaiveDate) -> Summary {
         let people = snap.served.get(&c.id).map(|s| s.people).unwrap_or(0);
         total.contracts += 1;
         providers.insert(c.provider_id);
-        value += c.value_fen;
+        value += c.value.fen();
         total.people += people;
-        let k = Category::parse(&c.category).unwrap_or(Category::Other);
-        *by_category.entry(k).or_default() += c.value_fen;
+        let k = c.category;
+        *by_category.entry(k).or_default() += c.value.fen();
         category_used.insert(k);
         *by_street.entry(c.street.clone()).or_default() += people;
         months

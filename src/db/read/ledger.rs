@@ -11,7 +11,8 @@ use sea_orm::{ConnectionTrait, DbErr, Value};
 use crate::dates::end_of_day;
 use crate::db::sql::{get, month_expr, stmt};
 
-use crate::contracts::Category;
+use crate::contracts::{Category, FundingSource, ProcurementMethod};
+use crate::money::Money;
 
 /// What a report covers.
 #[derive(Debug, Clone, Default)]
@@ -32,16 +33,16 @@ pub struct ContractRow {
     pub id: i64,
     pub code: String,
     pub title: String,
-    pub category: String,
+    pub category: Category,
     pub provider_id: i64,
     pub provider_name: String,
     pub uscc: Option<String>,
     pub purchaser: Option<String>,
     pub street: Option<String>,
     pub community: Option<String>,
-    pub method: Option<String>,
-    pub funding: Option<String>,
-    pub value_fen: i64,
+    pub method: Option<ProcurementMethod>,
+    pub funding: Option<FundingSource>,
+    pub value: Money,
     pub signed_on: Option<NaiveDate>,
     pub start_on: NaiveDate,
     pub end_on: NaiveDate,
@@ -137,7 +138,7 @@ pub async fn contracts(
             community: get(&r, "community")?,
             method: get(&r, "method")?,
             funding: get(&r, "funding")?,
-            value_fen: get(&r, "value_fen")?,
+            value: get(&r, "value_fen")?,
             signed_on: get(&r, "signed_on")?,
             start_on: get(&r, "start_on")?,
             end_on: get(&r, "end_on")?,
@@ -152,7 +153,7 @@ pub async fn contracts(
     }
     out.retain(|c| {
         c.counted_from() <= scope.as_of
-            && scope.category.is_none_or(|k| c.category == k.code())
+            && scope.category.is_none_or(|k| c.category == k)
             && scope
                 .street
                 .as_ref()
@@ -200,7 +201,11 @@ async fn roll_back_contracts(
         for (field, old) in first.get(&row.id).into_iter().flatten() {
             match field.as_str() {
                 "title" => row.title = old.clone().unwrap_or_default(),
-                "category" => row.category = old.clone().unwrap_or_default(),
+                "category" => {
+                    if let Some(k) = old.as_deref().and_then(Category::from_code) {
+                        row.category = k;
+                    }
+                }
                 "provider_id" => {
                     row.provider_id = old
                         .as_deref()
@@ -211,11 +216,11 @@ async fn roll_back_contracts(
                 "purchaser" => row.purchaser = old.clone(),
                 "street" => row.street = old.clone(),
                 "community" => row.community = old.clone(),
-                "method" => row.method = old.clone(),
-                "funding" => row.funding = old.clone(),
+                "method" => row.method = old.as_deref().and_then(ProcurementMethod::from_code),
+                "funding" => row.funding = old.as_deref().and_then(FundingSource::from_code),
                 "value" => {
-                    if let Some(m) = old.as_deref().and_then(|s| crate::Money::parse(s).ok()) {
-                        row.value_fen = m.to_fen().unwrap_or(row.value_fen);
+                    if let Some(m) = old.as_deref().and_then(|s| Money::parse(s).ok()) {
+                        row.value = m;
                     }
                 }
                 "signed_on" => row.signed_on = date(old),
@@ -382,7 +387,7 @@ async fn roll_back_services(
 pub struct IrregularPayment {
     pub contract_id: i64,
     pub paid_on: NaiveDate,
-    pub amount: crate::money::Money,
+    pub amount: Money,
     pub voucher: String,
     pub reversed_voucher: Option<String>,
     pub file_name: String,
