@@ -113,7 +113,6 @@ pub fn stored_detail(file: &str, size: u64, sha256: &str, total: &Counts, attemp
 mod tests {
     use super::*;
     use crate::register::problems::{Kind, Location};
-    use crate::Lang;
 
     fn error() -> Problem {
         Problem::new(
@@ -123,12 +122,11 @@ mod tests {
                 zh: "坏".into(),
                 en: "bad".into(),
             },
-            Lang::En,
         )
     }
 
     fn warning() -> Problem {
-        Problem::new(Location::default(), None, Kind::TermOverOneYear, Lang::En)
+        Problem::new(Location::default(), None, Kind::TermOverOneYear)
     }
 
     fn counts(inserted: u64, updated: u64, unchanged: u64) -> Counts {

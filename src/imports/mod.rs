@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::db::sql::is_postgres;
 pub use crate::db::store::{self, Counts};
 use crate::register::columns::{self, SheetKind};
-use crate::register::problems::{Kind, Location, Problem, Severity};
+use crate::register::problems::{Kind, Location, Problem, ProblemView, Severity};
 pub use attempt::recover_interrupted;
 use attempt::Attempt;
 use decision::{decide, Decision};
@@ -90,19 +90,57 @@ pub struct FileReport {
     pub sheets: Vec<SheetSummary>,
     pub counts: BTreeMap<SheetKind, Counts>,
     pub total: Counts,
+    /// Shown through [`FileReport::view`], in the reader's language.
+    #[serde(skip)]
     pub errors: Vec<Problem>,
     /// The first warnings of each kind (up to 1,000 each).
+    #[serde(skip)]
     pub warnings: Vec<Problem>,
     /// Every warning counted by code, including those not listed.
     pub warning_counts: BTreeMap<&'static str, u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl FileReport {
+    /// The report as shown to a reader of `lang`: the findings with their messages.
+    pub fn view(&self, lang: Lang) -> FileReportView<'_> {
+        FileReportView {
+            report: self,
+            errors: self.errors.iter().map(|p| p.view(lang)).collect(),
+            warnings: self.warnings.iter().map(|p| p.view(lang)).collect(),
+        }
+    }
+}
+
+/// A file's report with its findings rendered in one language.
+#[derive(Debug, Serialize)]
+pub struct FileReportView<'a> {
+    #[serde(flatten)]
+    pub report: &'a FileReport,
+    pub errors: Vec<ProblemView<'a>>,
+    pub warnings: Vec<ProblemView<'a>>,
+}
+
+#[derive(Debug, Clone)]
 pub struct ImportReport {
     /// True when every file was stored, unchanged, or (with --dry-run) would be stored.
     pub ok: bool,
     pub dry_run: bool,
     pub files: Vec<FileReport>,
+    /// The language its findings are shown in: the caller's (`ImportOptions::lang`), given
+    /// at the boundary, never the checks'.
+    pub lang: Lang,
+}
+
+impl Serialize for ImportReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ImportReport", 3)?;
+        st.serialize_field("ok", &self.ok)?;
+        st.serialize_field("dry_run", &self.dry_run)?;
+        let files: Vec<FileReportView<'_>> = self.files.iter().map(|f| f.view(self.lang)).collect();
+        st.serialize_field("files", &files)?;
+        st.end()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +170,7 @@ pub struct ParsedFile {
     pub parsed: Parsed,
 }
 
-fn file_problem(file: &str, zh: String, en: String, lang: Lang) -> Problem {
+fn file_problem(file: &str, zh: String, en: String) -> Problem {
     Problem::new(
         Location {
             file: file.to_string(),
@@ -140,7 +178,6 @@ fn file_problem(file: &str, zh: String, en: String, lang: Lang) -> Problem {
         },
         None,
         Kind::File { zh, en },
-        lang,
     )
 }
 
@@ -159,22 +196,20 @@ pub fn parse_bytes(
         Err(e) => {
             parsed
                 .problems
-                .push(file_problem(file, e.zh(), e.to_string(), opts.lang));
+                .push(file_problem(file, e.zh(), e.to_string()));
             return ParsedFile {
                 format: None,
                 parsed,
             };
         }
     };
-    let mut parser = parse::Parser::new(file, opts.lang, opts.kind, opts.limits.max_rows);
+    let mut parser = parse::Parser::new(file, opts.kind, opts.limits.max_rows);
     parser.progress = progress;
     parser.tap = tap;
     let result = reader::read(bytes, format, file, &mut parser);
     let mut parsed = parser.out;
     if let Err(e) = result {
-        parsed
-            .problems
-            .push(file_problem(file, e.zh, e.en, opts.lang));
+        parsed.problems.push(file_problem(file, e.zh, e.en));
     } else if parsed.sheets.iter().any(|s| s.kind.is_some())
         && parsed.sheets.iter().all(|s| s.rows == 0)
         && parsed
@@ -186,7 +221,6 @@ pub fn parse_bytes(
             file,
             "表头下面没有任何记录：是否上传了空白模板？".into(),
             "there are no records below the header: is this the blank template?".into(),
-            opts.lang,
         ));
     } else if !parsed.sheets.iter().any(|s| s.kind.is_some()) {
         let names: Vec<&str> = parsed.sheets.iter().map(|s| s.name.as_str()).collect();
@@ -197,7 +231,6 @@ pub fn parse_bytes(
                 "no register found: no sheet has a contracts, disbursements or services header in its first 20 rows (sheets: {})",
                 names.join(", ")
             ),
-            opts.lang,
         ));
     }
     ParsedFile {
@@ -309,6 +342,7 @@ async fn import_all(
         ok,
         dry_run: opts.dry_run,
         files: reports,
+        lang: opts.lang,
     })
 }
 
@@ -326,7 +360,6 @@ fn too_large(name: &str, size: u64, opts: &ImportOptions) -> FileReport {
             mb(size),
             mb(opts.limits.max_file_bytes)
         ),
-        opts.lang,
     );
     FileReport {
         file: name.to_string(),
@@ -388,7 +421,6 @@ fn finished(result: Result<ParsedFile, tokio::task::JoinError>) -> ParsedFile {
                 zh: format!("读取文件时程序出错：{e}"),
                 en: format!("internal error while reading the file: {e}"),
             },
-            Lang::En,
         ));
         ParsedFile {
             format: None,
@@ -523,7 +555,6 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             (done, stream),
             started,
             attempt.as_ref(),
-            opts.lang,
             &mut report,
         )
         .await;
@@ -577,7 +608,6 @@ async fn check_and_store<C: TransactionTrait<Transaction = DatabaseTransaction>>
     (done, stream): (Option<ParsedFile>, Option<Stream>),
     started: std::time::Instant,
     attempt: Option<&Attempt>,
-    lang: Lang,
     report: &mut FileReport,
 ) -> Result<(ParsedFile, Vec<Problem>), ImportError> {
     let txn = db.begin().await?;
@@ -586,13 +616,10 @@ async fn check_and_store<C: TransactionTrait<Transaction = DatabaseTransaction>>
     let (outcome, parsed) = match stream {
         None => {
             let parsed = done.expect("read before it is stored");
-            (
-                store::store(&txn, &meta, &parsed.parsed, lang).await?,
-                parsed,
-            )
+            (store::store(&txn, &meta, &parsed.parsed).await?, parsed)
         }
         Some(s) => {
-            let stored = store_streamed(&txn, &meta, s, lang).await?;
+            let stored = store_streamed(&txn, &meta, s).await?;
             tracing::debug!(file = %meta.name, elapsed = ?started.elapsed(), "parsed");
             stored
         }
@@ -651,7 +678,6 @@ async fn store_streamed(
     txn: &DatabaseTransaction,
     meta: &store::FileMeta,
     stream: Stream,
-    lang: Lang,
 ) -> Result<(store::Outcome, ParsedFile), DbErr> {
     let Stream {
         contracts,
@@ -660,7 +686,7 @@ async fn store_streamed(
         payments,
         rest,
     } = stream;
-    let mut store = store::Store::begin(txn, meta, lang, columns).await?;
+    let mut store = store::Store::begin(txn, meta, columns).await?;
     store.contracts(&contracts).await?;
     drop(contracts);
     store

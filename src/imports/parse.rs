@@ -15,7 +15,6 @@ use crate::register::problems::{cell_ref, Kind, Location, Problem};
 pub use crate::register::records::{
     ContractRecord, Parsed, PaymentRecord, ServiceRecord, SheetSummary, Source, Streamed,
 };
-use crate::Lang;
 
 /// The header must be within a sheet's first 20 non-blank rows: real registers put a title,
 /// a unit line and notes above it, never a whole page.
@@ -60,7 +59,6 @@ pub struct Parser<'p> {
     /// Rows read so far, for a progress bar.
     pub progress: Option<&'p std::sync::atomic::AtomicU64>,
     file: String,
-    lang: Lang,
     forced: Option<SheetKind>,
     max_rows: u32,
     sheet: Option<SheetState>,
@@ -68,7 +66,7 @@ pub struct Parser<'p> {
 }
 
 impl<'p> Parser<'p> {
-    pub fn new(file: &str, lang: Lang, forced: Option<SheetKind>, max_rows: u32) -> Parser<'p> {
+    pub fn new(file: &str, forced: Option<SheetKind>, max_rows: u32) -> Parser<'p> {
         Parser {
             tap: None,
             streaming: false,
@@ -77,7 +75,6 @@ impl<'p> Parser<'p> {
             words: HashMap::new(),
             progress: None,
             file: file.to_string(),
-            lang,
             forced,
             max_rows,
             sheet: None,
@@ -95,7 +92,7 @@ impl<'p> Parser<'p> {
     }
 
     fn problem(&mut self, col: Option<u32>, row: u32, value: Option<String>, kind: Kind) {
-        let p = Problem::new(self.at(col, row), value, kind, self.lang);
+        let p = Problem::new(self.at(col, row), value, kind);
         self.out.problems.push(p);
     }
 

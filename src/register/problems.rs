@@ -46,17 +46,28 @@ pub enum Severity {
     Warning,
 }
 
-/// One finding. `code` is stable for programs; `message` is for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One finding: what kind, where, and the value found. It holds no text for people: its
+/// message is rendered in the language of whoever reads it, when it is shown ([`Self::view`],
+/// [`Self::line`]), so one check serves a Chinese page and an English API client alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub severity: Severity,
-    #[serde(flatten)]
     pub at: Location,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Stable for programs: the kind's code.
     pub code: &'static str,
-    #[serde(skip)]
     pub kind: Kind,
+}
+
+/// A finding as it is shown: its location, value and code, and its message in one language.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemView<'a> {
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub at: &'a Location,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: &'a Option<String>,
+    pub code: &'static str,
     pub message: String,
 }
 
@@ -473,14 +484,29 @@ impl Kind {
 }
 
 impl Problem {
-    pub fn new(at: Location, value: Option<String>, kind: Kind, lang: Lang) -> Problem {
+    pub fn new(at: Location, value: Option<String>, kind: Kind) -> Problem {
         Problem {
             severity: kind.severity(),
             code: kind.code(),
-            message: kind.describe(lang),
             at,
             value,
             kind,
+        }
+    }
+
+    /// What is wrong and what was expected, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        self.kind.describe(lang)
+    }
+
+    /// The finding as shown to a reader of `lang`.
+    pub fn view(&self, lang: Lang) -> ProblemView<'_> {
+        ProblemView {
+            severity: self.severity,
+            at: &self.at,
+            value: &self.value,
+            code: self.code,
+            message: self.message(lang),
         }
     }
 
@@ -501,7 +527,7 @@ impl Problem {
             });
         }
         s.push_str(": ");
-        s.push_str(&self.message);
+        s.push_str(&self.message(lang));
         s
     }
 }

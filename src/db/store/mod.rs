@@ -32,7 +32,6 @@ use crate::entities::{contract, import_batch};
 use crate::register::columns::{ColumnMap, Field, SheetKind};
 use crate::register::problems::{cell_ref, Kind, Location, Problem, Severity};
 use crate::register::records::{ContractRecord, Parsed, ServiceRecord, Source};
-use crate::Lang;
 
 /// Counts of one kind of record in one file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -92,7 +91,6 @@ type HistoryRow = (
 
 struct Ctx<'a> {
     txn: &'a DatabaseTransaction,
-    lang: Lang,
     file: &'a str,
     columns: HashMap<String, ColumnMap>,
     problems: Vec<Problem>,
@@ -128,7 +126,7 @@ impl Ctx<'_> {
             cell: col.map(|c| cell_ref(c, src.row)),
             row: Some(src.row),
         };
-        self.problems.push(Problem::new(at, value, kind, self.lang));
+        self.problems.push(Problem::new(at, value, kind));
     }
 
     async fn history(&self, rows: Vec<HistoryRow>) -> Result<(), DbErr> {
@@ -180,9 +178,8 @@ pub async fn store(
     txn: &DatabaseTransaction,
     meta: &FileMeta,
     parsed: &Parsed,
-    lang: Lang,
 ) -> Result<Outcome, DbErr> {
-    let mut store = Store::begin(txn, meta, lang, parsed.columns.clone()).await?;
+    let mut store = Store::begin(txn, meta, parsed.columns.clone()).await?;
     store.contracts(&parsed.contracts).await?;
     store
         .payments(PaymentInput::Parsed(&parsed.payments))
@@ -206,7 +203,6 @@ impl<'a> Store<'a> {
     pub async fn begin(
         txn: &'a DatabaseTransaction,
         meta: &'a FileMeta,
-        lang: Lang,
         columns: HashMap<String, ColumnMap>,
     ) -> Result<Store<'a>, DbErr> {
         // One import at a time, whichever process or server runs it: on PostgreSQL a
@@ -245,7 +241,6 @@ impl<'a> Store<'a> {
         Ok(Store {
             ctx: Ctx {
                 txn,
-                lang,
                 file: &meta.name,
                 columns,
                 problems: Vec::new(),
