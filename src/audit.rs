@@ -2,12 +2,11 @@
 //! and failure) with actor, time, source address and what changed. Append-only: nothing in
 //! the program edits or deletes it, and triggers in the database refuse UPDATE and DELETE.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Value};
-use serde::Serialize;
+use chrono::{NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DbErr};
 
-use crate::dates::{end_of_day, local_time};
-use crate::db::sql::{get, stmt};
+use crate::db::audit_log;
+pub use crate::db::audit_log::Entry;
 
 /// Who did something and from where, for the audit trail.
 #[derive(Debug, Clone)]
@@ -26,6 +25,7 @@ impl Actor {
     }
 }
 
+/// Records that `who` did `action` to `target`, now.
 pub async fn record(
     db: &impl ConnectionTrait,
     who: &Actor,
@@ -33,32 +33,16 @@ pub async fn record(
     target: &str,
     detail: &str,
 ) -> Result<(), DbErr> {
-    db.execute_raw(stmt(
-        db.get_database_backend(),
-        "INSERT INTO audit_log (at, actor, address, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        vec![
-            Utc::now().into(),
-            who.name.clone().into(),
-            who.address.clone().into(),
-            action.into(),
-            target.into(),
-            detail.into(),
-        ],
-    ))
-    .await?;
-    Ok(())
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Entry {
-    pub id: i64,
-    /// China Standard Time.
-    pub at: String,
-    pub actor: String,
-    pub address: Option<String>,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
+    audit_log::insert(
+        db,
+        Utc::now(),
+        &who.name,
+        who.address.clone(),
+        action,
+        target,
+        detail,
+    )
+    .await
 }
 
 /// Entries recorded on days `from..=to` (China Standard Time), newest first.
@@ -69,49 +53,5 @@ pub async fn entries(
     limit: u64,
     offset: u64,
 ) -> Result<(u64, Vec<Entry>), DbErr> {
-    let mut filter = String::from("1 = 1");
-    let mut values: Vec<Value> = Vec::new();
-    if let Some(f) = from {
-        filter.push_str(" AND at >= ?");
-        values.push(end_of_day(f - chrono::Duration::days(1)).into());
-    }
-    if let Some(t) = to {
-        filter.push_str(" AND at < ?");
-        values.push(end_of_day(t).into());
-    }
-    let backend = db.get_database_backend();
-    let total: i64 = db
-        .query_one_raw(stmt(
-            backend,
-            &format!("SELECT COUNT(*) AS n FROM audit_log WHERE {filter}"),
-            values.clone(),
-        ))
-        .await?
-        .map(|r| get(&r, "n"))
-        .transpose()?
-        .unwrap_or(0);
-    values.push((limit.min(i64::MAX as u64) as i64).into());
-    values.push((offset.min(i64::MAX as u64) as i64).into());
-    let rows = db
-        .query_all_raw(stmt(
-            backend,
-            &format!("SELECT * FROM audit_log WHERE {filter} ORDER BY id DESC LIMIT ? OFFSET ?"),
-            values,
-        ))
-        .await?;
-    let entries = rows
-        .iter()
-        .map(|r| {
-            Ok(Entry {
-                id: get(r, "id")?,
-                at: local_time(get::<DateTime<Utc>>(r, "at")?),
-                actor: get(r, "actor")?,
-                address: get(r, "address")?,
-                action: get(r, "action")?,
-                target: get(r, "target")?,
-                detail: get(r, "detail")?,
-            })
-        })
-        .collect::<Result<Vec<_>, DbErr>>()?;
-    Ok((total.max(0) as u64, entries))
+    audit_log::entries(db, from, to, limit, offset).await
 }

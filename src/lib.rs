@@ -2,7 +2,6 @@
 
 pub mod access;
 pub mod audit;
-pub mod backup;
 pub mod cli_import;
 pub mod contracts;
 pub mod crypto;

@@ -381,7 +381,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup { out } => {
             let url = procure::db::normalise_url(&cli.database)?;
             let db = procure::db::connect(&url).await?;
-            procure::backup::backup(&db, &url, &out).await?;
+            procure::db::backup::backup(&db, &url, &out).await?;
             println!("{}", out.display());
         }
         Command::User { action } => {

@@ -8,18 +8,17 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, QueryResult, Statement, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use serde::Serialize;
 
 use crate::audit;
 pub use crate::audit::Actor;
 use crate::crypto::{secret, sha256};
-use crate::db::sql::{get, stmt};
+pub use crate::db::accounts::TokenRow;
+use crate::db::accounts::{self as stored, Failures, Holder};
 
 crate::vocabulary! {
-    /// What an account may do (issue #6).
+    /// What an account may do.
     Role {
         Admin => "admin", "管理员", "Administrator", [];
         Finance => "finance", "财务", "Finance officer", ["finance officer"];
@@ -72,9 +71,17 @@ pub struct AccountRow {
     pub created_at: DateTime<Utc>,
 }
 
-fn role_of(r: &QueryResult) -> Result<Role, DbErr> {
-    let raw: String = get(r, "role")?;
-    Role::parse(&raw).ok_or_else(|| DbErr::Custom(format!("unknown role '{raw}' in accounts")))
+fn role_of(raw: &str) -> Result<Role, DbErr> {
+    Role::parse(raw).ok_or_else(|| DbErr::Custom(format!("unknown role '{raw}' in accounts")))
+}
+
+/// The account behind a session or token, its stored role code read as a [`Role`].
+fn account_of(holder: Holder) -> Result<Account, DbErr> {
+    Ok(Account {
+        role: role_of(&holder.role)?,
+        id: holder.id,
+        name: holder.name,
+    })
 }
 
 pub fn hash_password(password: &str) -> Result<String, AccessError> {
@@ -108,22 +115,6 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
 }
 
-async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
-    Ok(db
-        .execute_raw(stmt(db.get_database_backend(), sql, values))
-        .await?
-        .rows_affected())
-}
-
-async fn one(
-    db: &impl ConnectionTrait,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<Option<QueryResult>, DbErr> {
-    db.query_one_raw(stmt(db.get_database_backend(), sql, values))
-        .await
-}
-
 async fn add_account_in(
     db: &impl ConnectionTrait,
     name: &str,
@@ -135,22 +126,10 @@ async fn add_account_in(
         return Err(AccessError::BadName);
     }
     let hash = hash_password(password)?;
-    if one(
-        db,
-        "SELECT id FROM accounts WHERE name = ?",
-        vec![name.into()],
-    )
-    .await?
-    .is_some()
-    {
+    if stored::account_id(db, name).await?.is_some() {
         return Err(AccessError::Exists(name.to_string()));
     }
-    exec(
-        db,
-        "INSERT INTO accounts (name, role, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?)",
-        vec![name.into(), role.code().into(), hash.into(), false.into(), Utc::now().into()],
-    )
-    .await?;
+    stored::insert_account(db, name, role.code(), hash, Utc::now()).await?;
     let id = account_id(db, name).await?;
     audit::record(
         db,
@@ -164,33 +143,22 @@ async fn add_account_in(
 }
 
 async fn account_id(db: &impl ConnectionTrait, name: &str) -> Result<i64, AccessError> {
-    match one(
-        db,
-        "SELECT id FROM accounts WHERE name = ?",
-        vec![name.into()],
-    )
-    .await?
-    {
-        Some(r) => Ok(get(&r, "id")?),
-        None => Err(AccessError::NoAccount(name.to_string())),
-    }
+    stored::account_id(db, name)
+        .await?
+        .ok_or_else(|| AccessError::NoAccount(name.to_string()))
 }
 
 pub async fn list_accounts(db: &impl ConnectionTrait) -> Result<Vec<AccountRow>, AccessError> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT id, name, role, disabled, created_at FROM accounts ORDER BY name",
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
+    stored::list_accounts(db)
+        .await?
+        .into_iter()
+        .map(|a| {
             Ok(AccountRow {
-                id: get(r, "id")?,
-                name: get(r, "name")?,
-                role: role_of(r)?,
-                disabled: get(r, "disabled")?,
-                created_at: get(r, "created_at")?,
+                role: role_of(&a.role)?,
+                id: a.id,
+                name: a.name,
+                disabled: a.disabled,
+                created_at: a.created_at,
             })
         })
         .collect()
@@ -204,19 +172,9 @@ async fn set_disabled_in(
     by: &Actor,
 ) -> Result<(), AccessError> {
     let id = account_id(db, name).await?;
-    exec(
-        db,
-        "UPDATE accounts SET disabled = ? WHERE id = ?",
-        vec![disabled.into(), id.into()],
-    )
-    .await?;
+    stored::set_disabled(db, id, disabled).await?;
     if disabled {
-        exec(
-            db,
-            "DELETE FROM sessions WHERE account_id = ?",
-            vec![id.into()],
-        )
-        .await?;
+        stored::delete_sessions_of(db, id).await?;
     }
     let action = if disabled {
         "account.disable"
@@ -236,18 +194,8 @@ async fn set_password_in(
 ) -> Result<(), AccessError> {
     let id = account_id(db, name).await?;
     let hash = hash_password(password)?;
-    exec(
-        db,
-        "UPDATE accounts SET password_hash = ? WHERE id = ?",
-        vec![hash.into(), id.into()],
-    )
-    .await?;
-    exec(
-        db,
-        "DELETE FROM sessions WHERE account_id = ?",
-        vec![id.into()],
-    )
-    .await?;
+    stored::set_password_hash(db, id, hash).await?;
+    stored::delete_sessions_of(db, id).await?;
     audit::record(db, by, "account.password", &format!("account {name}"), "").await?;
     Ok(())
 }
@@ -372,14 +320,9 @@ pub async fn login(
         address: address.clone(),
     };
     let now = Utc::now();
-    let failures = one(
-        db,
-        "SELECT failures, locked_until FROM login_failures WHERE name = ? AND address = ?",
-        vec![name.clone().into(), from.clone().into()],
-    )
-    .await?;
-    let (failed, locked_until): (i32, Option<DateTime<Utc>>) = match &failures {
-        Some(r) => (get(r, "failures")?, get(r, "locked_until")?),
+    let failures = stored::failures(db, &name, &from).await?;
+    let (failed, locked_until) = match failures {
+        Some(f) => (f.failures, f.locked_until),
         None => (0, None),
     };
     if let Some(until) = locked_until.filter(|u| *u > now) {
@@ -397,17 +340,9 @@ pub async fn login(
             (until - now).num_seconds().max(1) as u64
         )));
     }
-    let account = one(
-        db,
-        "SELECT id, name, role, password_hash, disabled FROM accounts WHERE name = ?",
-        vec![name.clone().into()],
-    )
-    .await?;
+    let account = stored::credentials(db, &name).await?;
     let (hash, disabled) = match &account {
-        Some(r) => (
-            get::<String>(r, "password_hash")?,
-            get::<bool>(r, "disabled")?,
-        ),
+        Some(a) => (a.password_hash.clone(), a.disabled),
         None => (DUMMY_HASH.to_string(), false),
     };
     let ok = check_password(password, hash).await && account.is_some();
@@ -416,11 +351,14 @@ pub async fn login(
         let wait = delay_after(failed);
         let until =
             (!wait.is_zero()).then(|| now + chrono::Duration::from_std(wait).unwrap_or_default());
-        exec(
+        stored::save_failures(
             db,
-            "INSERT INTO login_failures (name, address, failures, locked_until) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (name, address) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
-            vec![name.clone().into(), from.clone().into(), failed.into(), until.into()],
+            &name,
+            &from,
+            Failures {
+                failures: failed,
+                locked_until: until,
+            },
         )
         .await?;
         let why = if disabled && ok {
@@ -431,38 +369,32 @@ pub async fn login(
         audit::record(db, &actor, "login.failed", &format!("account {name}"), why).await?;
         return Ok(Err(LoginRefused::Invalid));
     };
-    let id: i64 = get(&r, "id")?;
+    let id = r.id;
     if failures.is_some() {
-        exec(
-            db,
-            "DELETE FROM login_failures WHERE name = ? AND address = ?",
-            vec![name.clone().into(), from.into()],
-        )
-        .await?;
+        stored::clear_failures(db, &name, &from).await?;
     }
     let cookie = secret();
     let csrf = secret();
-    exec(
+    stored::insert_session(
         db,
-        "INSERT INTO sessions (id_hash, account_id, csrf_token, created_at, expires_at, address) VALUES (?, ?, ?, ?, ?, ?)",
-        vec![sha256(&cookie).into(), id.into(), csrf.clone().into(), now.into(), (now + SESSION_LIFETIME).into(), address.into()],
+        sha256(&cookie),
+        id,
+        csrf.clone(),
+        now,
+        now + SESSION_LIFETIME,
+        address,
     )
     .await?;
     // Expired sessions are of no use to anyone.
-    exec(
-        db,
-        "DELETE FROM sessions WHERE expires_at < ?",
-        vec![now.into()],
-    )
-    .await?;
+    stored::delete_expired_sessions(db, now).await?;
     audit::record(db, &actor, "login", &format!("account {name}"), "").await?;
     Ok(Ok(NewSession {
         cookie,
         csrf,
         account: Account {
             id,
-            name: get(&r, "name")?,
-            role: role_of(&r)?,
+            role: role_of(&r.role)?,
+            name: r.name,
         },
     }))
 }
@@ -476,33 +408,14 @@ pub async fn session(
     db: &impl ConnectionTrait,
     cookie: &str,
 ) -> Result<Option<(Account, String)>, DbErr> {
-    let r = one(
-        db,
-        "SELECT a.id, a.name, a.role, s.csrf_token FROM sessions s JOIN accounts a ON a.id = s.account_id \
-         WHERE s.id_hash = ? AND s.expires_at > ? AND a.disabled = ?",
-        vec![sha256(cookie).into(), Utc::now().into(), false.into()],
-    )
-    .await?;
-    r.map(|r| {
-        Ok((
-            Account {
-                id: get(&r, "id")?,
-                name: get(&r, "name")?,
-                role: role_of(&r)?,
-            },
-            get(&r, "csrf_token")?,
-        ))
-    })
-    .transpose()
+    stored::session_holder(db, sha256(cookie), Utc::now())
+        .await?
+        .map(|(holder, csrf)| Ok((account_of(holder)?, csrf)))
+        .transpose()
 }
 
 pub async fn logout(db: &impl ConnectionTrait, cookie: &str, who: &Actor) -> Result<(), DbErr> {
-    exec(
-        db,
-        "DELETE FROM sessions WHERE id_hash = ?",
-        vec![sha256(cookie).into()],
-    )
-    .await?;
+    stored::delete_session(db, sha256(cookie)).await?;
     audit::record(db, who, "logout", &format!("account {}", who.name), "").await
 }
 
@@ -515,21 +428,7 @@ async fn create_token_in(
 ) -> Result<(i64, String), AccessError> {
     let id = account_id(db, account).await?;
     let token = format!("prc_{}", secret());
-    exec(
-        db,
-        "INSERT INTO api_tokens (account_id, label, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
-        vec![id.into(), label.into(), sha256(&token).into(), Utc::now().into(), by.name.clone().into()],
-    )
-    .await?;
-    let tid: i64 = one(
-        db,
-        "SELECT id FROM api_tokens WHERE token_hash = ?",
-        vec![sha256(&token).into()],
-    )
-    .await?
-    .map(|r| get(&r, "id"))
-    .transpose()?
-    .unwrap_or(0);
+    let tid = stored::insert_token(db, id, label, sha256(&token), Utc::now(), &by.name).await?;
     audit::record(
         db,
         by,
@@ -546,12 +445,7 @@ async fn revoke_token_in(
     id: i64,
     by: &Actor,
 ) -> Result<(), AccessError> {
-    let n = exec(
-        db,
-        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        vec![Utc::now().into(), id.into()],
-    )
-    .await?;
+    let n = stored::revoke_token(db, id, Utc::now()).await?;
     if n == 0 {
         return Err(AccessError::NoToken(id));
     }
@@ -559,36 +453,8 @@ async fn revoke_token_in(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct TokenRow {
-    pub id: i64,
-    pub account: String,
-    pub label: String,
-    pub created_at: DateTime<Utc>,
-    pub created_by: String,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
 pub async fn list_tokens(db: &impl ConnectionTrait) -> Result<Vec<TokenRow>, AccessError> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT t.id, a.name, t.label, t.created_at, t.created_by, t.revoked_at FROM api_tokens t \
-             JOIN accounts a ON a.id = t.account_id ORDER BY t.id",
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(TokenRow {
-                id: get(r, "id")?,
-                account: get(r, "name")?,
-                label: get(r, "label")?,
-                created_at: get(r, "created_at")?,
-                created_by: get(r, "created_by")?,
-                revoked_at: get(r, "revoked_at")?,
-            })
-        })
-        .collect()
+    Ok(stored::list_tokens(db).await?)
 }
 
 /// The account of a live (not revoked) token whose account is not disabled.
@@ -596,21 +462,10 @@ pub async fn token_account(
     db: &impl ConnectionTrait,
     token: &str,
 ) -> Result<Option<Account>, DbErr> {
-    let r = one(
-        db,
-        "SELECT a.id, a.name, a.role FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
-         WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled = ?",
-        vec![sha256(token).into(), false.into()],
-    )
-    .await?;
-    r.map(|r| {
-        Ok(Account {
-            id: get(&r, "id")?,
-            name: get(&r, "name")?,
-            role: role_of(&r)?,
-        })
-    })
-    .transpose()
+    stored::token_holder(db, sha256(token))
+        .await?
+        .map(account_of)
+        .transpose()
 }
 
 #[cfg(test)]

@@ -1,5 +1,9 @@
 //! Connecting to the ledger: an embedded SQLite file by default, PostgreSQL by URL.
 
+pub mod accounts;
+pub mod audit_log;
+pub mod backup;
+pub mod notify;
 pub mod read;
 pub mod sql;
 pub mod store;

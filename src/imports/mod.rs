@@ -13,10 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::crypto::sha256_hex;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde::Serialize;
 
-use crate::db::sql::is_postgres;
 pub use crate::db::store::{self, Counts};
 use crate::register::columns::{self, SheetKind};
 use crate::register::problems::{Kind, Location, Problem, ProblemView, Severity};
@@ -648,11 +647,8 @@ async fn check_and_store<C: TransactionTrait<Transaction = DatabaseTransaction>>
             if let Some(a) = attempt {
                 a.commit(&txn, outcome.batch_id, &report.total).await?;
             }
-            if is_postgres(&txn) {
-                // Delivered at commit: every server listening refreshes its figures at once.
-                txn.execute_unprepared(&format!("NOTIFY {LEDGER_CHANNEL}"))
-                    .await?;
-            }
+            // Delivered at commit: every server listening refreshes its figures at once.
+            crate::db::notify::on_commit(&txn, LEDGER_CHANNEL).await?;
             txn.commit().await?;
             report.batch_id = Some(outcome.batch_id);
         }

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::db::sql::is_postgres;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -22,25 +24,22 @@ pub async fn backup(db: &DatabaseConnection, url: &str, out: &Path) -> Result<()
     if out.exists() {
         return Err(BackupError::Exists(out.display().to_string()));
     }
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let done = std::process::Command::new("pg_dump")
-                .args(["--format=custom", "--no-owner", "--file"])
-                .arg(out)
-                .arg(url)
-                .output()
-                .map_err(BackupError::PgDump)?;
-            if !done.status.success() {
-                return Err(BackupError::PgDumpFailed(
-                    String::from_utf8_lossy(&done.stderr).trim().to_string(),
-                ));
-            }
+    if is_postgres(db) {
+        let done = std::process::Command::new("pg_dump")
+            .args(["--format=custom", "--no-owner", "--file"])
+            .arg(out)
+            .arg(url)
+            .output()
+            .map_err(BackupError::PgDump)?;
+        if !done.status.success() {
+            return Err(BackupError::PgDumpFailed(
+                String::from_utf8_lossy(&done.stderr).trim().to_string(),
+            ));
         }
-        _ => {
-            let path = out.to_string_lossy().replace('\'', "''");
-            db.execute_unprepared(&format!("VACUUM INTO '{path}'"))
-                .await?;
-        }
+    } else {
+        let path = out.to_string_lossy().replace('\'', "''");
+        db.execute_unprepared(&format!("VACUUM INTO '{path}'"))
+            .await?;
     }
     Ok(())
 }
