@@ -47,9 +47,45 @@ pub fn clean(s: &str) -> String {
         .join(" ")
 }
 
+/// A number's text with thousands separators, the one way every page, chart and message
+/// writes them: `14532700.00` as `14,532,700.00`, `51236` as `51,236`, `-1000.50` as
+/// `-1,000.50`.
+pub fn group_thousands(s: &str) -> String {
+    let (sign, rest) = match s.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", s),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    out.push_str(sign);
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_are_grouped_by_thousands_and_the_fen_kept() {
+        assert_eq!(group_thousands("14532700.00"), "14,532,700.00");
+        assert_eq!(group_thousands("-1000.50"), "-1,000.50");
+        assert_eq!(group_thousands("51236"), "51,236");
+        assert_eq!(group_thousands("999"), "999");
+        assert_eq!(group_thousands("0.00"), "0.00");
+    }
 
     #[test]
     fn header_keys_ignore_width_case_spaces_and_brackets() {

@@ -16,10 +16,10 @@ use super::params::{parse_as_of, parse_filter, AsOf, ContractFilter};
 use super::render::{base, fail, page, v, OrPage, PageResult};
 use super::routes::Routes;
 use super::state::AppState;
-use super::templates::group_digits;
 use crate::contracts::state::ContractState;
 use crate::contracts::Category;
 use crate::db::read::contracts::{self as read, ContractDetail, ContractPage};
+use crate::text::group_thousands;
 
 pub fn router() -> Routes {
     Routes::new()
@@ -60,8 +60,8 @@ async fn list(
         .iter()
         .map(|c| {
             let mut v = serde_json::to_value(c).unwrap_or_default();
-            v["value_fmt"] = json!(group_digits(&c.value.to_string()));
-            v["paid_fmt"] = json!(group_digits(&c.paid.to_string()));
+            v["value_fmt"] = json!(group_thousands(&c.value.to_string()));
+            v["paid_fmt"] = json!(group_thousands(&c.paid.to_string()));
             v
         })
         .collect();
@@ -123,7 +123,7 @@ async fn one(
         .iter()
         .map(|p| {
             let mut v = serde_json::to_value(p).unwrap_or_default();
-            v["amount"] = json!(group_digits(&p.amount.to_string()));
+            v["amount"] = json!(group_thousands(&p.amount.to_string()));
             v
         })
         .collect();
@@ -132,9 +132,9 @@ async fn one(
         "contract.html",
         context! {
             nav => "contracts", as_of => as_of.to_string(),
-            value => group_digits(&c.value.to_string()),
-            paid => group_digits(&c.paid.to_string()),
-            remaining => group_digits(&c.remaining.to_string()),
+            value => group_thousands(&c.value.to_string()),
+            paid => group_thousands(&c.paid.to_string()),
+            remaining => group_thousands(&c.remaining.to_string()),
             payments => v(payments), c => v(c), ..base(&ctx)
         },
     )

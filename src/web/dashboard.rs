@@ -22,11 +22,11 @@ use super::params::{parse_as_of, AsOf};
 use super::render::{base, json_bytes, page, v, OrPage, PageResult};
 use super::routes::Routes;
 use super::state::AppState;
-use super::templates::group_digits;
 use crate::db::read::dashboard::{self as figures, Summary};
 use crate::money::Money;
 use crate::reports::writers;
 use crate::reports::{self, Report, ReportName, Scope, Val};
+use crate::text::group_thousands;
 use crate::Lang;
 
 pub fn router() -> Routes {
@@ -47,7 +47,7 @@ pub struct TableView {
 
 fn shown(v: &Val) -> String {
     match v {
-        Val::Money(_) | Val::Int(_) => group_digits(&v.plain()),
+        Val::Money(_) | Val::Int(_) => group_thousands(&v.plain()),
         other => other.plain(),
     }
 }
@@ -100,7 +100,7 @@ pub struct Dashboard {
 }
 
 fn wan(m: &Money) -> String {
-    group_digits(&format!("{:.2}", m.wan()))
+    group_thousands(&format!("{:.2}", m.wan()))
 }
 
 fn fen(m: &Money) -> i64 {
@@ -141,12 +141,12 @@ impl Dashboard {
             as_of: s.as_of,
             contracts: t.contracts,
             providers: t.providers,
-            value: group_digits(&t.value.to_string()),
+            value: group_thousands(&t.value.to_string()),
             value_wan: wan(&t.value),
-            disbursed: group_digits(&t.disbursed.to_string()),
+            disbursed: group_thousands(&t.disbursed.to_string()),
             disbursed_wan: wan(&t.disbursed),
             rate: Val::Pct(t.execution_rate()).plain(),
-            people: group_digits(&t.people.to_string()),
+            people: group_thousands(&t.people.to_string()),
             people_wan: format!("{:.2}", reports::people_wan(t.people)),
             statement: report.statement.clone().unwrap_or_default(),
             table: TableView::of(report),

@@ -58,31 +58,6 @@ pub fn render(name: &str, ctx: Value) -> Result<Html<String>, WebError> {
     tmpl.render(ctx).map(Html).map_err(WebError::internal)
 }
 
-/// `14532700.00` as `14,532,700.00`; `51236` as `51,236`.
-pub fn group_digits(s: &str) -> String {
-    let (sign, rest) = match s.strip_prefix('-') {
-        Some(r) => ("-", r),
-        None => ("", s),
-    };
-    let (int, frac) = match rest.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (rest, None),
-    };
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    out.push_str(sign);
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(f);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,14 +67,5 @@ mod tests {
         for (name, _) in TEMPLATES {
             ENV.get_template(name).unwrap();
         }
-    }
-
-    #[test]
-    fn digits_are_grouped_by_thousands_and_the_fen_kept() {
-        assert_eq!(group_digits("14532700.00"), "14,532,700.00");
-        assert_eq!(group_digits("-1000.50"), "-1,000.50");
-        assert_eq!(group_digits("51236"), "51,236");
-        assert_eq!(group_digits("999"), "999");
-        assert_eq!(group_digits("0.00"), "0.00");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::helpers::{group, human_bytes};
+use super::helpers::human_bytes;
 
 /// The kind of workbook an upload is, judged by its bytes, never by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,4 +350,9 @@ impl fmt::Display for FileFormat {
             FileFormat::Csv => "csv",
         })
     }
+}
+
+/// A count in a message, with thousands separators (the one grouping rule in `text`).
+fn group(n: u64) -> String {
+    crate::text::group_thousands(&n.to_string())
 }

@@ -674,7 +674,12 @@ fn fixed2(hundredths: i128, grouped: bool) -> String {
     let int = abs / 100;
     let frac = abs % 100;
     let int_part = if grouped {
-        group(int, neg)
+        let digits = crate::text::group_thousands(&int.to_string());
+        if neg && int != 0 {
+            format!("-{digits}")
+        } else {
+            digits
+        }
     } else if neg {
         format!("-{int}")
     } else {
@@ -685,21 +690,6 @@ fn fixed2(hundredths: i128, grouped: bool) -> String {
         f if f.is_multiple_of(10) => format!("{int_part}.{}", f / 10),
         f => format!("{int_part}.{f:02}"),
     }
-}
-
-fn group(abs: u128, neg: bool) -> String {
-    let digits = abs.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if neg && abs != 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
