@@ -744,5 +744,10 @@ both_backends! {
             text(t, "SELECT detail FROM audit_log WHERE action = 'import.interrupted' AND target = 'attempt dead' AND actor = 'clerk'").await,
             format!("x.csv (10 bytes, sha256 ab) [host {host} boot another-boot pid 4242 start 7]: the process ended before the import did; nothing of it was stored")
         );
+        // The imports page lists it from the attempts table, not from the trail's wording.
+        let page = procure::db::read::batches::batches(&t.db, 1, 50).await.unwrap();
+        let listed: Vec<(&str, &str, i64, &str)> =
+            page.interrupted.iter().map(|i| (i.file_name.as_str(), i.actor.as_str(), i.file_size, i.host.as_str())).collect();
+        assert_eq!(listed, vec![("x.csv", "clerk", 10, host.as_str())]);
     }
 }

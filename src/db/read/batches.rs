@@ -46,11 +46,16 @@ pub struct Batch {
 /// An import that started and never finished: nothing of it was stored.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Interrupted {
-    /// When the interruption was found (China Standard Time).
+    /// When the import started (the bureau's time).
+    pub started_at: String,
+    /// When the interruption was found: the next start of the program on that host.
     pub found_at: String,
     pub actor: String,
-    /// The file, its size and SHA-256, and where it ran.
-    pub detail: String,
+    pub file_name: String,
+    pub file_size: i64,
+    pub sha256: String,
+    /// The host it ran on.
+    pub host: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -105,16 +110,22 @@ pub async fn batches(
     let interrupted = db
         .query_all_raw(stmt(
             backend,
-            "SELECT at, actor, detail FROM audit_log WHERE action = 'import.interrupted' ORDER BY id DESC LIMIT 20",
+            // The attempts table, not the audit trail's wording: what crash recovery records.
+            "SELECT started_at, ended_at, actor, file_name, file_size, sha256, host FROM import_attempts \
+             WHERE outcome = 'interrupted' ORDER BY ended_at DESC, started_at DESC LIMIT 20",
             vec![],
         ))
         .await?
         .iter()
         .map(|r| {
             Ok(Interrupted {
-                found_at: local_time(get(r, "at")?),
+                started_at: local_time(get(r, "started_at")?),
+                found_at: local_time(get(r, "ended_at")?),
                 actor: get(r, "actor")?,
-                detail: get(r, "detail")?,
+                file_name: get(r, "file_name")?,
+                file_size: get(r, "file_size")?,
+                sha256: get(r, "sha256")?,
+                host: get(r, "host")?,
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
