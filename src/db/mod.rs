@@ -11,9 +11,7 @@ pub mod store;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
 
 /// The database used when neither `--database` nor `DATABASE_URL` is given.
 pub const DEFAULT_URL: &str = "sqlite://procure.db?mode=rwc";
@@ -106,7 +104,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbError> {
     // takes a lock, so one process applies them whole and the others then find them applied.
     use sea_orm::TransactionTrait;
     let txn = db.begin().await.map_err(DbError::Migrate)?;
-    let lock = if db.get_database_backend() == DbBackend::Postgres {
+    let lock = if sql::is_postgres(db) {
         format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
     } else {
         // Writing the header takes SQLite's write lock (user_version is otherwise unused).
