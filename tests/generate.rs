@@ -490,6 +490,8 @@ fn the_template_marks_required_columns_and_explains_how_to_fill_them() {
         "负数",
         "重复上传",
         "2019-06-25",
+        "合同上的项目全称；不超过500个字符",
+        "选填；不超过2000个字符",
     ] {
         assert!(help.contains(needle), "填写说明 mentions {needle}");
     }

@@ -751,3 +751,85 @@ both_backends! {
         assert_eq!(listed, vec![("x.csv", "clerk", 10, host.as_str())]);
     }
 }
+
+both_backends! {
+    async fn text_longer_than_its_column_allows_is_refused_naming_the_cell(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let long = |c: &str, n: usize| V::T(c.repeat(n));
+        let payment_header = header(&["项目编号", "拨付日期", "拨付金额（元）", "凭证号", "拨付批次", "冲销凭证号", "备注"]);
+        let contract_row = |code: &'static str, title: V, provider: V, community: V| {
+            let mut row = contract(code, "", "老年服务", "", 100_000.0, d(2019, 1, 1), d(2019, 12, 31));
+            row[1] = title;
+            row[3] = provider;
+            row[6] = community;
+            row
+        };
+        let payment_row = |voucher: V, note: V| {
+            vec![s("GD-001"), V::D(d(2019, 2, 1)), n(1_000.0), voucher, s("首期"), V::Blank, note]
+        };
+        let too_long = xlsx(dir.path(), "too-long.xlsx", &[
+            ("项目合同", vec![
+                header(&CONTRACT_HEADER),
+                // An XLSX cell holds at most 32,767 characters; the CSV below holds more.
+                contract_row("GD-001", long("居", 30_000), s("甲中心"), s("金星社区")),
+                contract_row("GD-002", s("助残"), long("x", 501), long("社", 501)),
+            ]),
+            ("拨付记录", vec![
+                payment_header.clone(),
+                payment_row(long("V", 501), s("")),
+                payment_row(s("V2"), long("备", 2_001)),
+            ]),
+        ]);
+        let r = import(t, std::slice::from_ref(&too_long)).await;
+        assert!(!r.ok);
+        assert_eq!(r.files[0].status, FileStatus::Rejected);
+        let e = errors(&r);
+        let has = |needle: &str| assert!(e.iter().any(|l| l.contains(needle)), "no '{needle}' in {e:#?}");
+        has("项目合同!B2 值“居居居");
+        has("“项目名称”过长：共 30000 个字符，最多 500 个字符");
+        has("项目合同!D3 值“xxx");
+        has("“承接机构”过长：共 501 个字符，最多 500 个字符");
+        has("项目合同!G3 值“社社社");
+        has("拨付记录!D2 值“VVV");
+        has("“凭证号”过长：共 501 个字符，最多 500 个字符");
+        has("拨付记录!G3 值“备备备");
+        has("“备注”过长：共 2001 个字符，最多 2000 个字符");
+        let problems: Vec<_> = r.files[0].errors.iter().collect();
+        assert!(problems.iter().all(|p| p.code == "text_too_long"), "too long, and nothing else: {e:#?}");
+        assert_eq!(problems.len(), 5, "{e:#?}");
+        // A problem keeps enough of the value to find the cell, not the whole of it.
+        assert!(problems.iter().all(|p| p.value.as_ref().unwrap().chars().count() <= 201));
+        assert_eq!(ledger_counts(t).await, vec![0; 6]);
+
+        let csv = write(dir.path(), "too-long.csv", format!(
+            "项目编号,项目名称,服务类别,承接机构,合同金额（元）,开始日期,结束日期\n\
+             GD-009,{},老年服务,甲中心,1000,2019-01-01,2019-12-31\n",
+            "题".repeat(40_000)
+        ));
+        let r = import(t, &[csv]).await;
+        assert!(!r.ok);
+        let e = errors(&r);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("too-long.csv too-long!B2 值“题题题"), "{}", e[0]);
+        assert!(e[0].ends_with(": “项目名称”过长：共 40000 个字符，最多 500 个字符"), "{}", e[0]);
+        assert_eq!(ledger_counts(t).await, vec![0; 6]);
+
+        let en = ImportOptions { lang: Lang::En, ..opts() };
+        let r = import_with(t, &[too_long], &en).await;
+        let line = r.files[0].errors.iter().map(|p| p.line(Lang::En)).find(|l| l.contains("!G3")).unwrap();
+        assert!(line.ends_with(": the note is too long: 2001 characters, at most 2000"), "{line}");
+
+        // At the limit, counted after trimming, everything is stored as it was.
+        let at_limit = xlsx(dir.path(), "at-limit.xlsx", &[
+            ("项目合同", vec![
+                header(&CONTRACT_HEADER),
+                contract_row("GD-001", V::T(format!("  {}  ", "居".repeat(500))), long("x", 500), long("社", 500)),
+            ]),
+            ("拨付记录", vec![payment_header, payment_row(long("V", 500), long("备", 2_000))]),
+        ]);
+        let r = import(t, &[at_limit]).await;
+        assert!(r.ok, "{:#?}", errors(&r));
+        assert_eq!(text(t, "SELECT title FROM contracts").await, "居".repeat(500));
+        assert_eq!(text(t, "SELECT note FROM disbursements").await, "备".repeat(2_000));
+    }
+}

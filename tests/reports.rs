@@ -323,3 +323,31 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    async fn a_stored_title_longer_than_an_excel_cell_is_cut_not_a_failed_export(t: &TestDb) {
+        use calamine::{Reader, Xlsx};
+        let dir = tempfile::tempdir().unwrap();
+        load(t, &[tiny(dir.path())]).await;
+        // Imports refuse such a title now; an older ledger may hold one.
+        let long = "居".repeat(40_000);
+        t.db.execute_unprepared(&format!("UPDATE contracts SET title = '{long}' WHERE code = 'GD-001'"))
+            .await
+            .unwrap();
+        let r = report(t, &req(ReportName::Contracts, day(2019, 7, 31), &[])).await;
+        let bytes = writers::write(&r, OutputFormat::Xlsx).expect("the export does not fail");
+        let mut wb = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let range = wb.worksheet_range("contracts").unwrap();
+        let cell = range
+            .cells()
+            .map(|(_, _, c)| c.to_string())
+            .find(|c| c.starts_with("居居居"))
+            .expect("the title's cell");
+        assert!(cell.encode_utf16().count() <= 32_767, "{}", cell.chars().count());
+        assert!(cell.ends_with("…〔已截断：原文共 40000 个字符〕"), "{}", &cell[cell.len() - 60..]);
+        // The formats without a cell limit carry the title whole.
+        let csv = String::from_utf8(writers::csv(&r).unwrap()).unwrap();
+        assert!(csv.contains(&long));
+        assert_eq!(writers::json_doc(&r)["rows"][0]["title"], long.as_str());
+    }
+}

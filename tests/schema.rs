@@ -291,8 +291,9 @@ both_backends! {
             assert_eq!(scalar_i64(t, triggers).await, 5);
         }
 
-        // The import attempts' migration came after the bulk checks: it goes down first.
-        migration::Migrator::down(&t.db, Some(2)).await.unwrap();
+        // The import attempts' and append-only guards' migrations came after the bulk checks:
+        // they go down first.
+        migration::Migrator::down(&t.db, Some(3)).await.unwrap();
         assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");
@@ -314,16 +315,197 @@ both_backends! {
     }
 }
 
+/// An append-only table, one row in it, and what rewriting that row would look like.
+struct AppendOnly {
+    table: &'static str,
+    /// The row's id, as SQL.
+    id: &'static str,
+    /// Every column but the id, then the row's values and a rewritten row's values.
+    cols: &'static str,
+    row: &'static str,
+    rewritten: &'static str,
+    /// The assignment an UPDATE or upsert would make, and the column it changes.
+    set: &'static str,
+    changed: &'static str,
+    /// Inserts that would take the row's place through a unique key other than the id
+    /// (SQLite's REPLACE deletes whatever row is in the way).
+    other_keys: &'static [(&'static str, &'static str)],
+    /// A new row that takes no one's place: it is stored.
+    fresh: &'static str,
+}
+
+const APPEND_ONLY: [AppendOnly; 4] = [
+    AppendOnly {
+        table: "disbursements",
+        id: "1",
+        cols: "contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row",
+        row: "1, '2019-06-30', 5100000, 'PZ-1', 1, 's', 2",
+        rewritten: "1, '2019-06-30', 1, 'PZ-1', 1, 's', 2",
+        set: "amount_fen = 1",
+        changed: "amount_fen",
+        other_keys: &[(
+            "contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row",
+            "1, '2019-06-30', 1, 'PZ-1', 1, 's', 2",
+        )],
+        fresh: "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) \
+                VALUES (1, '2019-07-01', 7, 'PZ-2', 1, 's', 3)",
+    },
+    AppendOnly {
+        table: "change_history",
+        id: "1",
+        cols: "batch_id, entity, record_id, record_key, field, old_value, new_value, actor, changed_at",
+        row: "1, 'contract', 1, 'C1', 'title', 'a', 'b', 'test', '2019-06-30 00:00:00+00:00'",
+        rewritten: "1, 'contract', 1, 'C1', 'title', 'a', 'forged', 'test', '2019-06-30 00:00:00+00:00'",
+        set: "new_value = 'forged'",
+        changed: "new_value",
+        other_keys: &[],
+        fresh: "INSERT INTO change_history (batch_id, entity, record_id, record_key, field, old_value, new_value, actor, changed_at) \
+                VALUES (1, 'contract', 1, 'C1', 'title', 'b', 'c', 'test', '2019-07-01 00:00:00+00:00')",
+    },
+    AppendOnly {
+        table: "audit_log",
+        id: "1",
+        cols: "at, actor, address, action, target, detail",
+        row: "'2019-06-30 00:00:00+00:00', 'admin', '10.0.0.1', 'user.disabled', 'clerk', ''",
+        rewritten: "'2019-06-30 00:00:00+00:00', 'admin', '10.0.0.1', 'user.disabled', 'clerk', 'forged'",
+        set: "detail = 'forged'",
+        changed: "detail",
+        other_keys: &[],
+        fresh: "INSERT INTO audit_log (at, actor, address, action, target, detail) \
+                VALUES ('2019-07-01 00:00:00+00:00', 'admin', NULL, 'user.enabled', 'clerk', '')",
+    },
+    // An attempt that has ended: a running one may still be given its end.
+    AppendOnly {
+        table: "import_attempts",
+        id: "'a1'",
+        cols: "file_name, file_size, sha256, actor, host, pid, boot_id, started_at, ended_at, outcome",
+        row: "'f.xlsx', 10, 'ab', 'clerk', 'h', 1, 'b', '2026-11-30 00:00:00+00:00', '2026-11-30 00:01:00+00:00', 'rejected'",
+        rewritten: "'f.xlsx', 10, 'ab', 'clerk', 'h', 1, 'b', '2026-11-30 00:00:00+00:00', '2026-11-30 00:01:00+00:00', 'committed'",
+        set: "outcome = 'committed'",
+        changed: "outcome",
+        // Its key is text: the rowid is a key of its own.
+        other_keys: &[(
+            "rowid, id, file_name, file_size, sha256, actor, host, pid, boot_id, started_at, ended_at, outcome",
+            "1, 'a9', 'f.xlsx', 10, 'ab', 'clerk', 'h', 1, 'b', '2026-11-30 00:00:00+00:00', '2026-11-30 00:01:00+00:00', 'committed'",
+        )],
+        fresh: "INSERT INTO import_attempts (id, file_name, file_size, sha256, actor, host, pid, boot_id, started_at) \
+                VALUES ('a2', 'g.xlsx', 10, 'cd', 'clerk', 'h', 1, 'b', '2026-11-30 00:02:00+00:00')",
+    },
+];
+
+impl AppendOnly {
+    /// Every statement that would rewrite or remove the row on `backend`.
+    fn attacks(&self, postgres: bool) -> Vec<String> {
+        let AppendOnly {
+            table: t,
+            id,
+            cols,
+            rewritten,
+            set,
+            ..
+        } = self;
+        let mut sql = vec![
+            format!("UPDATE {t} SET {set} WHERE id = {id}"),
+            format!("UPDATE {t} SET id = id WHERE id = {id}"),
+            format!("DELETE FROM {t} WHERE id = {id}"),
+            format!("DELETE FROM {t}"),
+            format!("INSERT INTO {t} (id, {cols}) VALUES ({id}, {rewritten}) ON CONFLICT (id) DO UPDATE SET {set}"),
+        ];
+        if postgres {
+            sql.push(format!("TRUNCATE {t}"));
+            sql.push(format!("TRUNCATE {t} CASCADE"));
+            sql.push(format!("MERGE INTO {t} USING (SELECT {id} AS k) AS s ON {t}.id = s.k WHEN MATCHED THEN UPDATE SET {set}"));
+            sql.push(format!("MERGE INTO {t} USING (SELECT {id} AS k) AS s ON {t}.id = s.k WHEN MATCHED THEN DELETE"));
+        } else {
+            for verb in ["REPLACE", "INSERT OR REPLACE"] {
+                sql.push(format!(
+                    "{verb} INTO {t} (id, {cols}) VALUES ({id}, {rewritten})"
+                ));
+                for (other_cols, values) in self.other_keys {
+                    sql.push(format!("{verb} INTO {t} ({other_cols}) VALUES ({values})"));
+                }
+            }
+        }
+        if *t == "disbursements" {
+            sql.push(format!(
+                "INSERT INTO {t} ({cols}) VALUES ({rewritten}) ON CONFLICT (contract_id, voucher) DO UPDATE SET {set}"
+            ));
+        }
+        sql
+    }
+
+    /// The rows of the table as text: how many, the smallest id, and the changed column.
+    fn fingerprint(&self) -> String {
+        let AppendOnly {
+            table: t, changed, ..
+        } = self;
+        format!(
+            "SELECT CAST(COUNT(*) AS TEXT) || '|' || CAST(MIN(id) AS TEXT) || '|' || CAST(MIN({changed}) AS TEXT) FROM {t}"
+        )
+    }
+}
+
+async fn text_on(db: &impl ConnectionTrait, sql: &str) -> String {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<String>(0).unwrap()
+}
+
+/// Tries every attack on every append-only table through `db`, each refused with the row
+/// left as it was.
+async fn every_rewrite_is_refused(db: &impl ConnectionTrait, postgres: bool, label: &str) {
+    for table in &APPEND_ONLY {
+        let before = text_on(db, &table.fingerprint()).await;
+        for sql in table.attacks(postgres) {
+            let result = db.execute_unprepared(&sql).await;
+            assert!(result.is_err(), "{label}: {sql} should be refused");
+            assert_eq!(
+                text_on(db, &table.fingerprint()).await,
+                before,
+                "{label}: {sql}"
+            );
+        }
+    }
+}
+
 both_backends! {
-    async fn payments_and_history_are_append_only(t: &TestDb) {
+    async fn append_only_tables_refuse_every_statement_that_rewrites_or_removes_a_row(t: &TestDb) {
         seed(t).await;
-        exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (1, '2019-06-30', 100, 'PZ-1', 1, 's', 2)").await.unwrap();
-        assert!(exec(t, "UPDATE disbursements SET amount_fen = 1").await.is_err());
-        assert!(exec(t, "DELETE FROM disbursements").await.is_err());
-        exec(t, "INSERT INTO change_history (batch_id, entity, record_id, record_key, field, old_value, new_value, actor, changed_at) VALUES (1, 'contract', 1, 'C1', 'title', 'a', 'b', 'test', '2019-06-30 00:00:00+00:00')").await.unwrap();
-        assert!(exec(t, "UPDATE change_history SET new_value = 'c'").await.is_err());
-        assert!(exec(t, "DELETE FROM change_history").await.is_err());
-        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM change_history").await, 1);
+        for table in &APPEND_ONLY {
+            let AppendOnly { table: name, id, cols, row, .. } = table;
+            // A serial id is left to its sequence, which then goes on from it on PostgreSQL.
+            let sql = if *id == "1" {
+                format!("INSERT INTO {name} ({cols}) VALUES ({row})")
+            } else {
+                format!("INSERT INTO {name} (id, {cols}) VALUES ({id}, {row})")
+            };
+            exec(t, &sql).await.unwrap();
+        }
+        let postgres = is_postgres(&t.db);
+        every_rewrite_is_refused(&t.db, postgres, t.backend()).await;
+
+        if !postgres {
+            // procure's own connections fire DELETE triggers for REPLACE...
+            assert_eq!(scalar_i64(t, "SELECT recursive_triggers FROM pragma_recursive_triggers").await, 1);
+            // ...and one opened as any other tool opens the file, where they do not, is
+            // refused by the schema alone.
+            let other = sea_orm::Database::connect(t.url.as_str()).await.unwrap();
+            let off = other
+                .query_one_raw(Statement::from_string(DbBackend::Sqlite, "SELECT recursive_triggers FROM pragma_recursive_triggers"))
+                .await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap();
+            assert_eq!(off, 0);
+            every_rewrite_is_refused(&other, false, "sqlite without recursive_triggers").await;
+            other.close().await.unwrap();
+        }
+
+        // New rows are still welcome.
+        for table in &APPEND_ONLY {
+            exec(t, table.fresh).await.unwrap_or_else(|e| panic!("{}: {e}", table.fresh));
+            assert_eq!(scalar_i64(t, &format!("SELECT COUNT(*) FROM {}", table.table)).await, 2);
+        }
     }
 }
 
@@ -353,7 +535,7 @@ both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
         assert_eq!(v, Some(common::newest_migration()));
-        assert_eq!(v.as_deref(), Some("m20261130_000001_import_attempts"));
+        assert_eq!(v.as_deref(), Some("m20261130_000002_append_only"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
     }

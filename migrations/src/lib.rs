@@ -7,6 +7,7 @@ mod m20261128_000001_uploads;
 mod m20261128_000002_access;
 mod m20261128_000003_bulk_checks;
 mod m20261130_000001_import_attempts;
+mod m20261130_000002_append_only;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_access::Migration),
             Box::new(m20261128_000003_bulk_checks::Migration),
             Box::new(m20261130_000001_import_attempts::Migration),
+            Box::new(m20261130_000002_append_only::Migration),
         ]
     }
 }

@@ -78,6 +78,11 @@ pub async fn open(raw_url: &str) -> Result<DatabaseConnection, DbError> {
                 // The statement journal of each multi-row INSERT stays in memory instead of
                 // a temporary file.
                 .pragma("temp_store", "memory")
+                // REPLACE and INSERT OR REPLACE delete the row in their way without firing
+                // its DELETE triggers unless this is on, and so would rewrite a payment or
+                // an audit record past the append-only triggers (the schema also refuses
+                // such inserts, for connections that other tools open).
+                .pragma("recursive_triggers", "ON")
         });
     }
     Database::connect(opts)

@@ -379,6 +379,22 @@ impl RowSink for Parser<'_> {
     }
 }
 
+/// The conversion of a free-text field's cell: its text, refused past the field's limit.
+fn free_text(f: Field) -> impl Fn(&Cell) -> Result<Option<String>, Kind> {
+    move |c: &Cell| match f.max_chars() {
+        None => Ok(c.text()),
+        Some(limit) => c.text_at_most(limit).map_err(|chars| {
+            let (field, field_zh) = f.names();
+            Kind::TextTooLong {
+                field,
+                field_zh,
+                limit,
+                chars,
+            }
+        }),
+    }
+}
+
 /// Parsing one record row.
 struct RowParse<'p, 'm, 'c, 'g> {
     parser: &'p mut Parser<'g>,
@@ -460,8 +476,14 @@ impl<'c> RowParse<'_, '_, 'c, '_> {
         }
     }
 
+    /// An optional free-text value, refused when longer than its field allows.
     fn text(&mut self, f: Field) -> Option<String> {
-        self.cell(f).1.text()
+        self.optional(f, free_text(f))
+    }
+
+    /// A required free-text value: missing, and too long, are reported.
+    fn required_text(&mut self, f: Field) -> Option<String> {
+        self.required(f, free_text(f))
     }
 
     fn code(&mut self) -> Option<ContractCode> {
@@ -532,16 +554,10 @@ impl<'c> RowParse<'_, '_, 'c, '_> {
 
     fn contract(&mut self) {
         let code = self.code();
-        let title = self.text(Field::Title);
-        if title.is_none() {
-            self.missing(Field::Title);
-        }
+        let title = self.required_text(Field::Title);
         let category =
             self.vocabulary(Field::Category, Category::parse, Category::expected(), true);
-        let provider = self.text(Field::Provider);
-        if provider.is_none() {
-            self.missing(Field::Provider);
-        }
+        let provider = self.required_text(Field::Provider);
         let uscc = match self.text(Field::Uscc) {
             None => None,
             Some(t) => match Uscc::parse(&t) {
@@ -659,10 +675,7 @@ impl<'c> RowParse<'_, '_, 'c, '_> {
         let amount = self.required(Field::Amount, |c| c.money(unit));
         self.parser
             .add_money(Field::Amount, amount, amount.is_none());
-        let voucher = self.text(Field::Voucher);
-        if voucher.is_none() {
-            self.missing(Field::Voucher);
-        }
+        let voucher = self.required_text(Field::Voucher);
         let reverses = self.text(Field::Reverses);
         if let Some(a) = amount {
             if a == Money::ZERO || (a.is_negative() && reverses.is_none()) {

@@ -78,6 +78,18 @@ impl Cell {
         (!s.is_empty()).then_some(s)
     }
 
+    /// A text field's value, or its length in characters when it has more than `limit`
+    /// (counted after trimming and width folding, as it would be stored).
+    pub fn text_at_most(&self, limit: usize) -> Result<Option<String>, usize> {
+        match self.text() {
+            Some(t) => match t.chars().count() {
+                chars if chars > limit => Err(chars),
+                _ => Ok(Some(t)),
+            },
+            None => Ok(None),
+        }
+    }
+
     pub fn money(&self, unit: Decimal) -> Result<Option<Money>, Kind> {
         let r = match self {
             _ if self.is_blank() => return Ok(None),

@@ -213,6 +213,37 @@ fn fields(kind: SheetKind) -> &'static [Field] {
     }
 }
 
+/// The most characters a free-text cell may hold: titles, names, places and vouchers, and
+/// notes. Anything longer is refused at import with the cell named, so that no stored value
+/// can make every page that shows it heavy, or an export fail (an Excel cell holds at most
+/// 32,767 characters).
+pub const NAME_MAX_CHARS: usize = 500;
+pub const NOTE_MAX_CHARS: usize = 2_000;
+
+/// The free-text fields and their limits, counted after trimming and width folding. The
+/// other fields have rules of their own that bound them (codes, vocabularies, dates).
+pub const FREE_TEXT: [(Field, usize); 9] = [
+    (Field::Title, NAME_MAX_CHARS),
+    (Field::Provider, NAME_MAX_CHARS),
+    (Field::Purchaser, NAME_MAX_CHARS),
+    (Field::Street, NAME_MAX_CHARS),
+    (Field::Community, NAME_MAX_CHARS),
+    (Field::Voucher, NAME_MAX_CHARS),
+    (Field::Tranche, NAME_MAX_CHARS),
+    (Field::Reverses, NAME_MAX_CHARS),
+    (Field::Note, NOTE_MAX_CHARS),
+];
+
+impl Field {
+    /// The most characters a cell of this field may hold, when it is free text.
+    pub fn max_chars(self) -> Option<usize> {
+        FREE_TEXT
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map(|(_, limit)| *limit)
+    }
+}
+
 /// Required columns; for contracts the term is start+end or one range column, checked apart.
 pub fn required(kind: SheetKind) -> &'static [Field] {
     use Field::*;

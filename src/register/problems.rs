@@ -101,6 +101,13 @@ pub enum Kind {
         en: String,
     },
     BadCode,
+    /// A free-text cell longer than its field allows (`chars` after trimming).
+    TextTooLong {
+        field: &'static str,
+        field_zh: &'static str,
+        limit: usize,
+        chars: usize,
+    },
     CellError,
     TooManyRows {
         limit: u32,
@@ -181,6 +188,7 @@ impl Kind {
             Kind::BadVocabulary { .. } => "bad_value",
             Kind::BadUscc { .. } => "bad_uscc",
             Kind::BadCode => "bad_code",
+            Kind::TextTooLong { .. } => "text_too_long",
             Kind::CellError => "cell_error",
             Kind::TooManyRows { .. } => "too_many_rows",
             Kind::EndBeforeStart => "end_before_start",
@@ -289,6 +297,18 @@ impl Kind {
                     "项目编号应为1至64个字符".into()
                 } else {
                     "a contract code has 1 to 64 characters".into()
+                }
+            }
+            Kind::TextTooLong {
+                field,
+                field_zh,
+                limit,
+                chars,
+            } => {
+                if zh {
+                    format!("“{field_zh}”过长：共 {chars} 个字符，最多 {limit} 个字符")
+                } else {
+                    format!("the {field} is too long: {chars} characters, at most {limit}")
                 }
             }
             Kind::CellError => {
@@ -483,8 +503,16 @@ impl Kind {
     }
 }
 
+/// The most characters of a cell's value a problem keeps: enough to find the cell, and a
+/// cell of megabytes does not make every answer that lists the problem as large.
+pub const VALUE_SHOWN_CHARS: usize = 200;
+
 impl Problem {
     pub fn new(at: Location, value: Option<String>, kind: Kind) -> Problem {
+        let value = value.map(|v| match v.char_indices().nth(VALUE_SHOWN_CHARS) {
+            Some((end, _)) => format!("{}…", &v[..end]),
+            None => v,
+        });
         Problem {
             severity: kind.severity(),
             code: kind.code(),

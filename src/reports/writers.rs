@@ -156,7 +156,36 @@ fn excel_number(v: &Val) -> Option<f64> {
     }
 }
 
+/// The most a cell of Excel holds: 32,767 characters (UTF-16 units, as Excel counts them).
+const EXCEL_CELL_MAX: usize = 32_767;
+
+/// Text as an Excel cell can hold it: a longer value (an old ledger may hold one; imports now
+/// refuse them) is cut, with a marker that says so and how long it was, instead of failing
+/// the whole export.
+fn excel_text(s: &str, lang: Lang) -> std::borrow::Cow<'_, str> {
+    if s.len() <= EXCEL_CELL_MAX || s.encode_utf16().count() <= EXCEL_CELL_MAX {
+        return s.into();
+    }
+    let chars = s.chars().count();
+    let marker = match lang {
+        Lang::Zh => format!("…〔已截断：原文共 {chars} 个字符〕"),
+        Lang::En => format!("… [cut: {chars} characters in all]"),
+    };
+    let room = EXCEL_CELL_MAX - marker.encode_utf16().count();
+    let mut used = 0;
+    let end = s
+        .char_indices()
+        .find(|(_, c)| {
+            used += c.len_utf16();
+            used > room
+        })
+        .map_or(s.len(), |(i, _)| i);
+    format!("{}{marker}", &s[..end]).into()
+}
+
 pub fn xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let lang = report.lang;
+    let text = |s: &str| excel_text(s, lang).into_owned();
     let mut wb = Workbook::new();
     // Created "on" the as-of date, so the same report gives the same bytes.
     let created = ExcelDateTime::from_ymd(
@@ -188,12 +217,12 @@ pub fn xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     ws.write_string_with_format(
         0,
         0,
-        format!("{}  {}", report.title(), report.dates_line()),
+        text(&format!("{}  {}", report.title(), report.dates_line())),
         &bold,
     )?;
     let mut r = 1u32;
     if let Some(s) = &report.statement {
-        ws.write_string(r, 0, s)?;
+        ws.write_string(r, 0, text(s))?;
         r += 1;
     }
     let header_row = r;
@@ -203,7 +232,7 @@ pub fn xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         .map(|c| UnicodeWidthStr::width(c.label(report.lang)))
         .collect();
     for (i, c) in report.columns.iter().enumerate() {
-        ws.write_string_with_format(header_row, i as u16, c.label(report.lang), &head)?;
+        ws.write_string_with_format(header_row, i as u16, text(c.label(lang)), &head)?;
     }
     let rows = report
         .rows
@@ -237,10 +266,10 @@ pub fn xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
                 }
                 (Val::Empty | Val::Pct(None) | Val::Date(None), _) => {}
                 _ if is_total => {
-                    ws.write_string_with_format(r, col, v.plain(), &bold)?;
+                    ws.write_string_with_format(r, col, text(&v.plain()), &bold)?;
                 }
                 _ => {
-                    ws.write_string(r, col, v.plain())?;
+                    ws.write_string(r, col, text(&v.plain()))?;
                 }
             }
         }
@@ -318,6 +347,31 @@ pub fn table(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_past_excel_cell_limit_is_cut_with_a_marker() {
+        let short = "居家养老".repeat(10);
+        assert_eq!(excel_text(&short, Lang::Zh), short);
+        let exact = "a".repeat(EXCEL_CELL_MAX);
+        assert_eq!(excel_text(&exact, Lang::En), exact);
+        for (long, lang) in [
+            ("居".repeat(40_000), Lang::Zh),
+            ("a".repeat(EXCEL_CELL_MAX + 1), Lang::En),
+            // Outside the BMP: two UTF-16 units each, as Excel counts them.
+            ("😀".repeat(20_000), Lang::En),
+        ] {
+            let cut = excel_text(&long, lang);
+            let units = cut.encode_utf16().count();
+            assert!(units <= EXCEL_CELL_MAX, "{units}");
+            assert!(units > EXCEL_CELL_MAX - 50, "{units}");
+            let marker = match lang {
+                Lang::Zh => format!("〔已截断：原文共 {} 个字符〕", long.chars().count()),
+                Lang::En => format!("[cut: {} characters in all]", long.chars().count()),
+            };
+            assert!(cut.ends_with(&marker), "{}", &cut[cut.len() - 80..]);
+            assert!(long.starts_with(cut.trim_end_matches(&marker).trim_end_matches(['…', ' '])));
+        }
+    }
 
     #[test]
     fn formula_like_text_is_defused() {

@@ -6,13 +6,23 @@ use rust_xlsxwriter::{DataValidation, Format, FormatAlign, Workbook};
 
 use super::writers::{properties, save, Styles, CONTRACTS, DISBURSEMENTS, SERVICES};
 use crate::contracts::{Category, FundingSource, ProcurementMethod};
+use crate::register::columns::FREE_TEXT;
 
 // ---------------------------------------------------------------------------------------
 // The blank template
 // ---------------------------------------------------------------------------------------
 
-/// What each column takes, for the 填写说明 sheet.
+/// What each column takes, for the 填写说明 sheet, with the length limit of a free-text
+/// column (the import refuses longer text).
 pub(super) fn column_help(sheet: &str, header: &str) -> String {
+    let rule = column_rule(sheet, header);
+    match FREE_TEXT.iter().find(|(f, _)| f.names().1 == header) {
+        Some((_, limit)) => format!("{rule}；不超过{limit}个字符"),
+        None => rule,
+    }
+}
+
+fn column_rule(sheet: &str, header: &str) -> String {
     match (sheet, header) {
         (_, "项目编号") if sheet != "项目合同" => "须与“项目合同”表中的项目编号一致".into(),
         (_, "项目编号") => {
