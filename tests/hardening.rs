@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestDb;
 use serde_json::Value as Json;
 
 /// A `procure serve` process, stopped when dropped.
