@@ -205,9 +205,31 @@ pub fn parse_bytes(
     let mut parser = parse::Parser::new(file, opts.kind, opts.limits.max_rows);
     parser.progress = progress;
     parser.tap = tap;
-    let result = reader::read(bytes, format, file, &mut parser);
-    let mut parsed = parser.out;
-    if let Err(e) = result {
+    // A reader that panics on a file it cannot handle (seen with calamine on real .xlsb
+    // files) refuses that file like any other unreadable one, naming the reader.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        reader::read(bytes, format, file, &mut parser)
+    }));
+    let mut parsed = std::mem::take(&mut parser.out);
+    if let Err(panic) = &result {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        tracing::warn!(
+            file,
+            format = format_name(format),
+            why,
+            "the spreadsheet reader failed"
+        );
+        let reader = format_name(format);
+        parsed.problems.push(file_problem(
+            file,
+            format!("文件无法读取：{reader} 读取器无法处理此文件的内容。请在 Excel 中打开并另存为 .xlsx 后重新上传"),
+            format!("the file cannot be read: the {reader} reader could not handle its contents. Open it in Excel, save it as .xlsx and upload it again"),
+        ));
+    } else if let Ok(Err(e)) = result {
         parsed.problems.push(file_problem(file, e.zh, e.en));
     } else if parsed.sheets.iter().any(|s| s.kind.is_some())
         && parsed.sheets.iter().all(|s| s.rows == 0)
@@ -409,17 +431,15 @@ pub struct Stream {
     rest: tokio::task::JoinHandle<ParsedFile>,
 }
 
-/// A parser's panic is a bug; the file is refused, the program goes on.
-fn finished(result: Result<ParsedFile, tokio::task::JoinError>) -> ParsedFile {
+/// A parser's panic is a bug; the file is refused, named, and the program goes on.
+fn finished(result: Result<ParsedFile, tokio::task::JoinError>, file: &str) -> ParsedFile {
     result.unwrap_or_else(|e| {
+        tracing::error!(file, error = %e, "reading a file failed");
         let mut parsed = Parsed::default();
-        parsed.problems.push(Problem::new(
-            Location::default(),
-            None,
-            Kind::File {
-                zh: format!("读取文件时程序出错：{e}"),
-                en: format!("internal error while reading the file: {e}"),
-            },
+        parsed.problems.push(file_problem(
+            file,
+            "文件无法读取：程序在读取时出错，已记录日志。请在 Excel 中另存为 .xlsx 后重新上传".into(),
+            "the file cannot be read: the program failed while reading it (logged). Save it as .xlsx in Excel and upload it again".into(),
         ));
         ParsedFile {
             format: None,
@@ -445,13 +465,13 @@ pub async fn read_file(
     let started = std::time::Instant::now();
     let sha256 = sha256_hex(&bytes);
     let parsed = {
-        let name = name.clone();
+        let file = name.clone();
         let opts = opts.clone();
         // Two chunks of payments ahead of the store at most.
         let (tap, mut payments) = tokio::sync::mpsc::channel(2);
         let tap = stream.then_some(tap);
         let rest = tokio::task::spawn_blocking(move || {
-            parse_bytes(&name, &bytes, &opts, progress.as_deref(), tap)
+            parse_bytes(&file, &bytes, &opts, progress.as_deref(), tap)
         });
         // The first message is the start of a stream; without one the channel closes when
         // the parser ends (or at once, when not streaming).
@@ -467,7 +487,7 @@ pub async fn read_file(
                 payments,
                 rest,
             }),
-            _ => Reading::Done(finished(rest.await)),
+            _ => Reading::Done(finished(rest.await, &name)),
         }
     };
     ReadFile {
@@ -688,7 +708,7 @@ async fn store_streamed(
     store
         .payments(store::PaymentInput::Streamed(earlier, payments))
         .await?;
-    let parsed = finished(rest.await);
+    let parsed = finished(rest.await, &meta.name);
     store.add_columns(&parsed.parsed.columns);
     store.services(&parsed.parsed.services).await?;
     let outcome = store.finish(&parsed.parsed).await?;
