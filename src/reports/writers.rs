@@ -71,23 +71,52 @@ fn csv_cell(v: &Val) -> String {
 /// UTF-8 with BOM (so Excel reads the Chinese), CRLF, header row, rows, total row, then the
 /// dates (and the statement) as single-cell rows.
 pub fn csv(report: &Report) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv_head(report)?;
+    out.extend(csv_rows(report.rows.iter().chain(report.total.iter()))?);
+    out.extend(csv_tail(report)?);
+    Ok(out)
+}
+
+// Flexible: the dates and statement rows below the table have one cell, and a strict
+// writer refuses to end such a row (it did, silently, before this was set).
+fn csv_writer(out: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .flexible(true)
+        .from_writer(out)
+}
+
+/// The start of [`csv`]: the BOM and the header row. With [`csv_rows`] and [`csv_tail`] a
+/// report too long to hold (the audit trail) is written a page of rows at a time, in the
+/// same bytes.
+pub fn csv_head(report: &Report) -> Result<Vec<u8>, csv::Error> {
     let mut out = vec![0xEF, 0xBB, 0xBF];
     {
-        // Flexible: the dates and statement rows below the table have one cell, and a
-        // strict writer refuses to end such a row (it did, silently, before this was set).
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .flexible(true)
-            .from_writer(&mut out);
-        let header: Vec<&str> = report
-            .columns
-            .iter()
-            .map(|c| c.label(report.lang))
-            .collect();
-        w.write_record(&header)?;
-        for row in report.rows.iter().chain(report.total.iter()) {
+        let mut w = csv_writer(&mut out);
+        w.write_record(report.columns.iter().map(|c| c.label(report.lang)))?;
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+/// Rows of [`csv`], text defused.
+pub fn csv_rows<'a>(rows: impl Iterator<Item = &'a Vec<Val>>) -> Result<Vec<u8>, csv::Error> {
+    let mut out = Vec::new();
+    {
+        let mut w = csv_writer(&mut out);
+        for row in rows {
             w.write_record(row.iter().map(csv_cell))?;
         }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+/// The end of [`csv`]: the title and dates, and the statement.
+pub fn csv_tail(report: &Report) -> Result<Vec<u8>, csv::Error> {
+    let mut out = Vec::new();
+    {
+        let mut w = csv_writer(&mut out);
         w.write_record([defuse(&format!(
             "{} {}",
             report.title(),
