@@ -847,3 +847,26 @@ both_backends! {
         assert!(most > budget / 2, "the cache never filled: {most} bytes");
     }
 }
+
+both_backends! {
+    /// While anonymous computations fill the visitors' budget, another visitor is answered
+    /// 429 at once rather than queued, and a signed-in user's new date is computed at once.
+    async fn signed_in_users_never_wait_behind_anonymous_computations(t: &TestDb) {
+        import_sample(t).await;
+        let w = web(t, WebConfig { public: true, ..Default::default() }).await;
+        let budget = w.state.cache.budget();
+        let _a = budget.try_acquire(Some("198.51.100.1".parse().unwrap())).ok().unwrap();
+        let _b = budget.try_acquire(Some("198.51.100.2".parse().unwrap())).ok().unwrap();
+        let started = std::time::Instant::now();
+        let third = anonymous(&w, "198.51.100.3", "/api/v1/summary?as_of=2019-02-28").await;
+        assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(third.headers[header::RETRY_AFTER], "2");
+        let signed_in = get(&w, "/api/v1/summary?as_of=2019-02-28").await;
+        assert_eq!(signed_in.status, StatusCode::OK);
+        assert_eq!(get(&w, "/?as_of=2019-02-28").await.status, StatusCode::OK);
+        assert!(started.elapsed() < Duration::from_secs(20));
+        // Once kept, the figures are served to the visitor too, budget or not.
+        let kept = anonymous(&w, "198.51.100.3", "/api/v1/summary?as_of=2019-02-28").await;
+        assert_eq!(kept.status, StatusCode::OK);
+    }
+}

@@ -327,10 +327,20 @@ impl<V: Send + Sync + 'static> Slot<V> {
         match self.get(&key) {
             Some((v, val)) if v == version && version >= 0 => return Ok(val),
             Some((_, stale)) if version >= 0 => {
+                // An anonymous visitor's refresh is a computation like any other: within its
+                // budget, or not at all (the figures kept are served meanwhile).
+                let permit = match asker {
+                    Asker::Anonymous(address) => match budget.try_acquire(address) {
+                        Ok(p) => Some(p),
+                        Err(_) => return Ok(stale),
+                    },
+                    Asker::SignedIn => None,
+                };
                 if lock(&self.busy).insert(key) {
                     let slot = Arc::clone(self);
                     let generation = self.generation();
                     tokio::spawn(async move {
+                        let _permit = permit;
                         match compute().await {
                             Ok((fresh, weight)) => {
                                 slot.put(key, version, Arc::new(fresh), weight, generation)
@@ -399,6 +409,11 @@ impl LedgerCache {
 
     pub fn version(&self) -> i64 {
         self.version.load(Ordering::Acquire)
+    }
+
+    /// The anonymous visitors' budget of uncached computations.
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
     }
 
     /// The estimated bytes kept now.
