@@ -721,9 +721,10 @@ both_backends! {
 }
 
 both_backends! {
-    /// The audit trail's CSV is sent a page at a time, in the same bytes the report's writer
-    /// makes of the whole trail.
-    async fn the_audit_csv_is_streamed_in_the_bytes_of_the_whole_report(t: &TestDb) {
+    /// The audit trail's CSV and XLSX are written a page of entries at a time: the CSV in the
+    /// same bytes the report's writer makes of the whole trail, the XLSX with the same cells
+    /// and content hash.
+    async fn the_audit_downloads_are_streamed_as_the_whole_report_would_be(t: &TestDb) {
         access::add_account(&t.db, "aud", Role::Auditor, "password-1", &me()).await.unwrap();
         let txn = sea_orm::TransactionTrait::begin(&t.db).await.unwrap();
         for i in 0..4_500 {
@@ -741,5 +742,30 @@ both_backends! {
         let expected = procure::reports::writers::csv(&whole).unwrap();
         assert_eq!(csv.body.as_bytes(), expected.as_slice());
         assert!(csv.body.contains("'=1+1"), "formulas are defused");
+        // The XLSX is written a page at a time too: the same cells and the same content hash
+        // as the whole report's workbook.
+        let req = Request::get("/api/v1/audit?format=xlsx").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+        let resp = router(state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let streamed = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec();
+        let whole_xlsx = procure::reports::writers::xlsx(&whole).unwrap();
+        let cells = |bytes: &[u8]| {
+            use calamine::Reader;
+            let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+            let range = wb.worksheet_range("audit").unwrap();
+            range.rows().map(|r| r.to_vec()).collect::<Vec<_>>()
+        };
+        let got = cells(&streamed);
+        assert_eq!(got.len(), 2 + 4_502);
+        assert_eq!(got, cells(&whole_xlsx));
+        let custom = |bytes: &[u8]| {
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut zip.by_name("docProps/custom.xml").unwrap(), &mut xml).unwrap();
+            xml
+        };
+        let sha = procure::reports::writers::content_sha256(&whole);
+        assert!(custom(&streamed).contains(&sha));
+        assert_eq!(custom(&streamed), custom(&whole_xlsx));
     }
 }
