@@ -480,11 +480,14 @@ async fn record_counts(
 /// every failed sign-in, and before the audit trail is read, so the trail is never more than
 /// the current minute behind).
 pub async fn record_ended_failures(
-    db: &impl ConnectionTrait,
+    db: &impl TransactionTrait,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let ended = stored::take_ended_failures(db, now.timestamp().div_euclid(60)).await?;
-    record_counts(db, ended).await
+    // Taken and recorded together: a count is never dropped without its row.
+    let txn = db.begin().await?;
+    let ended = stored::take_ended_failures(&txn, now.timestamp().div_euclid(60)).await?;
+    record_counts(&txn, ended).await?;
+    sea_orm::TransactionSession::commit(txn).await
 }
 
 /// A PHC string to verify against when the account does not exist (same cost as a real one).
