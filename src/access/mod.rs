@@ -9,15 +9,13 @@ use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
-
-use crate::db::accounts::MinuteFailures;
 use serde::Serialize;
 
 use crate::audit;
 pub use crate::audit::Actor;
 use crate::crypto::{secret, sha256};
 pub use crate::db::accounts::TokenRow;
-use crate::db::accounts::{self as stored, Failures, Holder};
+use crate::db::accounts::{self as stored, Failures, Holder, MinuteFailures};
 
 crate::vocabulary! {
     /// What an account may do.
