@@ -55,3 +55,15 @@ pub async fn entries(
 ) -> Result<(u64, Vec<Entry>), DbErr> {
     audit_log::entries(db, from, to, limit, offset).await
 }
+
+/// Up to `limit` entries of days `from..=to` older than the entry `before`, newest first
+/// (see [`audit_log::entries_before`]).
+pub async fn entries_before(
+    db: &impl ConnectionTrait,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<Entry>, DbErr> {
+    audit_log::entries_before(db, from, to, before, limit).await
+}

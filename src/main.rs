@@ -166,6 +166,19 @@ enum Command {
         /// A load balancer or proxy whose X-Forwarded-For is believed (repeat for several)
         #[arg(long = "trusted-proxy")]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// Memory for cached figures (the dashboard and the summary of every as-of date asked
+        /// for), in MB; the least recently used go first
+        #[arg(long, default_value_t = 64)]
+        cache_mb: usize,
+        /// Figures not yet cached that one anonymous address may have computed per minute
+        #[arg(long, default_value_t = 20)]
+        public_per_minute: u32,
+        /// Figures not yet cached computed at a time for one anonymous address
+        #[arg(long, default_value_t = 1)]
+        public_per_address: usize,
+        /// Figures not yet cached computed at a time for all anonymous visitors together
+        #[arg(long, default_value_t = 2)]
+        public_concurrent: usize,
         /// Create (or reset) one account per role, demo-admin, demo-finance, demo-auditor and
         /// demo-manager, and print their new passwords once
         #[arg(long)]
@@ -356,6 +369,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             public,
             secure_cookies,
             trusted_proxies,
+            cache_mb,
+            public_per_minute,
+            public_per_address,
+            public_concurrent,
             demo,
         } => {
             let db = procure::db::connect(&cli.database).await?;
@@ -375,6 +392,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 public,
                 secure_cookies,
                 trusted_proxies,
+                cache_bytes: cache_mb.saturating_mul(1 << 20),
+                anonymous: procure::web::cache::AnonymousLimits {
+                    per_address: public_per_address.max(1),
+                    total: public_concurrent.max(1),
+                    per_minute: public_per_minute.max(1),
+                },
             };
             procure::web::serve(db, &addr, config).await?;
         }

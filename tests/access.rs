@@ -504,8 +504,9 @@ both_backends! {
         // A success clears the address's count.
         assert!(access::login(&t.db, "bob", "wrong", guesser.clone()).await.unwrap().is_err());
         assert!(access::login(&t.db, "bob", "password-1", guesser.clone()).await.unwrap().is_ok());
-        // The failures and the successes are in the audit trail.
-        assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed'").await, 5);
+        // The failures and the successes are in the audit trail: repeats of one name from one
+        // address in one minute as one row with their count, written by the success after them.
+        assert_eq!(failures_recorded(t, "bob").await, 5);
         assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login'").await, 3);
         // An unknown name is answered exactly as a known one, waits included: no way to tell.
         for _ in 0..3 {
@@ -630,4 +631,141 @@ async fn an_admin_manages_accounts_and_tokens_on_the_accounts_page() {
             && by_root.contains(&"account.disable"),
         "{by_root:?}"
     );
+}
+
+/// Failed sign-ins of `name` the audit trail records: one for each row, plus the repeats a
+/// row of counted repeats ("N more failed sign-ins ...") stands for.
+async fn failures_recorded(t: &TestDb, name: &str) -> i64 {
+    let (_, entries) = procure::audit::entries(&t.db, None, None, 100_000, 0)
+        .await
+        .unwrap();
+    entries
+        .iter()
+        .filter(|e| e.action == "login.failed" && e.actor == name)
+        .map(|e| match e.detail.split_once(" more failed sign-ins") {
+            Some((n, _)) => n.parse::<i64>().unwrap(),
+            None => 1,
+        })
+        .sum()
+}
+
+/// Waits until a minute has at least `need` seconds left, so that a burst of attempts falls
+/// in one minute.
+async fn not_near_a_minute_boundary(need: u32) {
+    use chrono::Timelike;
+    let s = chrono::Utc::now().second();
+    if s + need >= 60 {
+        tokio::time::sleep(std::time::Duration::from_secs((61 - s) as u64)).await;
+    }
+}
+
+both_backends! {
+    /// A burst of failed sign-ins of one name from one address writes one audit row at once and
+    /// one row with the count of the repeats when the minute has ended, not a row each.
+    async fn repeated_failed_sign_ins_are_one_audit_row_with_a_count_per_minute(t: &TestDb) {
+        access::add_account(&t.db, "eve", Role::Finance, "password-1", &me()).await.unwrap();
+        not_near_a_minute_boundary(15).await;
+        let from = Some("198.51.100.20".to_string());
+        for _ in 0..10 {
+            assert!(access::login(&t.db, "eve", "wrong", from.clone()).await.unwrap().is_err());
+        }
+        let rows = "SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed'";
+        assert_eq!(t.scalar(rows).await, 1, "only the first failure of the minute is a row");
+        // When the minute has ended, the repeats are one row with their count.
+        let later = chrono::Utc::now() + chrono::Duration::minutes(2);
+        access::record_ended_failures(&t.db, later).await.unwrap();
+        assert_eq!(t.scalar(rows).await, 2);
+        assert_eq!(failures_recorded(t, "eve").await, 10);
+        let (_, entries) = procure::audit::entries(&t.db, None, None, 10, 0).await.unwrap();
+        assert_eq!(entries[0].address.as_deref(), Some("198.51.100.20"));
+        assert!(entries[0].detail.starts_with("9 more failed sign-ins in the minute from "), "{}", entries[0].detail);
+        // Recorded once: a second look finds nothing left to record.
+        access::record_ended_failures(&t.db, later).await.unwrap();
+        assert_eq!(t.scalar(rows).await, 2);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM login_failure_counts").await, 0);
+        // The counts are kept in their own table; the audit trail stays append-only.
+        assert!(t.db.execute_unprepared("UPDATE audit_log SET detail = 'x'").await.is_err());
+    }
+}
+
+both_backends! {
+    /// Guessing across many names from one address is limited too: beyond the limit a minute
+    /// the address waits for the next minute (other addresses do not), and the refused
+    /// attempts add no audit row each.
+    async fn one_address_guessing_across_many_names_is_made_to_wait(t: &TestDb) {
+        access::add_account(&t.db, "fay", Role::Finance, "password-1", &me()).await.unwrap();
+        not_near_a_minute_boundary(20).await;
+        let guesser = Some("203.0.113.50".to_string());
+        let limit = access::ADDRESS_FAILURES_PER_MINUTE;
+        for i in 0..limit {
+            let r = access::login(&t.db, &format!("user{i}"), "whatever1", guesser.clone()).await.unwrap();
+            assert_eq!(r.err(), Some(access::LoginRefused::Invalid), "attempt {i}");
+        }
+        for i in 0..10 {
+            // Even the right password of a real account: the address is not checked now.
+            let name = if i == 0 { "fay".to_string() } else { format!("other{i}") };
+            match access::login(&t.db, &name, "password-1", guesser.clone()).await.unwrap() {
+                Err(access::LoginRefused::Wait(s)) => assert!((1..=60).contains(&s), "{s}"),
+                other => panic!("expected a wait, got {:?}", other.map(|s| s.account)),
+            }
+        }
+        let from_guesser = "SELECT COUNT(*) FROM audit_log WHERE address = '203.0.113.50'";
+        assert_eq!(t.scalar(from_guesser).await, limit + 1, "one row a name, one for the refused");
+        // Another address is not held back.
+        assert!(access::login(&t.db, "fay", "password-1", Some("10.2.2.2".into())).await.unwrap().is_ok());
+        // The refused attempts are counted and recorded as one row when the minute ends.
+        access::record_ended_failures(&t.db, chrono::Utc::now() + chrono::Duration::minutes(2)).await.unwrap();
+        assert_eq!(t.scalar(from_guesser).await, limit + 2);
+        assert_eq!(failures_recorded(t, "*").await, 10);
+    }
+}
+
+both_backends! {
+    /// The audit trail's CSV and XLSX are written a page of entries at a time: the CSV in the
+    /// same bytes the report's writer makes of the whole trail, the XLSX with the same cells
+    /// and content hash.
+    async fn the_audit_downloads_are_streamed_as_the_whole_report_would_be(t: &TestDb) {
+        access::add_account(&t.db, "aud", Role::Auditor, "password-1", &me()).await.unwrap();
+        let txn = sea_orm::TransactionTrait::begin(&t.db).await.unwrap();
+        for i in 0..4_500 {
+            procure::audit::record(&txn, &me(), "test.entry", &format!("entry {i}"), "=1+1").await.unwrap();
+        }
+        txn.commit().await.unwrap();
+        let (_, token) = access::create_token(&t.db, "aud", "export", &me()).await.unwrap();
+        let state = AppState::new(t.db.clone(), WebConfig::default());
+        let csv = call(&state, Request::get("/api/v1/audit?format=csv").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap()).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        let (n, entries) = procure::audit::entries(&t.db, None, None, u64::MAX >> 1, 0).await.unwrap();
+        assert_eq!(n, 4_502);
+        let today = procure::dates::today();
+        let whole = procure::reports::audit_trail::report(&entries, None, today, procure::Lang::Zh);
+        let expected = procure::reports::writers::csv(&whole).unwrap();
+        assert_eq!(csv.body.as_bytes(), expected.as_slice());
+        assert!(csv.body.contains("'=1+1"), "formulas are defused");
+        // The XLSX is written a page at a time too: the same cells and the same content hash
+        // as the whole report's workbook.
+        let req = Request::get("/api/v1/audit?format=xlsx").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+        let resp = router(state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let streamed = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec();
+        let whole_xlsx = procure::reports::writers::xlsx(&whole).unwrap();
+        let cells = |bytes: &[u8]| {
+            use calamine::Reader;
+            let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+            let range = wb.worksheet_range("audit").unwrap();
+            range.rows().map(|r| r.to_vec()).collect::<Vec<_>>()
+        };
+        let got = cells(&streamed);
+        assert_eq!(got.len(), 2 + 4_502);
+        assert_eq!(got, cells(&whole_xlsx));
+        let custom = |bytes: &[u8]| {
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut zip.by_name("docProps/custom.xml").unwrap(), &mut xml).unwrap();
+            xml
+        };
+        let sha = procure::reports::writers::content_sha256(&whole);
+        assert!(custom(&streamed).contains(&sha));
+        assert_eq!(custom(&streamed), custom(&whole_xlsx));
+    }
 }

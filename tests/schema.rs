@@ -291,9 +291,9 @@ both_backends! {
             assert_eq!(scalar_i64(t, triggers).await, 5);
         }
 
-        // The import attempts' and append-only guards' migrations came after the bulk checks:
-        // they go down first.
-        migration::Migrator::down(&t.db, Some(3)).await.unwrap();
+        // The import attempts', append-only guards' and sign-in counts' migrations came after
+        // the bulk checks: they go down first.
+        migration::Migrator::down(&t.db, Some(4)).await.unwrap();
         assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");
@@ -535,7 +535,7 @@ both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
         assert_eq!(v, Some(common::newest_migration()));
-        assert_eq!(v.as_deref(), Some("m20261130_000002_append_only"));
+        assert_eq!(v.as_deref(), Some("m20261130_000004_login_failure_counts"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
     }

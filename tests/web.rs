@@ -755,3 +755,118 @@ both_backends! {
         }
     }
 }
+
+/// A request from an anonymous visitor at `ip` (the peer address the server records).
+async fn anonymous(w: &Web, ip: &str, uri: &str) -> Answer {
+    let mut req = Request::get(uri).body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+            ip.parse().unwrap(),
+            40_000,
+        )));
+    let resp = router(w.state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+both_backends! {
+    /// Under `--public` each new as-of date is a computation: anonymous visitors get a budget
+    /// of them and are answered 429 beyond it, while a signed-in user is still answered.
+    async fn anonymous_visitors_over_their_budget_get_429_while_signed_in_users_are_answered(t: &TestDb) {
+        use procure::web::cache::AnonymousLimits;
+        import_sample(t).await;
+        let w = web(
+            t,
+            WebConfig {
+                public: true,
+                anonymous: AnonymousLimits { per_address: 1, total: 2, per_minute: 3 },
+                ..Default::default()
+            },
+        )
+        .await;
+        let visitor = "198.51.100.7";
+        for month in 1..=3 {
+            let a = anonymous(&w, visitor, &format!("/api/v1/summary?as_of=2019-0{month}-28")).await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+        }
+        let over = anonymous(&w, visitor, "/api/v1/summary?as_of=2019-04-28").await;
+        assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(over.json()["error"]["code"], "busy");
+        assert!(over.json()["error"]["message"].as_str().unwrap().contains("秒后再试"));
+        let wait: u64 = over.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait));
+        let en = anonymous(&w, visitor, "/api/v1/summary?as_of=2019-04-28&lang=en").await;
+        assert!(en.json()["error"]["message"].as_str().unwrap().contains("try again in"));
+        // The public page says it too, as a page.
+        let page = anonymous(&w, visitor, "/public?as_of=2019-05-28").await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(page.headers.contains_key(header::RETRY_AFTER));
+        assert!(page.text().contains("秒后再试"));
+        // Figures already kept cost nothing and are still served.
+        let kept = anonymous(&w, visitor, "/api/v1/summary?as_of=2019-01-28").await;
+        assert_eq!(kept.status, StatusCode::OK);
+        // Another address has its own budget.
+        let other = anonymous(&w, "203.0.113.9", "/api/v1/summary?as_of=2019-04-28").await;
+        assert_eq!(other.status, StatusCode::OK);
+        // A signed-in user is never limited by the visitors' budget.
+        for month in 5..=9 {
+            let a = get(&w, &format!("/api/v1/summary?as_of=2019-0{month}-28")).await;
+            assert_eq!(a.status, StatusCode::OK);
+            let d = get(&w, &format!("/?as_of=2019-0{month}-27")).await;
+            assert_eq!(d.status, StatusCode::OK);
+        }
+    }
+}
+
+both_backends! {
+    /// Every as-of date asked for is kept until the byte budget is reached; then the least
+    /// recently used dates go, so memory stays bounded however many dates are asked for.
+    async fn the_cached_figures_stay_within_their_byte_budget_over_many_dates(t: &TestDb) {
+        import_sample(t).await;
+        let budget = 256 << 10;
+        let w = web(t, WebConfig { cache_bytes: budget, ..Default::default() }).await;
+        let start: chrono::NaiveDate = "2017-01-01".parse().unwrap();
+        let mut most = 0;
+        for i in 0..60 {
+            let day = start + chrono::Duration::days(i * 15);
+            assert_eq!(get(&w, &format!("/?as_of={day}")).await.status, StatusCode::OK);
+            assert_eq!(get(&w, &format!("/api/v1/summary?as_of={day}")).await.status, StatusCode::OK);
+            let kept = w.state.cache.bytes();
+            assert!(kept <= budget, "{kept} bytes kept, over the budget of {budget}");
+            most = most.max(kept);
+        }
+        assert!(most > budget / 2, "the cache never filled: {most} bytes");
+    }
+}
+
+both_backends! {
+    /// While anonymous computations fill the visitors' budget, another visitor is answered
+    /// 429 at once rather than queued, and a signed-in user's new date is computed at once.
+    async fn signed_in_users_never_wait_behind_anonymous_computations(t: &TestDb) {
+        import_sample(t).await;
+        let w = web(t, WebConfig { public: true, ..Default::default() }).await;
+        let budget = w.state.cache.budget();
+        let _a = budget.try_acquire(Some("198.51.100.1".parse().unwrap())).ok().unwrap();
+        let _b = budget.try_acquire(Some("198.51.100.2".parse().unwrap())).ok().unwrap();
+        let started = std::time::Instant::now();
+        let third = anonymous(&w, "198.51.100.3", "/api/v1/summary?as_of=2019-02-28").await;
+        assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(third.headers[header::RETRY_AFTER], "2");
+        let signed_in = get(&w, "/api/v1/summary?as_of=2019-02-28").await;
+        assert_eq!(signed_in.status, StatusCode::OK);
+        assert_eq!(get(&w, "/?as_of=2019-02-28").await.status, StatusCode::OK);
+        assert!(started.elapsed() < Duration::from_secs(20));
+        // Once kept, the figures are served to the visitor too, budget or not.
+        let kept = anonymous(&w, "198.51.100.3", "/api/v1/summary?as_of=2019-02-28").await;
+        assert_eq!(kept.status, StatusCode::OK);
+    }
+}

@@ -15,7 +15,7 @@ use crate::audit;
 pub use crate::audit::Actor;
 use crate::crypto::{secret, sha256};
 pub use crate::db::accounts::TokenRow;
-use crate::db::accounts::{self as stored, Failures, Holder};
+use crate::db::accounts::{self as stored, Failures, Holder, MinuteFailures};
 
 crate::vocabulary! {
     /// What an account may do.
@@ -33,6 +33,11 @@ pub const SESSION_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
 const FREE_FAILURES: i32 = 3;
 /// The longest wait after repeated failures.
 const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// Failed sign-ins one address may make in a minute, whatever the names; beyond it every
+/// attempt from the address is refused until the minute ends, without checking a password.
+pub const ADDRESS_FAILURES_PER_MINUTE: i64 = 20;
+/// The name failures over the address's limit are counted under (they are not checked).
+const ANY_NAME: &str = "*";
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 8;
 
@@ -300,7 +305,9 @@ async fn check_password(password: &str, phc: String) -> bool {
 
 /// Checks a password and opens a new session (a new id every time: no fixation). Failures
 /// from one address make that address wait longer before its next attempt on that name,
-/// whether or not the name exists; both outcomes are audited.
+/// whether or not the name exists, and more than [`ADDRESS_FAILURES_PER_MINUTE`] in a minute
+/// across all names make it wait for the next minute. Both outcomes are audited; repeated
+/// failures of one name from one address in one minute as one row with their count.
 pub async fn login(
     db: &impl ConnectionTrait,
     name: &str,
@@ -320,6 +327,25 @@ pub async fn login(
         address: address.clone(),
     };
     let now = Utc::now();
+    let minute = now.timestamp().div_euclid(60);
+    if stored::address_failures(db, &from, minute).await? >= ADDRESS_FAILURES_PER_MINUTE {
+        // Guessing across many names: the address waits for the next minute, and the attempts
+        // are counted under one name so that they add no audit rows beyond one a minute.
+        let any = Actor {
+            name: ANY_NAME.to_string(),
+            address: address.clone(),
+        };
+        record_failure(
+            db,
+            &any,
+            &from,
+            minute,
+            "too many failed sign-ins from this address; refused without checking",
+        )
+        .await?;
+        let left = 60 - now.timestamp().rem_euclid(60);
+        return Ok(Err(LoginRefused::Wait(left.max(1) as u64)));
+    }
     let failures = stored::failures(db, &name, &from).await?;
     let (failed, locked_until) = match failures {
         Some(f) => (f.failures, f.locked_until),
@@ -328,14 +354,7 @@ pub async fn login(
     if let Some(until) = locked_until.filter(|u| *u > now) {
         // The same cost as a real check, so the answer's timing says nothing either.
         let _ = check_password(password, DUMMY_HASH.to_string()).await;
-        audit::record(
-            db,
-            &actor,
-            "login.failed",
-            &format!("account {name}"),
-            "waiting after failures",
-        )
-        .await?;
+        record_failure(db, &actor, &from, minute, "waiting after failures").await?;
         return Ok(Err(LoginRefused::Wait(
             (until - now).num_seconds().max(1) as u64
         )));
@@ -366,13 +385,16 @@ pub async fn login(
         } else {
             "wrong name or password"
         };
-        audit::record(db, &actor, "login.failed", &format!("account {name}"), why).await?;
+        record_failure(db, &actor, &from, minute, why).await?;
         return Ok(Err(LoginRefused::Invalid));
     };
     let id = r.id;
     if failures.is_some() {
         stored::clear_failures(db, &name, &from).await?;
     }
+    // The failures counted before this success are recorded now, before it, in order.
+    let counted = stored::take_failures_of(db, &from, &name).await?;
+    record_counts(db, counted).await?;
     let cookie = secret();
     let csrf = secret();
     stored::insert_session(
@@ -397,6 +419,73 @@ pub async fn login(
             name: r.name,
         },
     }))
+}
+
+fn failed_target(name: &str) -> String {
+    if name == ANY_NAME {
+        "accounts (any name)".to_string()
+    } else {
+        format!("account {name}")
+    }
+}
+
+/// A failed sign-in: the first of its address, name and minute is recorded in the audit
+/// trail at once, the repeats are counted and recorded as one row when the minute has ended
+/// (see [`record_ended_failures`]); the minutes that ended before this one are recorded now.
+async fn record_failure(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    from: &str,
+    minute: i64,
+    why: &str,
+) -> Result<(), DbErr> {
+    let n = stored::count_failure(db, from, &actor.name, minute).await?;
+    if n == 1 {
+        audit::record(db, actor, "login.failed", &failed_target(&actor.name), why).await?;
+    }
+    let ended = stored::take_ended_failures(db, minute).await?;
+    record_counts(db, ended).await
+}
+
+/// One audit row for the repeats of each counted minute (the first is already recorded).
+async fn record_counts(
+    db: &impl ConnectionTrait,
+    counts: Vec<MinuteFailures>,
+) -> Result<(), DbErr> {
+    for c in counts.into_iter().filter(|c| c.failures > 1) {
+        let start = DateTime::from_timestamp(c.minute.saturating_mul(60), 0).unwrap_or_default();
+        let actor = Actor {
+            address: (!c.address.is_empty()).then(|| c.address.clone()),
+            name: c.name,
+        };
+        audit::record(
+            db,
+            &actor,
+            "login.failed",
+            &failed_target(&actor.name),
+            &format!(
+                "{} more failed sign-ins in the minute from {}",
+                c.failures - 1,
+                crate::dates::local_time(start)
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records the counted repeats of failed sign-ins whose minute ended before `now` (done at
+/// every failed sign-in, and before the audit trail is read, so the trail is never more than
+/// the current minute behind).
+pub async fn record_ended_failures(
+    db: &impl TransactionTrait,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    // Taken and recorded together: a count is never dropped without its row.
+    let txn = db.begin().await?;
+    let ended = stored::take_ended_failures(&txn, now.timestamp().div_euclid(60)).await?;
+    record_counts(&txn, ended).await?;
+    sea_orm::TransactionSession::commit(txn).await
 }
 
 /// A PHC string to verify against when the account does not exist (same cost as a real one).

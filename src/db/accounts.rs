@@ -376,3 +376,96 @@ pub async fn token_holder(
     .map(|r| holder(&r))
     .transpose()
 }
+
+/// A count of failed sign-ins of one name from one address in one minute.
+#[derive(Debug, Clone)]
+pub struct MinuteFailures {
+    pub address: String,
+    pub name: String,
+    /// Minutes since 1970-01-01 UTC.
+    pub minute: i64,
+    pub failures: i32,
+}
+
+/// Counts one more failed sign-in of `name` from `address` in `minute`; the count now.
+pub async fn count_failure(
+    db: &impl ConnectionTrait,
+    address: &str,
+    name: &str,
+    minute: i64,
+) -> Result<i32, DbErr> {
+    one(
+        db,
+        "INSERT INTO login_failure_counts (address, name, minute, failures) VALUES (?, ?, ?, 1) \
+         ON CONFLICT (address, name, minute) DO UPDATE SET failures = login_failure_counts.failures + 1 \
+         RETURNING failures",
+        vec![address.into(), name.into(), minute.into()],
+    )
+    .await?
+    .map(|r| get(&r, "failures"))
+    .transpose()
+    .map(|n| n.unwrap_or(1))
+}
+
+/// Failed sign-ins from `address` in `minute`, whatever the name.
+pub async fn address_failures(
+    db: &impl ConnectionTrait,
+    address: &str,
+    minute: i64,
+) -> Result<i64, DbErr> {
+    one(
+        db,
+        "SELECT COALESCE(SUM(failures), 0) AS n FROM login_failure_counts WHERE address = ? AND minute = ?",
+        vec![address.into(), minute.into()],
+    )
+    .await?
+    .map(|r| get::<i64>(&r, "n"))
+    .transpose()
+    .map(|n| n.unwrap_or(0))
+}
+
+fn minute_failures(rows: Vec<QueryResult>) -> Result<Vec<MinuteFailures>, DbErr> {
+    rows.iter()
+        .map(|r| {
+            Ok(MinuteFailures {
+                address: get(r, "address")?,
+                name: get(r, "name")?,
+                minute: get(r, "minute")?,
+                failures: get(r, "failures")?,
+            })
+        })
+        .collect()
+}
+
+/// Takes the counts of minutes before `minute` out of the table (each taken once, however
+/// many servers look at the same time: the delete returns what it removed).
+pub async fn take_ended_failures(
+    db: &impl ConnectionTrait,
+    minute: i64,
+) -> Result<Vec<MinuteFailures>, DbErr> {
+    let rows = db
+        .query_all_raw(stmt(
+            db.get_database_backend(),
+            "DELETE FROM login_failure_counts WHERE minute < ? RETURNING address, name, minute, failures",
+            vec![minute.into()],
+        ))
+        .await?;
+    minute_failures(rows)
+}
+
+/// Takes every count of `name` from `address` out of the table (a sign-in succeeded: the
+/// failures before it are recorded now).
+pub async fn take_failures_of(
+    db: &impl ConnectionTrait,
+    address: &str,
+    name: &str,
+) -> Result<Vec<MinuteFailures>, DbErr> {
+    let rows = db
+        .query_all_raw(stmt(
+            db.get_database_backend(),
+            "DELETE FROM login_failure_counts WHERE address = ? AND name = ? RETURNING address, name, minute, failures",
+            vec![address.into(), name.into()],
+        ))
+        .await?;
+    minute_failures(rows)
+}

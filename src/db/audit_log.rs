@@ -2,7 +2,7 @@
 //! actor and which actions are recorded is decided in `audit` and its callers.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use serde::Serialize;
 
 use crate::dates::{end_of_day, local_time};
@@ -46,15 +46,8 @@ pub struct Entry {
     pub detail: String,
 }
 
-/// Entries recorded on days `from..=to` (China Standard Time), newest first, with how many
-/// there are in all.
-pub async fn entries(
-    db: &impl ConnectionTrait,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    limit: u64,
-    offset: u64,
-) -> Result<(u64, Vec<Entry>), DbErr> {
+/// The condition on `at` for days `from..=to` (China Standard Time), and its values.
+fn days(from: Option<NaiveDate>, to: Option<NaiveDate>) -> (String, Vec<Value>) {
     let mut filter = String::from("1 = 1");
     let mut values: Vec<Value> = Vec::new();
     if let Some(f) = from {
@@ -65,6 +58,31 @@ pub async fn entries(
         filter.push_str(" AND at < ?");
         values.push(end_of_day(t).into());
     }
+    (filter, values)
+}
+
+fn entry(r: &QueryResult) -> Result<Entry, DbErr> {
+    Ok(Entry {
+        id: get(r, "id")?,
+        at: local_time(get::<DateTime<Utc>>(r, "at")?),
+        actor: get(r, "actor")?,
+        address: get(r, "address")?,
+        action: get(r, "action")?,
+        target: get(r, "target")?,
+        detail: get(r, "detail")?,
+    })
+}
+
+/// Entries recorded on days `from..=to` (China Standard Time), newest first, with how many
+/// there are in all.
+pub async fn entries(
+    db: &impl ConnectionTrait,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    limit: u64,
+    offset: u64,
+) -> Result<(u64, Vec<Entry>), DbErr> {
+    let (filter, mut values) = days(from, to);
     let backend = db.get_database_backend();
     let total: i64 = db
         .query_one_raw(stmt(
@@ -85,19 +103,32 @@ pub async fn entries(
             values,
         ))
         .await?;
-    let entries = rows
-        .iter()
-        .map(|r| {
-            Ok(Entry {
-                id: get(r, "id")?,
-                at: local_time(get::<DateTime<Utc>>(r, "at")?),
-                actor: get(r, "actor")?,
-                address: get(r, "address")?,
-                action: get(r, "action")?,
-                target: get(r, "target")?,
-                detail: get(r, "detail")?,
-            })
-        })
-        .collect::<Result<Vec<_>, DbErr>>()?;
+    let entries = rows.iter().map(entry).collect::<Result<Vec<_>, DbErr>>()?;
     Ok((total.max(0) as u64, entries))
+}
+
+/// Up to `limit` entries of days `from..=to` older than the entry `before` (all when none),
+/// newest first: a page of a walk through the whole trail that holds one page at a time
+/// and, unlike an offset, neither skips nor repeats an entry while new ones are appended.
+pub async fn entries_before(
+    db: &impl ConnectionTrait,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<Entry>, DbErr> {
+    let (mut filter, mut values) = days(from, to);
+    if let Some(id) = before {
+        filter.push_str(" AND id < ?");
+        values.push(id.into());
+    }
+    values.push((limit.min(i64::MAX as u64) as i64).into());
+    let rows = db
+        .query_all_raw(stmt(
+            db.get_database_backend(),
+            &format!("SELECT * FROM audit_log WHERE {filter} ORDER BY id DESC LIMIT ?"),
+            values,
+        ))
+        .await?;
+    rows.iter().map(entry).collect()
 }

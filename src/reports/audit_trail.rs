@@ -26,21 +26,21 @@ pub fn report(entries: &[Entry], from: Option<NaiveDate>, to: NaiveDate, lang: L
             Column::new("target", "对象", "Target"),
             Column::new("detail", "内容", "Detail"),
         ],
-        rows: entries
-            .iter()
-            .map(|e| {
-                vec![
-                    Val::Int(e.id),
-                    Val::text(&e.at),
-                    Val::text(&e.actor),
-                    Val::text(e.address.clone().unwrap_or_default()),
-                    Val::text(&e.action),
-                    Val::text(&e.target),
-                    Val::text(&e.detail),
-                ]
-            })
-            .collect(),
+        rows: entries.iter().map(row).collect(),
         total: None,
         lang,
     }
+}
+
+/// One entry as a row of the report.
+pub fn row(e: &Entry) -> Vec<Val> {
+    vec![
+        Val::Int(e.id),
+        Val::text(&e.at),
+        Val::text(&e.actor),
+        Val::text(e.address.clone().unwrap_or_default()),
+        Val::text(&e.action),
+        Val::text(&e.target),
+        Val::text(&e.detail),
+    ]
 }

@@ -1,6 +1,8 @@
 //! Report writers: CSV for Excel, XLSX, JSON and an aligned terminal table.
 
-use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, Workbook};
+use rust_xlsxwriter::{
+    DocProperties, ExcelDateTime, Format, FormatAlign, Workbook, Worksheet, XlsxError,
+};
 
 use chrono::Datelike;
 use serde_json::{json, Map, Value as Json};
@@ -75,23 +77,52 @@ fn csv_cell(v: &Val) -> String {
 /// UTF-8 with BOM (so Excel reads the Chinese), CRLF, header row, rows, total row, then the
 /// dates (and the statement) as single-cell rows.
 pub fn csv(report: &Report) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv_head(report)?;
+    out.extend(csv_rows(report.rows.iter().chain(report.total.iter()))?);
+    out.extend(csv_tail(report)?);
+    Ok(out)
+}
+
+// Flexible: the dates and statement rows below the table have one cell, and a strict
+// writer refuses to end such a row (it did, silently, before this was set).
+fn csv_writer(out: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .flexible(true)
+        .from_writer(out)
+}
+
+/// The start of [`csv`]: the BOM and the header row. With [`csv_rows`] and [`csv_tail`] a
+/// report too long to hold (the audit trail) is written a page of rows at a time, in the
+/// same bytes.
+pub fn csv_head(report: &Report) -> Result<Vec<u8>, csv::Error> {
     let mut out = vec![0xEF, 0xBB, 0xBF];
     {
-        // Flexible: the dates and statement rows below the table have one cell, and a
-        // strict writer refuses to end such a row (it did, silently, before this was set).
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .flexible(true)
-            .from_writer(&mut out);
-        let header: Vec<&str> = report
-            .columns
-            .iter()
-            .map(|c| c.label(report.lang))
-            .collect();
-        w.write_record(&header)?;
-        for row in report.rows.iter().chain(report.total.iter()) {
+        let mut w = csv_writer(&mut out);
+        w.write_record(report.columns.iter().map(|c| c.label(report.lang)))?;
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+/// Rows of [`csv`], text defused.
+pub fn csv_rows<'a>(rows: impl Iterator<Item = &'a Vec<Val>>) -> Result<Vec<u8>, csv::Error> {
+    let mut out = Vec::new();
+    {
+        let mut w = csv_writer(&mut out);
+        for row in rows {
             w.write_record(row.iter().map(csv_cell))?;
         }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+/// The end of [`csv`]: the title and dates, and the statement.
+pub fn csv_tail(report: &Report) -> Result<Vec<u8>, csv::Error> {
+    let mut out = Vec::new();
+    {
+        let mut w = csv_writer(&mut out);
         w.write_record([defuse(&format!(
             "{} {}",
             report.title(),
@@ -187,11 +218,35 @@ fn excel_text(s: &str, lang: Lang) -> std::borrow::Cow<'_, str> {
     format!("{}{marker}", &s[..end]).into()
 }
 
-pub fn xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    let lang = report.lang;
-    let text = |s: &str| excel_text(s, lang).into_owned();
-    let mut wb = Workbook::new();
-    // Created "on" the as-of date, so the same report gives the same bytes.
+/// The cell formats of a report's sheet.
+struct XlsxFormats {
+    bold: Format,
+    head: Format,
+    yuan: Format,
+    yuan_bold: Format,
+    int: Format,
+    int_bold: Format,
+}
+
+impl XlsxFormats {
+    fn new() -> Self {
+        XlsxFormats {
+            bold: Format::new().set_bold(),
+            head: Format::new()
+                .set_bold()
+                .set_background_color("#DDEBF7")
+                .set_align(FormatAlign::Center),
+            yuan: Format::new().set_num_format("#,##0.00"),
+            yuan_bold: Format::new().set_num_format("#,##0.00").set_bold(),
+            int: Format::new().set_num_format("#,##0"),
+            int_bold: Format::new().set_num_format("#,##0").set_bold(),
+        }
+    }
+}
+
+/// The workbook's properties: the title, and "created" on the as-of date so that the same
+/// report gives the same bytes.
+fn xlsx_properties(report: &Report, sha256: &str) -> Result<DocProperties, XlsxError> {
     let created = ExcelDateTime::from_ymd(
         report.as_of.year() as u16,
         report.as_of.month() as u8,
@@ -202,42 +257,107 @@ pub fn xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         .set_author("procure")
         .set_creation_datetime(&created)
         .set_custom_property("as_of", report.as_of.to_string().as_str())
-        .set_custom_property("content_sha256", content_sha256(report).as_str());
+        .set_custom_property("content_sha256", sha256);
     if let Some(r) = report.as_recorded {
         props = props.set_custom_property("as_recorded", r.to_string().as_str());
     }
-    wb.set_properties(&props);
-    let ws = wb.add_worksheet();
+    Ok(props)
+}
+
+/// The title, the statement and the header row; the header's row and the columns' widths
+/// so far.
+fn xlsx_frame(
+    ws: &mut Worksheet,
+    report: &Report,
+    f: &XlsxFormats,
+) -> Result<(u32, Vec<usize>), XlsxError> {
+    let lang = report.lang;
+    let text = |s: &str| excel_text(s, lang).into_owned();
     ws.set_name(report.name)?;
-    let bold = Format::new().set_bold();
-    let head = Format::new()
-        .set_bold()
-        .set_background_color("#DDEBF7")
-        .set_align(FormatAlign::Center);
-    let yuan = Format::new().set_num_format("#,##0.00");
-    let yuan_bold = Format::new().set_num_format("#,##0.00").set_bold();
-    let int = Format::new().set_num_format("#,##0");
-    let int_bold = Format::new().set_num_format("#,##0").set_bold();
     ws.write_string_with_format(
         0,
         0,
         text(&format!("{}  {}", report.title(), report.dates_line())),
-        &bold,
+        &f.bold,
     )?;
     let mut r = 1u32;
     if let Some(s) = &report.statement {
         ws.write_string(r, 0, text(s))?;
         r += 1;
     }
-    let header_row = r;
-    let mut widths: Vec<usize> = report
+    let widths: Vec<usize> = report
         .columns
         .iter()
         .map(|c| UnicodeWidthStr::width(c.label(report.lang)))
         .collect();
     for (i, c) in report.columns.iter().enumerate() {
-        ws.write_string_with_format(header_row, i as u16, text(c.label(lang)), &head)?;
+        ws.write_string_with_format(r, i as u16, text(c.label(lang)), &f.head)?;
     }
+    Ok((r, widths))
+}
+
+fn xlsx_row(
+    ws: &mut Worksheet,
+    r: u32,
+    row: &[Val],
+    is_total: bool,
+    f: &XlsxFormats,
+    widths: &mut [usize],
+    lang: Lang,
+) -> Result<(), XlsxError> {
+    let text = |s: &str| excel_text(s, lang).into_owned();
+    for (i, v) in row.iter().enumerate() {
+        let col = i as u16;
+        if let Some(w) = widths.get_mut(i) {
+            *w = (*w).max(UnicodeWidthStr::width(v.plain().as_str()));
+        }
+        match (v, excel_number(v)) {
+            (Val::Money(_), Some(x)) => {
+                ws.write_number_with_format(
+                    r,
+                    col,
+                    x,
+                    if is_total { &f.yuan_bold } else { &f.yuan },
+                )?;
+            }
+            (Val::Int(_), Some(x)) => {
+                ws.write_number_with_format(
+                    r,
+                    col,
+                    x,
+                    if is_total { &f.int_bold } else { &f.int },
+                )?;
+            }
+            (Val::Pct(_), Some(x)) => {
+                ws.write_number_with_format(r, col, x, &f.yuan)?;
+            }
+            (Val::Empty | Val::Pct(None) | Val::Date(None), _) => {}
+            _ if is_total => {
+                ws.write_string_with_format(r, col, text(&v.plain()), &f.bold)?;
+            }
+            _ => {
+                ws.write_string(r, col, text(&v.plain()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn xlsx_end(ws: &mut Worksheet, header_row: u32, widths: &[usize]) -> Result<(), XlsxError> {
+    for (i, w) in widths.iter().enumerate() {
+        ws.set_column_width(i as u16, (*w as f64 + 2.0).clamp(6.0, 60.0))?;
+    }
+    ws.set_freeze_panes(header_row + 1, 0)?;
+    Ok(())
+}
+
+pub fn xlsx(report: &Report) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    wb.set_properties(&xlsx_properties(report, &content_sha256(report))?);
+    let ws = wb.add_worksheet();
+    let f = XlsxFormats::new();
+    let (header_row, mut widths) = xlsx_frame(ws, report, &f)?;
+    let mut r = header_row;
     let rows = report
         .rows
         .iter()
@@ -245,44 +365,89 @@ pub fn xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         .chain(report.total.iter().map(|t| (t, true)));
     for (row, is_total) in rows {
         r += 1;
-        for (i, v) in row.iter().enumerate() {
-            let col = i as u16;
-            widths[i] = widths[i].max(UnicodeWidthStr::width(v.plain().as_str()));
-            match (v, excel_number(v)) {
-                (Val::Money(_), Some(x)) => {
-                    ws.write_number_with_format(
-                        r,
-                        col,
-                        x,
-                        if is_total { &yuan_bold } else { &yuan },
-                    )?;
-                }
-                (Val::Int(_), Some(x)) => {
-                    ws.write_number_with_format(
-                        r,
-                        col,
-                        x,
-                        if is_total { &int_bold } else { &int },
-                    )?;
-                }
-                (Val::Pct(_), Some(x)) => {
-                    ws.write_number_with_format(r, col, x, &yuan)?;
-                }
-                (Val::Empty | Val::Pct(None) | Val::Date(None), _) => {}
-                _ if is_total => {
-                    ws.write_string_with_format(r, col, text(&v.plain()), &bold)?;
-                }
-                _ => {
-                    ws.write_string(r, col, text(&v.plain()))?;
-                }
-            }
-        }
+        xlsx_row(ws, r, row, is_total, &f, &mut widths, report.lang)?;
     }
-    for (i, w) in widths.iter().enumerate() {
-        ws.set_column_width(i as u16, (*w as f64 + 2.0).clamp(6.0, 60.0))?;
-    }
-    ws.set_freeze_panes(header_row + 1, 0)?;
+    xlsx_end(ws, header_row, &widths)?;
     wb.save_to_buffer()
+}
+
+/// A report's XLSX written a page of rows at a time, for a report too long to hold (the
+/// audit trail): the sheet is kept in a temporary file (the writer's constant-memory mode)
+/// and the content hash is taken as the rows pass. The cells are those of [`xlsx`], its
+/// strings stored inline rather than in a shared table. The frame is the report without
+/// rows or total.
+pub struct XlsxStream {
+    wb: Workbook,
+    frame: Report,
+    formats: XlsxFormats,
+    header_row: u32,
+    row: u32,
+    widths: Vec<usize>,
+    hash: Sha256,
+    /// The content document after its rows (the hash is of the whole document).
+    after_rows: String,
+    first: bool,
+}
+
+impl XlsxStream {
+    pub fn new(frame: Report) -> Result<XlsxStream, XlsxError> {
+        let doc = content(&frame).to_string();
+        // Inside a JSON string a quote is escaped, so this is the rows' own key.
+        let at = doc
+            .find("\"rows\":[]")
+            .map(|i| i + "\"rows\":[".len())
+            .ok_or_else(|| XlsxError::ParameterError("a report frame without rows".into()))?;
+        let mut hash = Sha256::new();
+        hash.update(&doc.as_bytes()[..at]);
+        let mut wb = Workbook::new();
+        let formats = XlsxFormats::new();
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        let (header_row, widths) = xlsx_frame(ws, &frame, &formats)?;
+        Ok(XlsxStream {
+            wb,
+            after_rows: doc[at..].to_string(),
+            frame,
+            formats,
+            header_row,
+            row: header_row,
+            widths,
+            hash,
+            first: true,
+        })
+    }
+
+    pub fn rows<'a>(&mut self, rows: impl Iterator<Item = &'a Vec<Val>>) -> Result<(), XlsxError> {
+        let ws = self.wb.worksheet_from_index(0)?;
+        for row in rows {
+            if !self.first {
+                self.hash.update(b",");
+            }
+            self.first = false;
+            self.hash
+                .update(json_row(&self.frame, row).to_string().as_bytes());
+            self.row += 1;
+            xlsx_row(
+                ws,
+                self.row,
+                row,
+                false,
+                &self.formats,
+                &mut self.widths,
+                self.frame.lang,
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<Vec<u8>, XlsxError> {
+        self.hash.update(self.after_rows.as_bytes());
+        let sha256 = hex::encode(self.hash.finalize());
+        self.wb
+            .set_properties(&xlsx_properties(&self.frame, &sha256)?);
+        let ws = self.wb.worksheet_from_index(0)?;
+        xlsx_end(ws, self.header_row, &self.widths)?;
+        self.wb.save_to_buffer()
+    }
 }
 
 /// An aligned table for the terminal; Chinese characters take two columns.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::Method;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::NaiveDate;
 use minijinja::context;
@@ -15,11 +15,12 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::routes;
 
 use super::auth;
+use super::cache::{Asker, Refused, Weigh};
 use super::charts::{self, Datum, Unit};
 use super::ctx::Ctx;
-use super::error::{ApiError, ErrorBody, OrApi, WebError};
+use super::error::{ApiError, ErrorBody, ErrorCode, OrApi, WebError};
 use super::params::{parse_as_of, AsOf};
-use super::render::{base, json_bytes, page, v, OrPage, PageResult};
+use super::render::{base, error_page, json_bytes, page, v, OrPage, PageResult};
 use super::routes::Routes;
 use super::state::AppState;
 use crate::db::read::dashboard::{self as figures, Summary};
@@ -79,6 +80,12 @@ impl TableView {
     }
 }
 
+impl Weigh for TableView {
+    fn weight(&self) -> usize {
+        self.columns.weight() + self.numeric.weight() + self.rows.weight() + self.total.weight()
+    }
+}
+
 /// What the dashboard shows at one ledger state, as of one date.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {
@@ -97,6 +104,29 @@ pub struct Dashboard {
     pub category_chart: String,
     pub spend_chart: String,
     pub street_chart: String,
+}
+
+impl Weigh for Dashboard {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Dashboard>()
+            + [
+                &self.value,
+                &self.value_wan,
+                &self.disbursed,
+                &self.disbursed_wan,
+                &self.rate,
+                &self.people,
+                &self.people_wan,
+                &self.statement,
+                &self.category_chart,
+                &self.spend_chart,
+                &self.street_chart,
+            ]
+            .iter()
+            .map(|s| s.capacity())
+            .sum::<usize>()
+            + self.table.weight()
+    }
 }
 
 fn wan(m: &Money) -> String {
@@ -194,19 +224,73 @@ pub async fn compute_dashboard(
     Ok(Dashboard::of(&summary, &report, lang))
 }
 
+/// Who asks, for the cache's budget: a signed-in account, or an anonymous visitor's address
+/// (the client the server already records: the peer, or behind `--trusted-proxy` the
+/// forwarded address).
+fn asker(ctx: &Ctx) -> Asker {
+    match ctx.who.account() {
+        Some(_) => Asker::SignedIn,
+        None => Asker::Anonymous(ctx.client),
+    }
+}
+
+/// Figures refused: a database error, or an anonymous visitor over the budget (429, with
+/// the seconds to wait in the message and in `Retry-After`).
+pub enum NotServed {
+    Error(WebError),
+    Busy(WebError, u64),
+}
+
+impl From<Refused> for NotServed {
+    fn from(r: Refused) -> Self {
+        match r {
+            Refused::Db(e) => NotServed::Error(e.into()),
+            Refused::Busy { retry_after } => NotServed::Busy(
+                WebError::new(
+                    ErrorCode::Busy,
+                    format!("请求太多：服务器正在为其他访客计算数据，请 {retry_after} 秒后再试。登录后不受此限制。"),
+                    format!("too many requests: the server is computing figures for other visitors; try again in {retry_after} s. Signed-in users are not limited."),
+                ),
+                retry_after,
+            ),
+        }
+    }
+}
+
+impl From<WebError> for NotServed {
+    fn from(e: WebError) -> Self {
+        NotServed::Error(e)
+    }
+}
+
+impl From<sea_orm::DbErr> for NotServed {
+    fn from(e: sea_orm::DbErr) -> Self {
+        NotServed::Error(e.into())
+    }
+}
+
+fn retry_after(mut resp: Response, seconds: u64) -> Response {
+    resp.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(seconds),
+    );
+    resp
+}
+
 /// The dashboard's figures at the ledger's current state, computed once per state.
 async fn dashboard_data(
     state: &AppState,
     as_of: NaiveDate,
     lang: Lang,
-) -> Result<Arc<Dashboard>, WebError> {
+    asker: Asker,
+) -> Result<Arc<Dashboard>, NotServed> {
     if state.cache.version() < 0 {
         state.cache.refresh(&state.db).await?;
     }
     let db = state.db.clone();
     Ok(state
         .cache
-        .view((as_of, lang), move || async move {
+        .view((as_of, lang), asker, move || async move {
             compute_dashboard(&db, as_of, lang).await
         })
         .await?)
@@ -233,7 +317,11 @@ async fn public(State(state): State<AppState>, ctx: Ctx, Query(q): Query<AsOfQue
 /// The dashboard's figures as a page; the public one posts its date form to `/public`.
 async fn dashboard_page(state: &AppState, ctx: &Ctx, q: &AsOfQuery, public: bool) -> PageResult {
     let as_of = parse_as_of(q.as_of.as_deref(), crate::dates::today()).or_page(ctx)?;
-    let d = dashboard_data(state, as_of, ctx.lang).await.or_page(ctx)?;
+    let d = match dashboard_data(state, as_of, ctx.lang, asker(ctx)).await {
+        Ok(d) => d,
+        Err(NotServed::Error(e)) => return Err(e).or_page(ctx),
+        Err(NotServed::Busy(e, seconds)) => return Ok(retry_after(error_page(ctx, e), seconds)),
+    };
     let nav = if public { "public" } else { "dashboard" };
     page(
         ctx,
@@ -247,14 +335,15 @@ pub async fn summary_bytes(
     state: &AppState,
     as_of: NaiveDate,
     lang: Lang,
-) -> Result<Arc<Bytes>, WebError> {
+    asker: Asker,
+) -> Result<Arc<Bytes>, NotServed> {
     if state.cache.version() < 0 {
         state.cache.refresh(&state.db).await?;
     }
     let db = state.db.clone();
     Ok(state
         .cache
-        .summary((as_of, lang), move || async move {
+        .summary((as_of, lang), asker, move || async move {
             let report = reports::build(&db, &summary_request(as_of, lang)).await?;
             Ok(Bytes::from(writers::json_doc(&report).to_string()))
         })
@@ -265,17 +354,21 @@ pub async fn summary_bytes(
 /// row and the summary statement (截至…共购买…).
 #[utoipa::path(get, path = "/api/v1/summary", params(AsOf), responses(
     (status = 200, description = "The summary report: columns, rows by category, total, statement, sha256"),
-    (status = 400, body = ErrorBody, description = "as_of is not a date")))]
+    (status = 400, body = ErrorBody, description = "as_of is not a date"),
+    (status = 429, body = ErrorBody, description = "busy: an anonymous visitor over its budget of uncached figures; see Retry-After")))]
 async fn summary(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<AsOf>,
 ) -> Result<Response, ApiError> {
     let as_of = parse_as_of(q.as_of.as_deref(), crate::dates::today()).or_api(ctx.lang)?;
-    let body = summary_bytes(&state, as_of, ctx.lang)
-        .await
-        .or_api(ctx.lang)?;
-    Ok(json_bytes((*body).clone()))
+    match summary_bytes(&state, as_of, ctx.lang, asker(&ctx)).await {
+        Ok(body) => Ok(json_bytes((*body).clone())),
+        Err(NotServed::Error(e)) => Err(e.api(ctx.lang)),
+        Err(NotServed::Busy(e, seconds)) => {
+            Ok(retry_after(e.api(ctx.lang).into_response(), seconds))
+        }
+    }
 }
 
 #[cfg(test)]

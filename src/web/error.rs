@@ -21,11 +21,12 @@ pub enum ErrorCode {
     NotFound,
     PreviewMismatch,
     TooLarge,
+    Busy,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
         ErrorCode::BadToken,
@@ -34,6 +35,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::PreviewMismatch,
         ErrorCode::TooLarge,
+        ErrorCode::Busy,
         ErrorCode::Internal,
     ];
 
@@ -48,6 +50,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::PreviewMismatch => "preview_mismatch",
             ErrorCode::TooLarge => "too_large",
+            ErrorCode::Busy => "busy",
             ErrorCode::Internal => "internal",
         }
     }
@@ -60,6 +63,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::PreviewMismatch => StatusCode::CONFLICT,
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Busy => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -84,6 +88,10 @@ impl ErrorCode {
                 "the files confirmed are not the files previewed (their SHA-256 differ); nothing was imported. Preview again, then confirm.",
             ),
             ErrorCode::TooLarge => ("上传的文件太大", "the upload is too large"),
+            ErrorCode::Busy => (
+                "请求太多：服务器正在为其他访客计算数据，请稍后再试",
+                "too many requests: the server is computing figures for other visitors; please try again shortly",
+            ),
             ErrorCode::Internal => (
                 "服务器内部错误，已记录日志，请稍后再试",
                 "internal error; it has been logged, please try again later",
@@ -186,7 +194,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable: bad_request, unauthorized, bad_token, forbidden, csrf, not_found,
-    /// preview_mismatch, too_large, internal.
+    /// preview_mismatch, too_large, busy, internal.
     pub code: String,
     /// For people, in the request's language.
     pub message: String,

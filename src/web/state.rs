@@ -7,7 +7,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use super::auth::Permissions;
-use super::cache::LedgerCache;
+use super::cache::{AnonymousLimits, LedgerCache, DEFAULT_CACHE_BYTES};
 use crate::imports::Limits;
 
 /// How the server behaves; the command line sets it.
@@ -28,6 +28,11 @@ pub struct WebConfig {
     /// Load balancers and proxies whose `X-Forwarded-For` is believed: behind them the
     /// client's own address is recorded (audit trail, sign-in waits), not the proxy's.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Bytes (estimated) the cached figures of every as-of date may take together; the
+    /// least recently used go first.
+    pub cache_bytes: usize,
+    /// How many uncached figures anonymous visitors may make the server compute.
+    pub anonymous: AnonymousLimits,
 }
 
 impl Default for WebConfig {
@@ -39,6 +44,8 @@ impl Default for WebConfig {
             public: false,
             secure_cookies: false,
             trusted_proxies: Vec::new(),
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            anonymous: AnonymousLimits::default(),
         }
     }
 }
@@ -59,8 +66,8 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: WebConfig) -> AppState {
         AppState {
             db,
+            cache: Arc::new(LedgerCache::new(config.cache_bytes, config.anonymous)),
             config: Arc::new(config),
-            cache: Arc::new(LedgerCache::default()),
             perms: Arc::default(),
             openapi: Arc::new(utoipa::openapi::OpenApi::default()),
         }
