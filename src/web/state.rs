@@ -28,6 +28,8 @@ pub struct WebConfig {
     /// Load balancers and proxies whose `X-Forwarded-For` is believed: behind them the
     /// client's own address is recorded (audit trail, sign-in waits), not the proxy's.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Unconfirmed previews and their bytes one account may keep.
+    pub preview_quota: Quota,
 }
 
 impl Default for WebConfig {
@@ -39,6 +41,23 @@ impl Default for WebConfig {
             public: false,
             secure_cookies: false,
             trusted_proxies: Vec::new(),
+            preview_quota: Default::default(),
+        }
+    }
+}
+
+/// How many unconfirmed previews, and how many bytes in them, one account may keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub previews: u64,
+    pub bytes: u64,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota {
+            previews: 20,
+            bytes: 200 << 20,
         }
     }
 }
