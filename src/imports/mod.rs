@@ -544,12 +544,7 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             .iter()
             .any(|p| matches!(p.kind, Kind::File { .. }))
     });
-    let (
-        ParsedFile {
-            format, parsed, ..
-        },
-        mut problems,
-    ) = if unreadable {
+    let (ParsedFile { format, parsed, .. }, mut problems) = if unreadable {
         let file = done.expect("an unreadable file is read whole");
         let problems = file.parsed.problems.clone();
         report.error_counts = file.error_counts.clone();

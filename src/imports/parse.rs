@@ -383,7 +383,14 @@ impl RowSink for Parser<'_> {
         if self.errors.full() {
             self.stopped = true;
             let errors = self.errors.total();
-            let p = Problem::new(self.at(None, row), None, Kind::CheckStopped { row: row + 1, errors });
+            let p = Problem::new(
+                self.at(None, row),
+                None,
+                Kind::CheckStopped {
+                    row: row + 1,
+                    errors,
+                },
+            );
             self.out.problems.push(p);
             return false;
         }

@@ -154,10 +154,7 @@ pub async fn purge_every(db: sea_orm::DatabaseConnection, every: std::time::Dura
 
 /// Refuses a file the guard refuses (not a spreadsheet, crafted, over a limit) before it is
 /// kept: there is nothing in it to preview or confirm.
-fn refuse_at_once(
-    files: &[(String, Vec<u8>)],
-    limits: &imports::Limits,
-) -> Result<(), WebError> {
+fn refuse_at_once(files: &[(String, Vec<u8>)], limits: &imports::Limits) -> Result<(), WebError> {
     for (name, bytes) in files {
         if let Err(e) = imports::guard::inspect(bytes, limits) {
             return Err(WebError::new(
