@@ -134,8 +134,12 @@ fn new_token() -> String {
 
 /// Drops the previews that expired (uploaded over [`KEEP_UNCONFIRMED`] ago and never
 /// confirmed): abandoned previews are not source documents.
-pub async fn purge(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    uploads_read::purge(db, Utc::now() - KEEP_UNCONFIRMED).await
+pub async fn purge(db: &sea_orm::DatabaseConnection) -> Result<u64, DbErr> {
+    // One transaction: a reader never sees the files gone and their check still kept.
+    let txn = db.begin().await?;
+    let n = uploads_read::purge(&txn, Utc::now() - KEEP_UNCONFIRMED).await?;
+    txn.commit().await?;
+    Ok(n)
 }
 
 /// Purges expired previews every `every`, for as long as the server runs, so that they go
@@ -177,7 +181,7 @@ pub async fn save(
     let token = new_token();
     let now = Utc::now();
     let txn = db.begin().await?;
-    purge(&txn).await?;
+    uploads_read::purge(&txn, now - KEEP_UNCONFIRMED).await?;
     let kept = uploads_read::kept_by(&txn, actor).await?;
     let adding: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
     if kept.previews as u64 + 1 > quota.previews || kept.bytes as u64 + adding > quota.bytes {
