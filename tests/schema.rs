@@ -291,9 +291,9 @@ both_backends! {
             assert_eq!(scalar_i64(t, triggers).await, 5);
         }
 
-        // The import attempts' and append-only guards' migrations came after the bulk checks:
-        // they go down first.
-        migration::Migrator::down(&t.db, Some(3)).await.unwrap();
+        // The import attempts', append-only guards' and kept previews' migrations came after
+        // the bulk checks: they go down first.
+        migration::Migrator::down(&t.db, Some(4)).await.unwrap();
         assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");
