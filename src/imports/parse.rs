@@ -12,7 +12,7 @@ use crate::providers::Uscc;
 use crate::register::cells::Cell;
 use crate::register::columns::{self, ColumnMap, Detection, Field, SheetKind, TotalKind};
 use crate::register::problems::{
-    cell_ref, Kind, Location, Problem, Severity, Tally, MAX_ERRORS_KEPT,
+    cell_ref, Kind, Location, Problem, Severity, Tally, MAX_ERRORS_COUNTED, MAX_ERRORS_KEPT,
 };
 pub use crate::register::records::{
     ContractRecord, Parsed, PaymentRecord, ServiceRecord, SheetSummary, Source, Streamed,
@@ -377,10 +377,10 @@ impl RowSink for Parser<'_> {
             return false;
         }
         self.record(row, &cells);
-        // Once refused with every kind of error's list full, more rows could only add to
-        // the counts: the rest of the file is not read. A file with fewer errors than the
-        // lists hold is always read to the end and reports every one.
-        if self.errors.full() {
+        // Once refused with every kind of error's list full and many errors counted, more
+        // rows could only add to the counts: the rest of the file is not read. A file with
+        // fewer errors than that is always read to its end and counts every one.
+        if self.errors.full() && self.errors.total() >= MAX_ERRORS_COUNTED {
             self.stopped = true;
             let errors = self.errors.total();
             let p = Problem::new(

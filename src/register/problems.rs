@@ -521,6 +521,12 @@ impl Kind {
 /// rows would otherwise hold millions of problems in memory and answer with all of them.
 pub const MAX_ERRORS_KEPT: u64 = 1000;
 
+/// Errors a file is checked for before its check may stop: once this many are counted and
+/// every kind's list is full, the file is refused and more rows could only add to the counts.
+/// High enough that a file with a few thousand errors is always read to its end, so a later
+/// error of another kind is never missed; low enough that a million bad rows stop early.
+pub const MAX_ERRORS_COUNTED: u64 = 100_000;
+
 /// Problems of one severity counted by code, deciding which are kept: the first
 /// `cap` of each code.
 #[derive(Debug, Clone)]
