@@ -487,7 +487,8 @@ async fn read_files(
 /// Upload one or more registers (multipart, field `files`): they are kept, checked as a dry
 /// run, and nothing enters the ledger until the preview is confirmed.
 #[utoipa::path(post, path = "/api/v1/uploads", request_body(content_type = "multipart/form-data", description = "One or more files in fields named files"),
-    responses((status = 201, body = Preview), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = Preview), (status = 400, body = ErrorBody, description = "Unreadable form, or a file refused at once (file_refused), not kept"),
+        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody, description = "The account keeps too many unconfirmed previews or bytes (preview_quota)")))]
 async fn upload_api(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -538,7 +539,9 @@ async fn upload_form(State(state): State<AppState>, ctx: Ctx) -> PageResult {
         "upload.html",
         context! {
             nav => "upload",
-            limit_mb => state.config.max_upload_bytes / (1 << 20), ..base(&ctx)
+            limit_mb => state.config.max_upload_bytes / (1 << 20),
+            quota_previews => state.config.preview_quota.previews,
+            quota_mb => state.config.preview_quota.bytes >> 20, ..base(&ctx)
         },
     )
 }
