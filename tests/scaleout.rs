@@ -5,54 +5,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::server::Server;
 use procure::access::Role;
 use serde_json::Value as Json;
 
-/// A `procure serve` process, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(url: &str, poll_ms: u64) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_procure"))
-        .args([
-            "--database",
-            url,
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--poll-ms",
-            &poll_ms.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its address")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    // Keep reading its log so that it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    common::server::serve(url, &["--poll-ms", &poll_ms.to_string()])
 }
 
 use common::bearer as client;

@@ -54,8 +54,12 @@ pub fn write(report: &Report, format: OutputFormat) -> Result<Vec<u8>, WriteErro
 }
 
 /// A text cell Excel would run as a formula gets a leading apostrophe (OWASP CSV injection).
+/// Invisible characters in front (a byte-order mark, zero-width spaces) do not hide the
+/// formula from Excel, so they do not hide it from this check either.
 fn defuse(s: &str) -> String {
-    match s.chars().next() {
+    let visible =
+        s.trim_start_matches(['\u{feff}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}']);
+    match visible.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
         _ => s.to_string(),
     }
@@ -375,7 +379,16 @@ mod tests {
 
     #[test]
     fn formula_like_text_is_defused() {
-        for s in ["=SUM(A1)", "+1", "-1", "@x", "\tx", "\rx"] {
+        for s in [
+            "=SUM(A1)",
+            "+1",
+            "-1",
+            "@x",
+            "\tx",
+            "\rx",
+            "\u{feff}=HYPERLINK(\"x\")",
+            "\u{200b}+1",
+        ] {
             assert!(defuse(s).starts_with('\''), "{s}");
         }
         assert_eq!(defuse("居家养老"), "居家养老");

@@ -20,6 +20,7 @@ pub mod ctx;
 pub mod dashboard;
 pub mod error;
 pub mod gate;
+pub mod hardening;
 pub mod imports;
 pub mod params;
 pub mod render;
@@ -87,6 +88,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             gate::authorize,
         ))
+        .layer(axum::middleware::from_fn(hardening::screen))
+        .layer(axum::middleware::from_fn(hardening::headers))
         // Forms and JSON are small; only the upload routes above take files.
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .with_state(state)
@@ -157,9 +160,18 @@ async fn not_found(ctx: Ctx) -> Response {
     error_page(&ctx, WebError::not_found("页面不存在", "page not found"))
 }
 
+/// How long a client may take to send a request's headers. A connection that opens and
+/// then trickles (or never finishes) its headers is closed after this, so idle sockets
+/// cannot pile up; a slow upload's body is not limited by it.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Serves until Ctrl-C or SIGTERM; requests in flight are finished first (an import being
 /// committed either completes or its transaction is rolled back by the database).
 pub async fn serve(db: DatabaseConnection, addr: &str, config: WebConfig) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -167,12 +179,45 @@ pub async fn serve(db: DatabaseConnection, addr: &str, config: WebConfig) -> any
     eprintln!("procure: listening on http://{}", listener.local_addr()?);
     let state = AppState::new(db, config);
     let watcher = state.watch();
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let app = router(state);
+    // axum::serve has no header deadline; hyper's connection builder has, with a timer.
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        // What `into_make_service_with_connect_info` would give each request.
+        let service = TowerToHyperService::new(
+            app.clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+        );
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     watcher.abort();
-    result?;
     Ok(())
 }
 
@@ -209,6 +254,7 @@ mod tests {
         ("dashboard", include_str!("dashboard.rs")),
         ("error", include_str!("error.rs")),
         ("gate", include_str!("gate.rs")),
+        ("hardening", include_str!("hardening.rs")),
         ("imports", include_str!("imports.rs")),
         ("params", include_str!("params.rs")),
         ("render", include_str!("render.rs")),

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod book;
+pub mod server;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
