@@ -5,63 +5,27 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::server::{serve, Server};
 
 use procure::access::Role;
 use serde_json::Value as Json;
 
-/// A `procure serve` process, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// The process's peak resident memory so far, in bytes (`VmHWM`).
-    fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("/proc is readable");
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .expect("VmHWM in /proc/PID/status")
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .unwrap();
-        kb * 1024
-    }
-}
-
-fn serve(url: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_procure"))
-        .args(["--database", url, "serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+/// The process's peak resident memory so far, in bytes (`VmHWM`).
+fn peak_rss(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
+        .expect("/proc is readable");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .expect("VmHWM in /proc/PID/status")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its address")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    kb * 1024
 }
 
 /// Signs in through the login form of `base`; returns the session cookie's value.
@@ -114,9 +78,9 @@ const PEAK_LIMIT: u64 = 200 << 20;
 both_backends! {
     async fn a_million_bad_rows_are_previewed_and_shown_within_bounds(t: &TestDb) {
         let token = t.api_token("fin", Role::Finance).await;
-        let server = serve(&t.url);
+        let server = serve(&t.url, &[]);
         let http = common::bearer(&token);
-        let idle = server.peak_rss();
+        let idle = peak_rss(&server);
 
         let started = Instant::now();
         let form = reqwest::multipart::Form::new().part(
@@ -142,7 +106,7 @@ both_backends! {
             file["errors"].as_array().unwrap().iter().any(|e| e["code"] == "check_stopped"),
             "the answer says where checking stopped"
         );
-        let after_upload = server.peak_rss();
+        let after_upload = peak_rss(&server);
 
         let session = sign_in(&server.base, "fin").await;
         let token_of_upload = doc["token"].as_str().unwrap();
@@ -157,7 +121,7 @@ both_backends! {
         let html = page.text().await.unwrap();
         let page_took = started.elapsed();
         assert!(html.contains(&format!("共 {total} 个错误")), "the page says how many errors there were");
-        let after_page = server.peak_rss();
+        let after_page = peak_rss(&server);
         eprintln!(
             "{}: answer {} KB with {listed} of {total} errors listed in {upload_took:?}; page {} KB in {page_took:?}; peak RSS idle {} MB, after the upload {} MB, after the page {} MB",
             t.backend(),
