@@ -199,6 +199,26 @@ pub mod upload {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod upload_preview {
+    use sea_orm::entity::prelude::*;
+
+    /// The kept check of one upload (`m20261130_000003_upload_previews`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "upload_previews")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub set_token: String,
+        pub batches: i64,
+        pub report: String,
+        pub computed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod import_attempt {
     use sea_orm::entity::prelude::*;
 

@@ -154,6 +154,15 @@ enum Command {
         /// Most rows read from one sheet of an upload
         #[arg(long, default_value_t = 1_048_576)]
         max_rows: u32,
+        /// Unconfirmed previews one account may keep (uploads, each of one or more files)
+        #[arg(long, default_value_t = 20)]
+        max_previews: u64,
+        /// Bytes of unconfirmed previews one account may keep, in MB
+        #[arg(long, default_value_t = 200)]
+        max_preview_mb: u64,
+        /// How often expired previews are purged, in minutes
+        #[arg(long, default_value_t = 60)]
+        purge_minutes: u64,
         /// How often to look for imports made by other processes, in milliseconds
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
@@ -365,6 +374,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             addr,
             max_upload_mb,
             max_rows,
+            max_previews,
+            max_preview_mb,
+            purge_minutes,
             poll_ms,
             public,
             secure_cookies,
@@ -398,7 +410,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     total: public_concurrent.max(1),
                     per_minute: public_per_minute.max(1),
                 },
+                preview_quota: procure::web::state::Quota {
+                    previews: max_previews,
+                    bytes: max_preview_mb.saturating_mul(1 << 20),
+                },
             };
+            tokio::spawn(procure::web::uploads::purge_every(
+                db.clone(),
+                std::time::Duration::from_secs(purge_minutes.max(1) * 60),
+            ));
             procure::web::serve(db, &addr, config).await?;
         }
         Command::Backup { out } => {

@@ -833,3 +833,46 @@ both_backends! {
         assert_eq!(text(t, "SELECT note FROM disbursements").await, "备".repeat(2_000));
     }
 }
+
+both_backends! {
+    async fn errors_are_listed_up_to_a_thousand_of_each_kind_and_all_counted(t: &TestDb) {
+        // 1,500 bad dates and one bad amount: every row is read (the bad amounts' list is not
+        // full), the dates are listed up to 1,000 and all counted.
+        let mut body = String::from("项目编号,拨付日期,拨付金额,凭证号\n");
+        for i in 0..1_500 {
+            body.push_str(&format!("C1,x,100,V{i}\n"));
+        }
+        body.push_str("C1,2019-01-01,y,V-last\n");
+        let file = write(t.dir.path(), "dates.csv", body);
+        let r = import(t, &[file]).await;
+        let f = &r.files[0];
+        assert_eq!(f.status, FileStatus::Rejected);
+        assert_eq!(f.error_counts.get("bad_date"), Some(&1_500));
+        assert_eq!(f.error_counts.get("bad_amount"), Some(&1));
+        assert_eq!(f.errors.iter().filter(|e| e.code == "bad_date").count(), 1_000);
+        assert!(f.errors.iter().any(|e| e.code == "bad_amount" && e.at.row == Some(1_502)));
+        assert!(!f.errors.iter().any(|e| e.code == "check_stopped"));
+        assert_eq!(f.error_total, f.error_counts.values().sum::<u64>());
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["files"][0]["error_counts"]["bad_date"], 1_500);
+
+        // Once refused with every kind's list full and 100,000 errors counted, the rest of
+        // the file is not read: four errors a row stop it at its 25,000th record.
+        let mut body = String::from("项目编号,拨付日期,拨付金额（元）,凭证号,冲销凭证号\n");
+        for _ in 0..40_000 {
+            body.push_str("\x01,x,y,,z\n");
+        }
+        let file = write(t.dir.path(), "stop.csv", body);
+        let r = import(t, &[file]).await;
+        let f = &r.files[0];
+        assert_eq!(f.status, FileStatus::Rejected);
+        let stop = f.errors.iter().find(|e| e.code == "check_stopped").expect("a stop is reported");
+        assert_eq!(stop.at.row, Some(25_001));
+        assert!(f.error_total >= 100_000, "{}", f.error_total);
+        for (code, n) in &f.error_counts {
+            let listed = f.errors.iter().filter(|e| e.code == *code).count() as u64;
+            assert_eq!(listed, (*n).min(1_000), "{code}");
+        }
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM import_batches").await, 0);
+    }
+}

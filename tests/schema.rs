@@ -291,9 +291,10 @@ both_backends! {
             assert_eq!(scalar_i64(t, triggers).await, 5);
         }
 
-        // The import attempts', append-only guards' and sign-in counts' migrations came after
+        // The import attempts', append-only guards', kept previews' and sign-in counts'
+        // migrations came after
         // the bulk checks: they go down first.
-        migration::Migrator::down(&t.db, Some(4)).await.unwrap();
+        migration::Migrator::down(&t.db, Some(5)).await.unwrap();
         assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");

@@ -870,3 +870,89 @@ both_backends! {
         assert_eq!(kept.status, StatusCode::OK);
     }
 }
+
+fn contracts_csv(code: &str) -> Vec<u8> {
+    format!("项目编号,项目名称,服务类别,承接机构,合同金额,开始日期,结束日期\n{code},t,老年服务,p,1000,2019-01-01,2019-12-31\n").into_bytes()
+}
+
+both_backends! {
+    async fn previews_are_held_to_a_quota_per_account_and_refused_files_are_not_kept(t: &TestDb) {
+        let quota = procure::web::state::Quota { previews: 2, bytes: 4096 };
+        let w = web(t, WebConfig { preview_quota: quota, ..Default::default() }).await;
+        // A file the guard refuses is answered at once and not kept.
+        let a = upload(&w, "/api/v1/uploads", &[("noise.xlsx", b"PK\x03\x04 not really a zip")]).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+        assert_eq!(a.json()["error"]["code"], "file_refused");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM uploads").await, 0);
+        for code in ["C1", "C2"] {
+            let a = upload(&w, "/api/v1/uploads", &[("c.csv", &contracts_csv(code))]).await;
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        }
+        let a = upload(&w, "/api/v1/uploads", &[("c.csv", &contracts_csv("C3"))]).await;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(a.json()["error"]["code"], "preview_quota");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM uploads").await, 2);
+        // Another account has its own quota, in bytes as well as in previews.
+        let other = web(t, WebConfig { preview_quota: quota, ..Default::default() }).await;
+        let big = [contracts_csv("C4"), vec![b'\n'; 5000]].concat();
+        let a = upload(&other, "/api/v1/uploads", &[("big.csv", &big)]).await;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+        let a = upload(&other, "/api/v1/uploads", &[("c.csv", &contracts_csv("C4"))]).await;
+        assert_eq!(a.status, StatusCode::CREATED);
+        // The imports page shows what each account keeps.
+        let page = get(&w, "/imports").await.text();
+        assert!(page.contains("id=\"previews\""), "{page}");
+        let kept = procure::db::read::uploads::kept(&t.db).await.unwrap();
+        assert_eq!(kept.len(), 2);
+        for k in &kept {
+            assert!(page.contains(&k.account));
+            assert!(page.contains(&format!("<td class=\"num\">{}</td>", k.bytes)));
+        }
+        assert!(kept.iter().any(|k| k.previews == 2));
+    }
+}
+
+both_backends! {
+    async fn a_preview_is_kept_and_checked_again_only_when_the_ledger_changed(t: &TestDb) {
+        let w = app(t).await;
+        let a = upload(&w, "/api/v1/uploads", &[("c.csv", &contracts_csv("C1"))]).await;
+        assert_eq!(a.status, StatusCode::CREATED);
+        let token = a.json()["token"].as_str().unwrap().to_string();
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM upload_previews").await, 1);
+        assert_eq!(t.scalar("SELECT batches FROM upload_previews").await, 0);
+        // A view shows the kept check, in the reader's language, without checking again.
+        sea_orm::ConnectionTrait::execute_unprepared(&t.db, "UPDATE upload_previews SET report = REPLACE(report, '\"inserted\":1', '\"inserted\":41')").await.unwrap();
+        let again = get(&w, &format!("/api/v1/uploads/{token}")).await.json();
+        assert_eq!(again["check"]["files"][0]["counts"]["contracts"]["inserted"], 41);
+        let en = get(&w, &format!("/api/v1/uploads/{token}?lang=en")).await.json();
+        assert_eq!(en["check"]["files"][0]["counts"]["contracts"]["inserted"], 41);
+        // The ledger changed: the next view checks once more against it, and keeps that.
+        import_sample(t).await;
+        let fresh = get(&w, &format!("/api/v1/uploads/{token}")).await.json();
+        assert_eq!(fresh["check"]["files"][0]["counts"]["contracts"]["inserted"], 1);
+        assert_eq!(t.scalar("SELECT batches FROM upload_previews").await, 1);
+    }
+}
+
+both_backends! {
+    async fn expired_previews_are_purged_on_a_timer_without_another_upload(t: &TestDb) {
+        let w = app(t).await;
+        let a = upload(&w, "/api/v1/uploads", &[("c.csv", &contracts_csv("C1"))]).await;
+        assert_eq!(a.status, StatusCode::CREATED);
+        let purger = tokio::spawn(procure::web::uploads::purge_every(t.db.clone(), Duration::from_millis(50)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM uploads").await, 1, "a fresh preview is kept");
+        sea_orm::ConnectionTrait::execute_unprepared(&t.db, "UPDATE uploads SET uploaded_at = '2000-01-01 00:00:00+00:00'").await.unwrap();
+        let mut left = 1;
+        for _ in 0..100 {
+            left = t.scalar("SELECT COUNT(*) FROM uploads").await;
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        purger.abort();
+        assert_eq!(left, 0, "the expired preview was purged");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM upload_previews").await, 0);
+    }
+}

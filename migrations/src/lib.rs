@@ -8,6 +8,7 @@ mod m20261128_000002_access;
 mod m20261128_000003_bulk_checks;
 mod m20261130_000001_import_attempts;
 mod m20261130_000002_append_only;
+mod m20261130_000003_upload_previews;
 mod m20261130_000004_login_failure_counts;
 
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_bulk_checks::Migration),
             Box::new(m20261130_000001_import_attempts::Migration),
             Box::new(m20261130_000002_append_only::Migration),
+            Box::new(m20261130_000003_upload_previews::Migration),
             Box::new(m20261130_000004_login_failure_counts::Migration),
         ]
     }

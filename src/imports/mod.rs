@@ -97,6 +97,13 @@ pub struct FileReport {
     pub warnings: Vec<Problem>,
     /// Every warning counted by code, including those not listed.
     pub warning_counts: BTreeMap<&'static str, u64>,
+    /// Every error counted by code, including those not listed (the first 1,000 of each
+    /// code are).
+    pub error_counts: BTreeMap<&'static str, u64>,
+    /// How many errors the file has in all, listed or not.
+    pub error_total: u64,
+    /// How many warnings the file has in all, listed or not.
+    pub warning_total: u64,
 }
 
 impl FileReport {
@@ -167,6 +174,8 @@ fn format_name(f: FileFormat) -> &'static str {
 pub struct ParsedFile {
     pub format: Option<FileFormat>,
     pub parsed: Parsed,
+    /// The parser's errors counted by code, including those not kept in `parsed`.
+    pub error_counts: BTreeMap<&'static str, u64>,
 }
 
 fn file_problem(file: &str, zh: String, en: String) -> Problem {
@@ -199,6 +208,7 @@ pub fn parse_bytes(
             return ParsedFile {
                 format: None,
                 parsed,
+                error_counts: BTreeMap::new(),
             };
         }
     };
@@ -211,6 +221,7 @@ pub fn parse_bytes(
         reader::read(bytes, format, file, &mut parser)
     }));
     let mut parsed = std::mem::take(&mut parser.out);
+    let error_counts = parser.errors.counts;
     if let Err(panic) = &result {
         let why = panic
             .downcast_ref::<String>()
@@ -257,6 +268,7 @@ pub fn parse_bytes(
     ParsedFile {
         format: Some(format),
         parsed,
+        error_counts,
     }
 }
 
@@ -396,6 +408,9 @@ fn too_large(name: &str, size: u64, opts: &ImportOptions) -> FileReport {
         errors: vec![p],
         warnings: Vec::new(),
         warning_counts: BTreeMap::new(),
+        error_counts: BTreeMap::from([("file_unreadable", 1)]),
+        error_total: 1,
+        warning_total: 0,
     }
 }
 
@@ -444,6 +459,7 @@ fn finished(result: Result<ParsedFile, tokio::task::JoinError>, file: &str) -> P
         ParsedFile {
             format: None,
             parsed,
+            error_counts: BTreeMap::new(),
         }
     })
 }
@@ -536,6 +552,9 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         errors: Vec::new(),
         warnings: Vec::new(),
         warning_counts: BTreeMap::new(),
+        error_counts: BTreeMap::new(),
+        error_total: 0,
+        warning_total: 0,
     };
     // A file that cannot be read at all is not stored. (One that is streamed could be read
     // up to its last sheet; if that breaks off, its error rolls the store back.)
@@ -545,9 +564,10 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             .iter()
             .any(|p| matches!(p.kind, Kind::File { .. }))
     });
-    let (ParsedFile { format, parsed }, mut problems) = if unreadable {
+    let (ParsedFile { format, parsed, .. }, mut problems) = if unreadable {
         let file = done.expect("an unreadable file is read whole");
         let problems = file.parsed.problems.clone();
+        report.error_counts = file.error_counts.clone();
         (file, problems)
     } else {
         // An import that is not a dry run records its start before its transaction opens,
@@ -610,6 +630,18 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             *report.warning_counts.entry(w.code).or_insert(0) += 1;
         }
     }
+    // The parser and the store counted the errors they did not keep; the few they never
+    // count (an unreadable file, a check stopped) are counted here.
+    let tallied: Vec<&'static str> = report.error_counts.keys().copied().collect();
+    for e in errors.iter().filter(|e| !tallied.contains(&e.code)) {
+        *report.error_counts.entry(e.code).or_insert(0) += 1;
+    }
+    report.error_total = report.error_counts.values().sum();
+    report.warning_total = report
+        .warning_counts
+        .values()
+        .sum::<u64>()
+        .max(warnings.len() as u64);
     report.errors = errors;
     report.warnings = warnings;
     if !report.errors.is_empty() {
@@ -649,12 +681,22 @@ async fn check_and_store<C: TransactionTrait<Transaction = DatabaseTransaction>>
         .map(|b| b.id);
     problems.extend(outcome.problems);
     report.warning_counts.extend(outcome.warning_counts);
+    report.error_counts = parsed.error_counts.clone();
+    for (code, n) in outcome.error_counts {
+        *report.error_counts.entry(code).or_insert(0) += n;
+    }
     report.counts = outcome.counts;
     for c in report.counts.values() {
         report.total.add(c);
     }
     tracing::debug!(elapsed = ?started.elapsed(), "checked and written");
-    let decision = decide(&problems, &report.total, meta.dry_run);
+    let decision = match decide(&problems, &report.total, meta.dry_run) {
+        // The attempt records every error, not only those kept.
+        Decision::Reject { errors } => Decision::Reject {
+            errors: errors.max(report.error_counts.values().sum::<u64>() as usize),
+        },
+        d => d,
+    };
     match decision {
         Decision::Reject { .. } | Decision::Unchanged => {
             txn.rollback().await?;

@@ -11,7 +11,9 @@ use crate::money::Money;
 use crate::providers::Uscc;
 use crate::register::cells::Cell;
 use crate::register::columns::{self, ColumnMap, Detection, Field, SheetKind, TotalKind};
-use crate::register::problems::{cell_ref, Kind, Location, Problem};
+use crate::register::problems::{
+    cell_ref, Kind, Location, Problem, Severity, Tally, MAX_ERRORS_COUNTED, MAX_ERRORS_KEPT,
+};
 pub use crate::register::records::{
     ContractRecord, Parsed, PaymentRecord, ServiceRecord, SheetSummary, Source, Streamed,
 };
@@ -63,6 +65,10 @@ pub struct Parser<'p> {
     max_rows: u32,
     sheet: Option<SheetState>,
     pub out: Parsed,
+    /// Every error counted by code; only the first of each code are kept in `out`.
+    pub errors: Tally,
+    /// The file is refused and every error's list is full: the rest is not read.
+    stopped: bool,
 }
 
 impl<'p> Parser<'p> {
@@ -79,6 +85,8 @@ impl<'p> Parser<'p> {
             max_rows,
             sheet: None,
             out: Parsed::default(),
+            errors: Tally::new(MAX_ERRORS_KEPT),
+            stopped: false,
         }
     }
 
@@ -92,6 +100,9 @@ impl<'p> Parser<'p> {
     }
 
     fn problem(&mut self, col: Option<u32>, row: u32, value: Option<String>, kind: Kind) {
+        if kind.severity() == Severity::Error && !self.errors.admit(kind.code()) {
+            return;
+        }
         let p = Problem::new(self.at(col, row), value, kind);
         self.out.problems.push(p);
     }
@@ -329,6 +340,9 @@ impl RowSink for Parser<'_> {
     }
 
     fn row(&mut self, row: u32, cells: Vec<Cell>) -> bool {
+        if self.stopped {
+            return false;
+        }
         super::tick(self.progress);
         if row >= self.max_rows {
             let limit = self.max_rows;
@@ -363,6 +377,23 @@ impl RowSink for Parser<'_> {
             return false;
         }
         self.record(row, &cells);
+        // Once refused with every kind of error's list full and many errors counted, more
+        // rows could only add to the counts: the rest of the file is not read. A file with
+        // fewer errors than that is always read to its end and counts every one.
+        if self.errors.full() && self.errors.total() >= MAX_ERRORS_COUNTED {
+            self.stopped = true;
+            let errors = self.errors.total();
+            let p = Problem::new(
+                self.at(None, row),
+                None,
+                Kind::CheckStopped {
+                    row: row + 1,
+                    errors,
+                },
+            );
+            self.out.problems.push(p);
+            return false;
+        }
         true
     }
 

@@ -112,6 +112,12 @@ pub enum Kind {
     TooManyRows {
         limit: u32,
     },
+    /// The file is refused and every kind of error found has filled its list: the rows
+    /// after `row` were not checked.
+    CheckStopped {
+        row: u32,
+        errors: u64,
+    },
     EndBeforeStart,
     SignedAfterEnd,
     TermOverThreeYears,
@@ -191,6 +197,7 @@ impl Kind {
             Kind::TextTooLong { .. } => "text_too_long",
             Kind::CellError => "cell_error",
             Kind::TooManyRows { .. } => "too_many_rows",
+            Kind::CheckStopped { .. } => "check_stopped",
             Kind::EndBeforeStart => "end_before_start",
             Kind::SignedAfterEnd => "signed_after_end",
             Kind::TermOverThreeYears => "term_over_3_years",
@@ -323,6 +330,13 @@ impl Kind {
                     format!("工作表行数超过上限 {limit} 行")
                 } else {
                     format!("the sheet has more than the limit of {limit} rows")
+                }
+            }
+            Kind::CheckStopped { row, errors } => {
+                if zh {
+                    format!("错误过多（已发现 {errors} 个）：文件已被拒绝，第 {row} 行之后不再检查")
+                } else {
+                    format!("too many errors ({errors} found): the file is refused and the rows after row {row} were not checked")
                 }
             }
             Kind::EndBeforeStart => {
@@ -500,6 +514,51 @@ impl Kind {
             | Kind::UsccManyNames { .. } => Severity::Warning,
             _ => Severity::Error,
         }
+    }
+}
+
+/// Errors of one kind kept in full per file; the rest are counted. A file of a million bad
+/// rows would otherwise hold millions of problems in memory and answer with all of them.
+pub const MAX_ERRORS_KEPT: u64 = 1000;
+
+/// Errors a file is checked for before its check may stop: once this many are counted and
+/// every kind's list is full, the file is refused and more rows could only add to the counts.
+/// High enough that a file with a few thousand errors is always read to its end, so a later
+/// error of another kind is never missed; low enough that a million bad rows stop early.
+pub const MAX_ERRORS_COUNTED: u64 = 100_000;
+
+/// Problems of one severity counted by code, deciding which are kept: the first
+/// `cap` of each code.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    cap: u64,
+    pub counts: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl Tally {
+    pub fn new(cap: u64) -> Tally {
+        Tally {
+            cap,
+            counts: Default::default(),
+        }
+    }
+
+    /// Counts one problem of `code`; true when it is among the first `cap` and is kept.
+    pub fn admit(&mut self, code: &'static str) -> bool {
+        let n = self.counts.entry(code).or_insert(0);
+        *n += 1;
+        *n <= self.cap
+    }
+
+    /// Every problem counted, kept or not.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// Something was counted, and every code counted has filled its list: more of the same
+    /// would only be counted.
+    pub fn full(&self) -> bool {
+        !self.counts.is_empty() && self.counts.values().all(|n| *n >= self.cap)
     }
 }
 

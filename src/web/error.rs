@@ -20,13 +20,15 @@ pub enum ErrorCode {
     Csrf,
     NotFound,
     PreviewMismatch,
+    FileRefused,
+    PreviewQuota,
     TooLarge,
     Busy,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
         ErrorCode::BadToken,
@@ -34,6 +36,8 @@ impl ErrorCode {
         ErrorCode::Csrf,
         ErrorCode::NotFound,
         ErrorCode::PreviewMismatch,
+        ErrorCode::FileRefused,
+        ErrorCode::PreviewQuota,
         ErrorCode::TooLarge,
         ErrorCode::Busy,
         ErrorCode::Internal,
@@ -49,6 +53,8 @@ impl ErrorCode {
             ErrorCode::Csrf => "csrf",
             ErrorCode::NotFound => "not_found",
             ErrorCode::PreviewMismatch => "preview_mismatch",
+            ErrorCode::FileRefused => "file_refused",
+            ErrorCode::PreviewQuota => "preview_quota",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::Busy => "busy",
             ErrorCode::Internal => "internal",
@@ -57,7 +63,8 @@ impl ErrorCode {
 
     pub fn status(self) -> StatusCode {
         match self {
-            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest | ErrorCode::FileRefused => StatusCode::BAD_REQUEST,
+            ErrorCode::PreviewQuota => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unauthorized | ErrorCode::BadToken => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden | ErrorCode::Csrf => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -86,6 +93,14 @@ impl ErrorCode {
             ErrorCode::PreviewMismatch => (
                 "确认的文件与预览的文件不一致（SHA-256 不同），没有导入任何内容。请重新预览后再确认。",
                 "the files confirmed are not the files previewed (their SHA-256 differ); nothing was imported. Preview again, then confirm.",
+            ),
+            ErrorCode::FileRefused => (
+                "文件无法读取（不是电子表格，或结构异常），没有保存",
+                "the file cannot be read (not a spreadsheet, or crafted); it was not kept",
+            ),
+            ErrorCode::PreviewQuota => (
+                "未确认的预览已达上限：请先确认或等待过期后再上传",
+                "too many unconfirmed previews: confirm them or let them expire before uploading more",
             ),
             ErrorCode::TooLarge => ("上传的文件太大", "the upload is too large"),
             ErrorCode::Busy => (

@@ -19,6 +19,7 @@ use super::render::{base, import_names, page, v, OrPage, PageResult};
 use super::routes::Routes;
 use super::state::AppState;
 use crate::db::read::batches::{self as read, BatchPage};
+use crate::db::read::uploads as uploads_read;
 
 /// Batches on one imports page.
 const IMPORTS_PER_PAGE: u64 = 100;
@@ -119,10 +120,17 @@ async fn imports_page(
             b["kind_name"] = json!(label);
         }
     }
+    // What every account keeps in unconfirmed previews, against the quota each is held
+    // to: shown to whoever may open this page (the administrator role may not).
+    let previews = uploads_read::kept(&state.db).await.or_page(&ctx)?;
+    let quota = state.config.preview_quota;
     page(
         &ctx,
         "imports.html",
-        context! { nav => "imports", p => v(view), pages, ..base(&ctx) },
+        context! {
+            nav => "imports", p => v(view), pages, previews => v(previews),
+            quota_previews => quota.previews, quota_mb => quota.bytes >> 20, ..base(&ctx)
+        },
     )
 }
 

@@ -33,6 +33,8 @@ pub struct WebConfig {
     pub cache_bytes: usize,
     /// How many uncached figures anonymous visitors may make the server compute.
     pub anonymous: AnonymousLimits,
+    /// Unconfirmed previews and their bytes one account may keep.
+    pub preview_quota: Quota,
 }
 
 impl Default for WebConfig {
@@ -46,6 +48,23 @@ impl Default for WebConfig {
             trusted_proxies: Vec::new(),
             cache_bytes: DEFAULT_CACHE_BYTES,
             anonymous: AnonymousLimits::default(),
+            preview_quota: Default::default(),
+        }
+    }
+}
+
+/// How many unconfirmed previews, and how many bytes in them, one account may keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub previews: u64,
+    pub bytes: u64,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota {
+            previews: 20,
+            bytes: 200 << 20,
         }
     }
 }

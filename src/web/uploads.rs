@@ -15,10 +15,9 @@ use minijinja::context;
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -27,9 +26,10 @@ use super::ctx::Ctx;
 use super::error::{ApiError, ErrorBody, ErrorCode, OrApi, WebError};
 use super::render::{base, import_names, page, v, OrPage, PageResult};
 use super::routes::Routes;
-use super::state::AppState;
+use super::state::{AppState, Quota};
 use crate::access::Actor;
-use crate::entities::upload;
+use crate::db::read::uploads as uploads_read;
+use crate::entities::{upload, upload_preview};
 use crate::imports::{self, FileStatus, ImportOptions, ImportReport};
 use crate::Lang;
 
@@ -68,12 +68,12 @@ pub fn router(body_limit: usize) -> Routes {
         .api(auth::FINANCE, routes!(commit_api))
 }
 
-/// Errors and warnings listed on a page per file; the rest are counted (the API and the
-/// command line list them all).
+/// Errors and warnings listed on a page per file; the rest are counted (the API lists the
+/// first 1,000 of each kind, and counts them all).
 const MAX_LISTED: usize = 1_000;
 
 /// Previewed uploads never confirmed are dropped after this long.
-const KEEP_UNCONFIRMED: chrono::Duration = chrono::Duration::days(7);
+pub const KEEP_UNCONFIRMED: chrono::Duration = chrono::Duration::days(7);
 
 /// One kept file of an upload.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -95,9 +95,12 @@ pub struct Preview {
     pub files: Vec<UploadedFile>,
     /// True when every file was confirmed.
     pub committed: bool,
-    /// The dry run: what would be new, changed, unchanged; every error and warning.
+    /// The dry run: what would be new, changed, unchanged; the first 1,000 errors and
+    /// warnings of each kind, and how many of each there are (`error_counts`,
+    /// `warning_counts`, `error_total`, `warning_total`). Computed when the files are
+    /// uploaded and kept; checked again once if the ledger has changed since.
     #[schema(value_type = Object)]
-    pub check: ImportReport,
+    pub check: serde_json::Value,
 }
 
 /// The confirmation: the SHA-256 of every previewed file, in order.
@@ -129,31 +132,80 @@ fn new_token() -> String {
     hex::encode(rand::rng().random::<[u8; 16]>())
 }
 
-/// Keeps the files of one upload; returns its token.
+/// Drops the previews that expired (uploaded over [`KEEP_UNCONFIRMED`] ago and never
+/// confirmed): abandoned previews are not source documents.
+pub async fn purge(db: &sea_orm::DatabaseConnection) -> Result<u64, DbErr> {
+    // One transaction: a reader never sees the files gone and their check still kept.
+    let txn = db.begin().await?;
+    let n = uploads_read::purge(&txn, Utc::now() - KEEP_UNCONFIRMED).await?;
+    txn.commit().await?;
+    Ok(n)
+}
+
+/// Purges expired previews every `every`, for as long as the server runs, so that they go
+/// even when nobody uploads.
+pub async fn purge_every(db: sea_orm::DatabaseConnection, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match purge(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "expired previews purged"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge expired previews"),
+        }
+    }
+}
+
+/// Refuses a file the guard refuses (not a spreadsheet, crafted, over a limit) before it is
+/// kept: there is nothing in it to preview or confirm.
+fn refuse_at_once(files: &[(String, Vec<u8>)], limits: &imports::Limits) -> Result<(), WebError> {
+    for (name, bytes) in files {
+        if let Err(e) = imports::guard::inspect(bytes, limits) {
+            return Err(WebError::new(
+                ErrorCode::FileRefused,
+                format!("{name}：{}；文件没有保存", e.zh()),
+                format!("{name}: {e}; the file was not kept"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the files of one upload, within the account's quota; returns its token.
 pub async fn save(
     db: &sea_orm::DatabaseConnection,
     files: Vec<(String, Vec<u8>)>,
     actor: &str,
-) -> Result<String, DbErr> {
+    quota: Quota,
+) -> Result<String, WebError> {
     let token = new_token();
     let now = Utc::now();
     let txn = db.begin().await?;
-    // Abandoned previews are not source documents; only confirmed files are kept for good.
-    // Never a file a batch came from, whatever its status says (a commit cut off after the
-    // import but before the status was written leaves it "previewed").
-    upload::Entity::delete_many()
-        .filter(upload::Column::Status.eq("previewed"))
-        .filter(upload::Column::UploadedAt.lt(now - KEEP_UNCONFIRMED))
-        .filter(
-            upload::Column::Sha256.not_in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(sea_orm::sea_query::Alias::new("sha256"))
-                    .from(sea_orm::sea_query::Alias::new("import_batches"))
-                    .to_owned(),
+    uploads_read::purge(&txn, now - KEEP_UNCONFIRMED).await?;
+    let kept = uploads_read::kept_by(&txn, actor).await?;
+    let adding: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
+    if kept.previews as u64 + 1 > quota.previews || kept.bytes as u64 + adding > quota.bytes {
+        let mb = |b: u64| format!("{:.1} MB", b as f64 / 1_048_576.0);
+        return Err(WebError::new(
+            ErrorCode::PreviewQuota,
+            format!(
+                "您已有 {} 个未确认的预览（{}），上限为 {} 个、{}：请确认或等待过期（{} 天）后再上传",
+                kept.previews,
+                mb(kept.bytes as u64),
+                quota.previews,
+                mb(quota.bytes),
+                KEEP_UNCONFIRMED.num_days()
             ),
-        )
-        .exec(&txn)
-        .await?;
+            format!(
+                "you keep {} unconfirmed previews ({}); the limit is {} and {}: confirm them or let them expire ({} days) before uploading more",
+                kept.previews,
+                mb(kept.bytes as u64),
+                quota.previews,
+                mb(quota.bytes),
+                KEEP_UNCONFIRMED.num_days()
+            ),
+        ));
+    }
     for (i, (name, bytes)) in files.into_iter().enumerate() {
         upload::ActiveModel {
             set_token: Set(token.clone()),
@@ -229,25 +281,109 @@ async fn run(
         .map_err(WebError::internal)
 }
 
-/// The dry run of a kept upload against the ledger as it is now.
-pub async fn preview(state: &AppState, token: &str, lang: Lang) -> Result<Preview, WebError> {
+/// An upload's files without their content.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct FileRow {
+    file_name: String,
+    file_size: i64,
+    sha256: String,
+    status: String,
+    batch_id: Option<i64>,
+}
+
+/// A check as kept: rendered in each language, so that any reader's is served from it.
+fn rendered(report: ImportReport) -> Result<String, WebError> {
+    let mut out = serde_json::Map::new();
+    let mut report = report;
+    for (lang, key) in [(Lang::Zh, "zh"), (Lang::En, "en")] {
+        report.lang = lang;
+        out.insert(
+            key.into(),
+            serde_json::to_value(&report).map_err(WebError::internal)?,
+        );
+    }
+    serde_json::to_string(&out).map_err(WebError::internal)
+}
+
+fn lang_key(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "zh",
+        Lang::En => "en",
+    }
+}
+
+/// Checks a kept upload against the ledger as it is now, and keeps the result.
+async fn check(state: &AppState, token: &str, batches: i64) -> Result<String, WebError> {
     let rows = load(&state.db, token).await?;
-    let committed = rows.iter().all(|r| r.status == "committed");
-    let files = rows
-        .iter()
-        .map(|r| UploadedFile {
-            name: r.file_name.clone(),
-            size: r.file_size,
-            sha256: r.sha256.clone(),
-            status: r.status.clone(),
-            batch_id: r.batch_id,
-        })
-        .collect();
     let nobody = Actor {
         name: "preview".into(),
         address: None,
     };
-    let check = run(state, rows, &options(state, lang, &nobody, true)).await?;
+    let report = run(state, rows, &options(state, Lang::Zh, &nobody, true)).await?;
+    let report = rendered(report)?;
+    use sea_orm::sea_query::OnConflict;
+    upload_preview::Entity::insert(upload_preview::ActiveModel {
+        set_token: Set(token.to_string()),
+        batches: Set(batches),
+        report: Set(report.clone()),
+        computed_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(upload_preview::Column::SetToken)
+            .update_columns([
+                upload_preview::Column::Batches,
+                upload_preview::Column::Report,
+                upload_preview::Column::ComputedAt,
+            ])
+            .to_owned(),
+    )
+    .exec(&state.db)
+    .await?;
+    Ok(report)
+}
+
+/// The dry run of a kept upload: the check kept when it was uploaded, or, when the ledger
+/// has changed since (its batch count differs), the check run again once and kept anew.
+pub async fn preview(state: &AppState, token: &str, lang: Lang) -> Result<Preview, WebError> {
+    let rows = upload::Entity::find()
+        .select_only()
+        .columns([
+            upload::Column::FileName,
+            upload::Column::FileSize,
+            upload::Column::Sha256,
+            upload::Column::Status,
+            upload::Column::BatchId,
+        ])
+        .filter(upload::Column::SetToken.eq(token))
+        .order_by_asc(upload::Column::Position)
+        .into_model::<FileRow>()
+        .all(&state.db)
+        .await?;
+    if rows.is_empty() {
+        return Err(not_found(token));
+    }
+    let committed = rows.iter().all(|r| r.status == "committed");
+    let files = rows
+        .into_iter()
+        .map(|r| UploadedFile {
+            name: r.file_name,
+            size: r.file_size,
+            sha256: r.sha256,
+            status: r.status,
+            batch_id: r.batch_id,
+        })
+        .collect();
+    let batches = crate::db::read::batches::count(&state.db).await?;
+    let kept = upload_preview::Entity::find_by_id(token.to_string())
+        .one(&state.db)
+        .await?
+        .filter(|k| k.batches == batches);
+    let report = match kept {
+        Some(k) => k.report,
+        None => check(state, token, batches).await?,
+    };
+    let mut all: serde_json::Value = serde_json::from_str(&report).map_err(WebError::internal)?;
+    let check = all[lang_key(lang)].take();
     Ok(Preview {
         token: token.to_string(),
         files,
@@ -351,14 +487,16 @@ async fn read_files(
 /// Upload one or more registers (multipart, field `files`): they are kept, checked as a dry
 /// run, and nothing enters the ledger until the preview is confirmed.
 #[utoipa::path(post, path = "/api/v1/uploads", request_body(content_type = "multipart/form-data", description = "One or more files in fields named files"),
-    responses((status = 201, body = Preview), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = Preview), (status = 400, body = ErrorBody, description = "Unreadable form, or a file refused at once (file_refused), not kept"),
+        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody, description = "The account keeps too many unconfirmed previews or bytes (preview_quota)")))]
 async fn upload_api(
     State(state): State<AppState>,
     ctx: Ctx,
     form: Multipart,
 ) -> Result<Response, ApiError> {
     let files = read_files(&state, form).await.or_api(ctx.lang)?;
-    let token = save(&state.db, files, &ctx.actor())
+    refuse_at_once(&files, &state.config.limits).or_api(ctx.lang)?;
+    let token = save(&state.db, files, &ctx.actor(), state.config.preview_quota)
         .await
         .or_api(ctx.lang)?;
     let preview = preview(&state, &token, ctx.lang).await.or_api(ctx.lang)?;
@@ -401,24 +539,26 @@ async fn upload_form(State(state): State<AppState>, ctx: Ctx) -> PageResult {
         "upload.html",
         context! {
             nav => "upload",
-            limit_mb => state.config.max_upload_bytes / (1 << 20), ..base(&ctx)
+            limit_mb => state.config.max_upload_bytes / (1 << 20),
+            quota_previews => state.config.preview_quota.previews,
+            quota_mb => state.config.preview_quota.bytes >> 20, ..base(&ctx)
         },
     )
 }
 
 async fn upload_page(State(state): State<AppState>, ctx: Ctx, form: Multipart) -> PageResult {
     let files = read_files(&state, form).await.or_page(&ctx)?;
-    let token = save(&state.db, files, &ctx.actor()).await.or_page(&ctx)?;
+    refuse_at_once(&files, &state.config.limits).or_page(&ctx)?;
+    let token = save(&state.db, files, &ctx.actor(), state.config.preview_quota)
+        .await
+        .or_page(&ctx)?;
     Ok(Redirect::to(&format!("/upload/{token}")).into_response())
 }
 
-/// The import report as the preview template reads it: names for codes, lists capped.
-fn report_view(r: &ImportReport) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).unwrap_or_default();
+/// The import report as the preview template reads it: lists capped.
+fn report_view(mut v: serde_json::Value) -> serde_json::Value {
     if let Some(files) = v["files"].as_array_mut() {
-        for (f, file) in files.iter_mut().zip(&r.files) {
-            let total: u64 = file.warning_counts.values().sum();
-            f["warning_total"] = json!(total.max(file.warnings.len() as u64));
+        for f in files.iter_mut() {
             for list in ["errors", "warnings"] {
                 if let Some(a) = f[list].as_array_mut() {
                     a.truncate(MAX_LISTED);
@@ -442,7 +582,7 @@ async fn preview_page(
         context! {
             nav => "upload",
             result => false, token, committed => p.committed, files => v(p.files),
-            r => v(report_view(&p.check)), status_names => v(status_names), kind_names => v(kind_names), ..base(&ctx)
+            r => v(report_view(p.check)), status_names => v(status_names), kind_names => v(kind_names), ..base(&ctx)
         },
     )
 }
@@ -466,7 +606,7 @@ async fn commit_page(
         "preview.html",
         context! {
             nav => "upload",
-            result => true, token, r => v(report_view(&report)), status_names => v(status_names), kind_names => v(kind_names), ..base(&ctx)
+            result => true, token, r => v(report_view(serde_json::to_value(&report).unwrap_or_default())), status_names => v(status_names), kind_names => v(kind_names), ..base(&ctx)
         },
     )
 }

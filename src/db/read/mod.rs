@@ -7,3 +7,4 @@ pub mod contracts;
 pub mod dashboard;
 pub mod history;
 pub mod ledger;
+pub mod uploads;

@@ -30,7 +30,7 @@ use crate::db::sql::is_postgres;
 use crate::disbursements::{ContractTerms, Findings};
 use crate::entities::{contract, import_batch};
 use crate::register::columns::{ColumnMap, Field, SheetKind};
-use crate::register::problems::{cell_ref, Kind, Location, Problem, Severity};
+use crate::register::problems::{cell_ref, Kind, Location, Problem, Severity, MAX_ERRORS_KEPT};
 use crate::register::records::{ContractRecord, Parsed, ServiceRecord, Source};
 
 /// Counts of one kind of record in one file.
@@ -68,6 +68,8 @@ pub struct Outcome {
     pub problems: Vec<Problem>,
     /// Warnings by code, including those not kept in `problems`.
     pub warning_counts: HashMap<&'static str, u64>,
+    /// Errors by code, including those not kept in `problems`.
+    pub error_counts: HashMap<&'static str, u64>,
 }
 
 /// Warnings of one kind kept in full per file; the rest are counted.
@@ -98,6 +100,7 @@ struct Ctx<'a> {
     /// than found by scanning a list that can hold a million errors.
     has_error: bool,
     warning_counts: HashMap<&'static str, u64>,
+    error_counts: HashMap<&'static str, u64>,
     batch_id: i64,
     actor: &'a str,
     now: chrono::DateTime<Utc>,
@@ -105,16 +108,18 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn problem(&mut self, src: &Source, field: Field, value: Option<String>, kind: Kind) {
-        if kind.severity() == Severity::Error {
+        // A million-row file can warn a hundred thousand times, or be wrong a million
+        // times: the first of each kind are listed, the rest counted.
+        let (counts, cap) = if kind.severity() == Severity::Error {
             self.has_error = true;
+            (&mut self.error_counts, MAX_ERRORS_KEPT)
         } else {
-            let n = self.warning_counts.entry(kind.code()).or_insert(0);
-            *n += 1;
-            // A million-row file can warn a hundred thousand times; the first of each kind
-            // are listed, the rest counted (errors are always all listed).
-            if *n > MAX_WARNINGS_KEPT {
-                return;
-            }
+            (&mut self.warning_counts, MAX_WARNINGS_KEPT)
+        };
+        let n = counts.entry(kind.code()).or_insert(0);
+        *n += 1;
+        if *n > cap {
+            return;
         }
         let col = self
             .columns
@@ -246,6 +251,7 @@ impl<'a> Store<'a> {
                 problems: Vec::new(),
                 has_error: false,
                 warning_counts: HashMap::new(),
+                error_counts: HashMap::new(),
                 batch_id,
                 actor: &meta.actor,
                 now,
@@ -340,6 +346,7 @@ impl<'a> Store<'a> {
             counts: self.counts,
             problems: self.ctx.problems,
             warning_counts: self.ctx.warning_counts,
+            error_counts: self.ctx.error_counts,
         })
     }
 }
