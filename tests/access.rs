@@ -473,14 +473,37 @@ both_backends! {
         let again = sign_in(&state, "ada", "password-1", None).await;
         assert_eq!(again.status, StatusCode::UNAUTHORIZED);
         assert!(again.cookie("procure_session").is_none());
+        // Enabling the account again does not bring back the token it had: disabling revoked it.
         access::set_disabled(&t.db, "ada", false, &me()).await.unwrap();
-        assert_eq!(call(&state, get(token.clone())).await.status, StatusCode::OK);
-        access::revoke_token(&t.db, id, &me()).await.unwrap();
-        assert_eq!(call(&state, get(token)).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&state, get(token.clone())).await.status, StatusCode::UNAUTHORIZED);
+        assert!(access::revoke_token(&t.db, id, &me()).await.is_err(), "already revoked");
+        let (new_id, new_token) = access::create_token(&t.db, "ada", "script", &me()).await.unwrap();
+        assert_eq!(call(&state, get(new_token.clone())).await.status, StatusCode::OK);
+        access::revoke_token(&t.db, new_id, &me()).await.unwrap();
+        assert_eq!(call(&state, get(new_token)).await.status, StatusCode::UNAUTHORIZED);
         assert_eq!(call(&state, get("prc_made_up".into())).await.status, StatusCode::UNAUTHORIZED);
         // Tokens are stored hashed, and revoking twice says there is nothing to revoke.
         assert_eq!(t.scalar("SELECT COUNT(*) FROM api_tokens WHERE token_hash LIKE 'prc_%'").await, 0);
-        assert!(access::revoke_token(&t.db, id, &me()).await.is_err());
+        assert!(access::revoke_token(&t.db, new_id, &me()).await.is_err());
+        assert_eq!(
+            t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'account.disable' AND detail = '1 API token(s) revoked'").await,
+            1
+        );
+    }
+}
+
+both_backends! {
+    async fn a_nul_in_a_sign_in_name_is_a_failed_sign_in_not_a_server_error(t: &TestDb) {
+        access::add_account(&t.db, "ada", Role::Auditor, "password-1", &me()).await.unwrap();
+        let state = AppState::new(t.db.clone(), WebConfig::default());
+        for name in ["ada%00", "a%00da", "%00"] {
+            let r = sign_in(&state, name, "password-1", None).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{name}");
+            assert!(r.cookie("procure_session").is_none(), "{name} signed in");
+        }
+        // The failure is recorded, with the NUL shown as a replacement character.
+        assert!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed'").await >= 1);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE actor LIKE 'ada%' AND action = 'login'").await, 0);
     }
 }
 

@@ -178,15 +178,22 @@ async fn set_disabled_in(
 ) -> Result<(), AccessError> {
     let id = account_id(db, name).await?;
     stored::set_disabled(db, id, disabled).await?;
+    let mut detail = String::new();
     if disabled {
         stored::delete_sessions_of(db, id).await?;
+        // A disabled account's tokens are revoked, not merely unusable: enabling the account
+        // again must not bring back a token that may have leaked meanwhile.
+        let revoked = stored::revoke_tokens_of(db, id, Utc::now()).await?;
+        if revoked > 0 {
+            detail = format!("{revoked} API token(s) revoked");
+        }
     }
     let action = if disabled {
         "account.disable"
     } else {
         "account.enable"
     };
-    audit::record(db, by, action, &format!("account {name}"), "").await?;
+    audit::record(db, by, action, &format!("account {name}"), &detail).await?;
     Ok(())
 }
 
@@ -315,7 +322,14 @@ pub async fn login(
     address: Option<String>,
 ) -> Result<Result<NewSession, LoginRefused>, AccessError> {
     let _turn = LOGIN_GATE.acquire().await.ok();
-    let name: String = name.chars().take(64).collect();
+    // A control character (a NUL, which PostgreSQL refuses in text) can be in no account's
+    // name: it is kept visible as U+FFFD, so the attempt is an ordinary failed sign-in of a
+    // name that does not exist, recorded like any other.
+    let name: String = name
+        .chars()
+        .take(64)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
     let from: String = address
         .clone()
         .unwrap_or_default()

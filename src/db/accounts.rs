@@ -324,6 +324,20 @@ pub async fn insert_token(
     .unwrap_or(0))
 }
 
+/// Revokes every token of an account not yet revoked; how many.
+pub async fn revoke_tokens_of(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    at: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    exec(
+        db,
+        "UPDATE api_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL",
+        vec![at.into(), account_id.into()],
+    )
+    .await
+}
+
 /// Revokes a token not yet revoked; the number of tokens revoked (0 or 1).
 pub async fn revoke_token(
     db: &impl ConnectionTrait,
