@@ -18,3 +18,13 @@ pub fn sha256(s: &str) -> String {
 pub fn secret() -> String {
     hex::encode(rand::rng().random::<[u8; 32]>())
 }
+
+/// Equal in time whatever the first difference: for comparing a secret someone shows (a
+/// CSRF token) with the one kept.
+pub fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}

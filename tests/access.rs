@@ -396,10 +396,39 @@ both_backends! {
         let page = call(&state, with_session(Request::get("/upload"), &session).body(Body::empty()).unwrap()).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("fiona"));
-        let csrf = {
-            let at = page.body.find("csrf=").unwrap() + 5;
-            page.body[at..at + 64].to_string()
+        // The token is a field of the upload form, never in its URL.
+        assert!(!page.body.contains("?csrf="), "a CSRF token in a URL");
+        let csrf = csrf_in(&page.body);
+        let multipart = |parts: &[(&str, Option<&str>, &str)]| {
+            let mut body = String::new();
+            for (name, file, value) in parts {
+                body.push_str("--b0undary\r\nContent-Disposition: form-data; name=\"");
+                body.push_str(name);
+                body.push('"');
+                if let Some(f) = file {
+                    body.push_str(&format!("; filename=\"{f}\""));
+                }
+                body.push_str(&format!("\r\n\r\n{value}\r\n"));
+            }
+            body.push_str("--b0undary--\r\n");
+            with_session(Request::post("/upload"), &session)
+                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=b0undary")
+                .body(Body::from(body))
+                .unwrap()
         };
+        let file = ("files", Some("c.csv"), "项目编号,项目名称\n");
+        let wrong = "0".repeat(64);
+        for (why, parts) in [
+            ("no token", vec![file]),
+            ("a wrong token", vec![("csrf", None, wrong.as_str()), file]),
+            ("the file before the token", vec![file, ("csrf", None, csrf.as_str())]),
+        ] {
+            let r = call(&state, multipart(&parts)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{why}");
+        }
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM uploads").await, 0, "nothing kept from a forged form");
+        let r = call(&state, multipart(&[("csrf", None, csrf.as_str()), file])).await;
+        assert_ne!(r.status, StatusCode::FORBIDDEN, "the form with its token is read");
         let post = |body: String| {
             with_session(Request::post("/upload/0123456789abcdef/commit"), &session)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

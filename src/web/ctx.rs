@@ -17,6 +17,13 @@ use crate::Lang;
 /// The cookie that remembers the language switch.
 pub const LANG_COOKIE: &str = "procure_lang";
 
+/// A browser's multipart form whose CSRF token travels in the body, as its first field
+/// `csrf` (never in the URL, where logs and the Referer would keep it): the access check
+/// cannot read the body without holding the whole upload, so the handler that reads the
+/// form checks the token against this one before it reads any file.
+#[derive(Debug, Clone)]
+pub struct CsrfInBody(pub String);
+
 /// The identity a request carries.
 #[derive(Debug, Clone, Default)]
 pub enum Who {

@@ -9,23 +9,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
-use super::ctx::Who;
+use super::ctx::{CsrfInBody, Who};
 use super::error::{ErrorCode, WebError};
 use super::render;
 use super::state::AppState;
 use crate::access;
+use crate::crypto::same;
 
 /// The session cookie: HttpOnly, SameSite=Strict, Secure over TLS.
 pub const SESSION_COOKIE: &str = "procure_session";
-
-/// Equal in time whatever the first difference (a CSRF token is a secret).
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
 
 async fn identify(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Who, WebError> {
     // Only a Bearer token is ours; other schemes (a proxy's Basic auth) are not our business.
@@ -158,7 +150,16 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
                 Err(e) => return refuse(&state, &Request::default(), &who, e),
             };
             req = r;
-            if !token.is_some_and(|t| same(&t, csrf)) {
+            let multipart = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("multipart/form-data"));
+            if token.is_none() && multipart {
+                // The form's first field carries it; the upload handler checks it.
+                let expected = CsrfInBody(csrf.clone());
+                req.extensions_mut().insert(expected);
+            } else if !token.is_some_and(|t| same(&t, csrf)) {
                 return refuse(&state, &req, &who, ErrorCode::Csrf.into());
             }
         }

@@ -9,7 +9,7 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Json;
+use axum::{Extension, Json};
 use chrono::Utc;
 use minijinja::context;
 use rand::Rng;
@@ -22,12 +22,13 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use super::auth;
-use super::ctx::Ctx;
+use super::ctx::{CsrfInBody, Ctx};
 use super::error::{ApiError, ErrorBody, ErrorCode, OrApi, WebError};
 use super::render::{base, import_names, page, v, OrPage, PageResult};
 use super::routes::Routes;
 use super::state::{AppState, Quota};
 use crate::access::Actor;
+use crate::crypto::same;
 use crate::db::read::uploads as uploads_read;
 use crate::entities::{upload, upload_preview};
 use crate::imports::{self, FileStatus, ImportOptions, ImportReport};
@@ -432,6 +433,7 @@ pub async fn commit(
 async fn read_files(
     state: &AppState,
     mut form: Multipart,
+    mut csrf: Option<CsrfInBody>,
 ) -> Result<Vec<(String, Vec<u8>)>, WebError> {
     let limit = state.config.max_upload_bytes;
     let mut files = Vec::new();
@@ -450,6 +452,18 @@ async fn read_files(
                 ))
             }
         };
+        if let Some(CsrfInBody(expected)) = &csrf {
+            // The token must come before any file: no file is read for a forged form.
+            let shown = match field.name() {
+                Some("csrf") => field.text().await.ok(),
+                _ => None,
+            };
+            if !shown.is_some_and(|t| same(&t, expected)) {
+                return Err(ErrorCode::Csrf.into());
+            }
+            csrf = None;
+            continue;
+        }
         let Some(name) = field.file_name().map(clean_name) else {
             continue;
         };
@@ -492,9 +506,12 @@ async fn read_files(
 async fn upload_api(
     State(state): State<AppState>,
     ctx: Ctx,
+    csrf: Option<Extension<CsrfInBody>>,
     form: Multipart,
 ) -> Result<Response, ApiError> {
-    let files = read_files(&state, form).await.or_api(ctx.lang)?;
+    let files = read_files(&state, form, csrf.map(|e| e.0))
+        .await
+        .or_api(ctx.lang)?;
     refuse_at_once(&files, &state.config.limits).or_api(ctx.lang)?;
     let token = save(&state.db, files, &ctx.actor(), state.config.preview_quota)
         .await
@@ -546,8 +563,15 @@ async fn upload_form(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     )
 }
 
-async fn upload_page(State(state): State<AppState>, ctx: Ctx, form: Multipart) -> PageResult {
-    let files = read_files(&state, form).await.or_page(&ctx)?;
+async fn upload_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    csrf: Option<Extension<CsrfInBody>>,
+    form: Multipart,
+) -> PageResult {
+    let files = read_files(&state, form, csrf.map(|e| e.0))
+        .await
+        .or_page(&ctx)?;
     refuse_at_once(&files, &state.config.limits).or_page(&ctx)?;
     let token = save(&state.db, files, &ctx.actor(), state.config.preview_quota)
         .await
