@@ -606,6 +606,25 @@ async fn an_admin_manages_accounts_and_tokens_on_the_accounts_page() {
     access::add_account(&t.db, "root", Role::Admin, "password-1", &me())
         .await
         .unwrap();
+    // A finance officer's preview, not yet confirmed.
+    {
+        use sea_orm::{ActiveModelTrait, Set};
+        procure::entities::upload::ActiveModel {
+            set_token: Set("0123456789abcdef".into()),
+            position: Set(0),
+            file_name: Set("may.xlsx".into()),
+            file_size: Set(4321),
+            sha256: Set("ab".repeat(32)),
+            content: Set(vec![0; 16]),
+            uploaded_by: Set("fiona".into()),
+            uploaded_at: Set(chrono::Utc::now()),
+            status: Set("previewed".into()),
+            ..Default::default()
+        }
+        .insert(&t.db)
+        .await
+        .unwrap();
+    }
     let state = AppState::new(t.db.clone(), WebConfig::default());
     let session = sign_in(&state, "root", "password-1", None)
         .await
@@ -618,6 +637,14 @@ async fn an_admin_manages_accounts_and_tokens_on_the_accounts_page() {
             .unwrap(),
     )
     .await;
+    // What each account keeps in unconfirmed previews, against the quota, is shown to admins.
+    assert!(page.body.contains("id=\"previews-kept\""), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<td>fiona</td><td class=\"num\">1</td><td class=\"num\">4321</td>"),
+        "{}",
+        page.body
+    );
     let csrf = csrf_in(&page.body);
     let post = |path: &str, body: String| {
         with_session(Request::post(path), &session)

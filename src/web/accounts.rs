@@ -63,6 +63,12 @@ async fn accounts_page(
         .iter()
         .map(|t| json!({"id": t.id, "account": t.account, "label": t.label, "created_at": crate::dates::local_time(t.created_at), "created_by": t.created_by, "revoked_at": t.revoked_at.map(crate::dates::local_time)}))
         .collect();
+    // An admin watches what each account keeps in unconfirmed previews against its quota.
+    let previews = crate::db::read::uploads::kept(&state.db)
+        .await
+        .map_err(WebError::internal)
+        .or_page(ctx)?;
+    let quota = state.config.preview_quota;
     let roles: Vec<_> = crate::access::Role::ALL
         .iter()
         .map(|r| json!({"code": r.code(), "name": r.name(ctx.lang)}))
@@ -70,7 +76,10 @@ async fn accounts_page(
     page(
         ctx,
         "accounts.html",
-        context! { nav => "accounts", accounts => v(accounts), tokens => v(tokens), roles => v(roles), message, new_token, ..base(ctx) },
+        context! {
+            nav => "accounts", accounts => v(accounts), tokens => v(tokens), roles => v(roles), message, new_token,
+            previews => v(previews), quota_previews => quota.previews, quota_mb => quota.bytes >> 20, ..base(ctx)
+        },
     )
 }
 
