@@ -51,6 +51,16 @@ pub fn normalise_url(raw: &str) -> Result<String, DbError> {
     Ok(format!("sqlite://{file}?mode=rwc"))
 }
 
+/// How long an SQLite write waits for another's transaction (a long import) before it gives
+/// up with "database is locked", which the web answers 503 `database_busy`. 30 s unless
+/// `PROCURE_SQLITE_BUSY_MS` says otherwise.
+fn busy_timeout() -> Duration {
+    std::env::var("PROCURE_SQLITE_BUSY_MS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map_or(Duration::from_secs(30), Duration::from_millis)
+}
+
 /// Opens the database (creating an SQLite file when missing) without migrating it.
 pub async fn open(raw_url: &str) -> Result<DatabaseConnection, DbError> {
     let url = normalise_url(raw_url)?;
@@ -69,7 +79,7 @@ pub async fn open(raw_url: &str) -> Result<DatabaseConnection, DbError> {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30))
+                .busy_timeout(busy_timeout())
                 // An import writes a million rows and four indexes in one transaction: with
                 // SQLite's default 2 MB page cache the index pages it keeps touching are
                 // spilled to the WAL and read back over and over. 16 MB a connection keeps

@@ -24,11 +24,12 @@ pub enum ErrorCode {
     PreviewQuota,
     TooLarge,
     Busy,
+    DatabaseBusy,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
         ErrorCode::BadToken,
@@ -40,6 +41,7 @@ impl ErrorCode {
         ErrorCode::PreviewQuota,
         ErrorCode::TooLarge,
         ErrorCode::Busy,
+        ErrorCode::DatabaseBusy,
         ErrorCode::Internal,
     ];
 
@@ -57,6 +59,7 @@ impl ErrorCode {
             ErrorCode::PreviewQuota => "preview_quota",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::Busy => "busy",
+            ErrorCode::DatabaseBusy => "database_busy",
             ErrorCode::Internal => "internal",
         }
     }
@@ -71,6 +74,7 @@ impl ErrorCode {
             ErrorCode::PreviewMismatch => StatusCode::CONFLICT,
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Busy => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::DatabaseBusy => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +110,10 @@ impl ErrorCode {
             ErrorCode::Busy => (
                 "请求太多：服务器正在为其他访客计算数据，请稍后再试",
                 "too many requests: the server is computing figures for other visitors; please try again shortly",
+            ),
+            ErrorCode::DatabaseBusy => (
+                "数据库正在写入一次导入（较大的文件），暂时无法保存；请稍候片刻再试，已有的内容不受影响",
+                "the database is busy storing an import (a large file) and cannot save this now; try again in a moment; nothing already stored is affected",
             ),
             ErrorCode::Internal => (
                 "服务器内部错误，已记录日志，请稍后再试",
@@ -178,8 +186,30 @@ impl WebError {
 
 impl From<sea_orm::DbErr> for WebError {
     fn from(e: sea_orm::DbErr) -> Self {
+        if database_busy(&e) {
+            tracing::warn!(error = %e, "a write waited out the busy timeout behind an import");
+            return ErrorCode::DatabaseBusy.into();
+        }
         WebError::internal(e)
     }
+}
+
+/// SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED and their extended codes): a
+/// write that waited its whole busy timeout for another's transaction, which on this
+/// ledger is a long import. It is the bureau's timing, not a fault: answered 503 with a
+/// retry, never 500.
+pub fn database_busy(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx = match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s))
+        | DbErr::Conn(RuntimeErr::SqlxError(s)) => s,
+        _ => return false,
+    };
+    sqlx.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 impl From<axum::http::header::InvalidHeaderValue> for WebError {
@@ -223,7 +253,14 @@ impl IntoResponse for ApiError {
                 message: self.err.message(self.lang).to_string(),
             },
         };
-        (self.err.status(), Json(body)).into_response()
+        let mut resp = (self.err.status(), Json(body)).into_response();
+        if self.err.code == ErrorCode::DatabaseBusy {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+        resp
     }
 }
 

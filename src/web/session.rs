@@ -100,7 +100,10 @@ async fn login(
     let password = f.get("password").map(String::as_str).unwrap_or("");
     let outcome = crate::access::login(&state.db, name, password, ctx.address())
         .await
-        .map_err(WebError::internal)
+        .map_err(|e| match e {
+            crate::access::AccessError::Db(db) => WebError::from(db),
+            other => WebError::internal(other),
+        })
         .or_page(&ctx)?;
     match outcome {
         Ok(session) => {
