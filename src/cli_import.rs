@@ -75,6 +75,11 @@ pub async fn run(
     Ok(report.ok)
 }
 
+/// Every error found in a file, listed or not.
+fn errors_found(r: &FileReport) -> u64 {
+    r.error_total.max(r.errors.len() as u64)
+}
+
 fn counts_line(r: &FileReport, lang: Lang) -> String {
     r.counts
         .iter()
@@ -144,12 +149,12 @@ pub fn render(report: &ImportReport, lang: Lang) -> String {
             (FileStatus::Rejected, Lang::Zh) => format!(
                 "✘ {}：发现 {} 处错误，本文件未导入任何内容",
                 r.file,
-                r.errors.len()
+                errors_found(r)
             ),
             (FileStatus::Rejected, Lang::En) => format!(
                 "✘ {}: {} error(s); nothing from this file was stored",
                 r.file,
-                r.errors.len()
+                errors_found(r)
             ),
         };
         out.push_str(&head);
@@ -164,13 +169,23 @@ pub fn render(report: &ImportReport, lang: Lang) -> String {
                 Lang::En => format!("  skipped sheet '{}': not a known register\n", s.name),
             });
         }
-        // Every error is listed; warnings, which store anyway, up to a screenful.
+        // The errors kept (up to 1,000 of each kind) are listed, and how many more there were;
+        // warnings, which store anyway, up to a screenful.
         for p in &r.errors {
             out.push_str(&format!(
                 "  {} {}\n",
                 lang.pick("错误", "error"),
                 p.line(lang)
             ));
+        }
+        let unlisted = errors_found(r).saturating_sub(r.errors.len() as u64);
+        if unlisted > 0 {
+            out.push_str(&match lang {
+                Lang::Zh => format!("  …另有 {unlisted} 处错误未列出（每类只列出前 1000 处）\n"),
+                Lang::En => format!(
+                    "  … {unlisted} more errors not listed (the first 1,000 of each kind are)\n"
+                ),
+            });
         }
         for p in r.warnings.iter().take(MAX_WARNINGS_SHOWN) {
             out.push_str(&format!(

@@ -164,3 +164,25 @@ both_backends! {
         assert!(entries.iter().filter(|e| e.action != "login").all(|e| e.actor.ends_with("(command line)")));
     }
 }
+
+both_backends! {
+    async fn a_file_with_more_errors_than_are_listed_says_how_many_there_were(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.csv");
+        let mut csv = String::from("项目编号,项目名称,服务类别,承接机构,合同金额,开始日期,结束日期\n");
+        for i in 0..1500 {
+            csv.push_str(&format!("C{i},t,老年服务,p,1000,notadate,2019-12-31\n"));
+        }
+        std::fs::write(&file, csv).unwrap();
+        let out = procure()
+            .args(["--database", &t.url, "import", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("发现 1500 处错误"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with("  错误")).count(), 1000);
+        assert!(text.contains("…另有 500 处错误未列出"), "{text}");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM contracts").await, 0);
+    }
+}

@@ -191,6 +191,11 @@ pub async fn serve(db: DatabaseConnection, addr: &str, config: WebConfig) -> any
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
+            // The shutdown signal is polled first, so its handler is installed before the
+            // first connection is served: a SIGTERM right after the first answer is caught,
+            // not the default "terminate".
+            biased;
+            _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -200,7 +205,6 @@ pub async fn serve(db: DatabaseConnection, addr: &str, config: WebConfig) -> any
                     continue;
                 }
             },
-            _ = &mut shutdown => break,
         };
         // What `into_make_service_with_connect_info` would give each request.
         let service = TowerToHyperService::new(
