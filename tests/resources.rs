@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::server::{serve, Server};
+use common::server::{serve, sign_in, Server};
 
 use procure::access::Role;
 use serde_json::Value as Json;
@@ -26,40 +26,6 @@ fn peak_rss(server: &Server) -> u64 {
         .parse()
         .unwrap();
     kb * 1024
-}
-
-/// Signs in through the login form of `base`; returns the session cookie's value.
-async fn sign_in(base: &str, name: &str) -> String {
-    let http = reqwest::Client::new();
-    let form = http.get(format!("{base}/login")).send().await.unwrap();
-    let cookie = |r: &reqwest::Response, name: &str| {
-        r.headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|c| {
-                c.strip_prefix(&format!("{name}="))
-                    .map(|v| v.split(';').next().unwrap().to_string())
-            })
-    };
-    let login = cookie(&form, "procure_login").unwrap();
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{base}/login"))
-        .header(reqwest::header::COOKIE, format!("procure_login={login}"))
-        .form(&[
-            ("login_token", login.as_str()),
-            ("name", name),
-            ("password", "password-1"),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    cookie(&r, "procure_session").unwrap()
 }
 
 /// 1,048,575 payment rows with four bad cells each (code, date, amount, voucher), about 9 MB.

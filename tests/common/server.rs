@@ -40,3 +40,37 @@ pub fn serve(url: &str, extra: &[&str]) -> Server {
     std::thread::spawn(move || for _ in lines {});
     Server { child, base }
 }
+
+/// Signs in through the login form of `base` (password "password-1"); returns the session cookie's value.
+pub async fn sign_in(base: &str, name: &str) -> String {
+    let http = reqwest::Client::new();
+    let form = http.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                c.strip_prefix(&format!("{name}="))
+                    .map(|v| v.split(';').next().unwrap().to_string())
+            })
+    };
+    let login = cookie(&form, "procure_login").unwrap();
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/login"))
+        .header(reqwest::header::COOKIE, format!("procure_login={login}"))
+        .form(&[
+            ("login_token", login.as_str()),
+            ("name", name),
+            ("password", "password-1"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    cookie(&r, "procure_session").unwrap()
+}
