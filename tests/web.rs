@@ -62,6 +62,11 @@ async fn send(w: &Web, mut req: Request<Body>) -> Answer {
         header::AUTHORIZATION,
         format!("Bearer {}", w.token).parse().unwrap(),
     );
+    answer(w, req).await
+}
+
+/// The server's answer to `req`, as it is: no credentials added.
+async fn answer(w: &Web, req: Request<Body>) -> Answer {
     let resp = router(w.state.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -451,7 +456,7 @@ both_backends! {
         assert_eq!(detail["code"], code.as_str());
         assert_eq!(detail["source"]["file"], "sample-register.xlsx");
         let paid: i64 = detail["payments"].as_array().unwrap().iter()
-            .map(|p| procure::Money::parse(p["amount"].as_str().unwrap()).unwrap().to_fen().unwrap())
+            .map(|p| procure::Money::parse(p["amount"].as_str().unwrap()).unwrap().fen())
             .sum();
         assert_eq!(procure::Money::from_fen(paid).to_string(), detail["paid"].as_str().unwrap());
         for p in detail["payments"].as_array().unwrap() {
@@ -764,18 +769,7 @@ async fn anonymous(w: &Web, ip: &str, uri: &str) -> Answer {
             ip.parse().unwrap(),
             40_000,
         )));
-    let resp = router(w.state.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    answer(w, req).await
 }
 
 both_backends! {
