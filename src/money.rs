@@ -58,13 +58,6 @@ impl Money {
         i64::try_from(self.0.mantissa()).expect("a Money always fits a BIGINT of fen")
     }
 
-    /// The count of fen; fails only if the amount is beyond what a BIGINT holds.
-    pub fn to_fen(self) -> Result<i64, MoneyError> {
-        let m = self.0.mantissa();
-        debug_assert_eq!(self.0.scale(), 2);
-        i64::try_from(m).map_err(|_| MoneyError::Overflow)
-    }
-
     /// An exact decimal, which must already be whole fen (or a half fen: see [`Self::from_decimal_rounded`]).
     pub fn from_decimal(d: Decimal) -> Result<Money, MoneyError> {
         Self::from_decimal_rounded(d)
@@ -234,9 +227,7 @@ impl<'de> Deserialize<'de> for Money {
 /// writes fen, so no bare `i64` of fen travels outside this mapping.
 impl From<Money> for sea_orm::Value {
     fn from(m: Money) -> Self {
-        sea_orm::Value::BigInt(Some(
-            m.to_fen().expect("a Money always fits a BIGINT of fen"),
-        ))
+        sea_orm::Value::BigInt(Some(m.fen()))
     }
 }
 
@@ -338,10 +329,10 @@ mod tests {
     #[test]
     fn fen_round_trip_and_limits() {
         let big = m("9999999999999999.99");
-        assert_eq!(big.to_fen().unwrap(), 999_999_999_999_999_999);
+        assert_eq!(big.fen(), 999_999_999_999_999_999);
         assert_eq!(Money::from_fen(999_999_999_999_999_999), big);
         assert_eq!(Money::from_fen(-1).to_string(), "-0.01");
-        assert_eq!(Money::from_fen(i64::MAX).to_fen().unwrap(), i64::MAX);
+        assert_eq!(Money::from_fen(i64::MAX).fen(), i64::MAX);
         assert_eq!(
             Money::from_fen(i64::MAX).checked_add(m("0.01")),
             Err(MoneyError::Overflow)

@@ -64,7 +64,7 @@ fn read_sheet(path: &Path, name: &str) -> Table {
 
 fn fen(cell: &Data) -> i64 {
     match cell {
-        Data::Float(f) => Money::from_cell_f64(*f).unwrap().to_fen().unwrap(),
+        Data::Float(f) => Money::from_cell_f64(*f).unwrap().fen(),
         Data::Int(i) => i * 100,
         other => panic!("not an amount: {other:?}"),
     }
@@ -587,17 +587,12 @@ fn generated_payments_never_exceed_their_contracts_and_reuse_no_voucher() {
     };
     let value: BTreeMap<String, i64> = read("contracts.csv")
         .into_iter()
-        .map(|r| {
-            (
-                r[0].clone(),
-                Money::parse(&r[10]).unwrap().to_fen().unwrap(),
-            )
-        })
+        .map(|r| (r[0].clone(), Money::parse(&r[10]).unwrap().fen()))
         .collect();
     let mut paid: BTreeMap<String, i64> = BTreeMap::new();
     let mut vouchers = BTreeSet::new();
     for r in read("disbursements.csv") {
-        *paid.entry(r[0].clone()).or_default() += Money::parse(&r[2]).unwrap().to_fen().unwrap();
+        *paid.entry(r[0].clone()).or_default() += Money::parse(&r[2]).unwrap().fen();
         assert!(vouchers.insert(r[3].clone()), "voucher {} reused", r[3]);
     }
     for (code, p) in paid {

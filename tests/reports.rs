@@ -69,7 +69,7 @@ fn col(r: &Report, key: &str) -> usize {
 
 fn fen(v: &Val) -> i64 {
     match v {
-        Val::Money(m) => m.to_fen().unwrap(),
+        Val::Money(m) => m.fen(),
         Val::Int(i) => *i,
         Val::Empty => 0,
         other => panic!("not a number: {other:?}"),

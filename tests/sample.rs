@@ -36,7 +36,7 @@ fn sheet_sum(sheet: &str, header: &str, as_fen: bool) -> (i64, usize) {
         }
         n += 1;
         sum += match &r[col] {
-            Data::Float(f) if as_fen => Money::from_cell_f64(*f).unwrap().to_fen().unwrap(),
+            Data::Float(f) if as_fen => Money::from_cell_f64(*f).unwrap().fen(),
             Data::Float(f) => *f as i64,
             Data::Int(i) if as_fen => i * 100,
             Data::Int(i) => *i,

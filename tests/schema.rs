@@ -50,7 +50,7 @@ both_backends! {
         seed(t).await;
         let amounts = ["0.01", "0.10", "100.00", "-0.01", "9999999999999999.99"];
         for (i, a) in amounts.iter().enumerate() {
-            let fen = Money::parse(a).unwrap().to_fen().unwrap();
+            let fen = Money::parse(a).unwrap().fen();
             exec(t, &format!("INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) \
                               VALUES (1, '2019-06-30', {fen}, 'V{i}', 1, 's', {i})")).await.unwrap();
         }

@@ -18,7 +18,7 @@ use std::hash::BuildHasherDefault;
 
 use chrono::NaiveDate;
 
-use crate::money::{Money, MoneyError};
+use crate::money::Money;
 use crate::register::columns::Field;
 use crate::register::problems::Kind;
 use crate::register::records::{PaymentRecord, Source};
@@ -152,15 +152,7 @@ impl Checker {
             );
             return Verdict::Refused;
         };
-        let Ok(amount_fen) = rec.amount.to_fen() else {
-            out.problem(
-                &rec.src,
-                Field::Amount,
-                Some(rec.amount.to_string()),
-                Kind::BadAmount(MoneyError::Overflow),
-            );
-            return Verdict::Refused;
-        };
+        let amount_fen = rec.amount.fen();
         let stored = self.stored.get(&c.id);
         if let Some(s) = stored.and_then(|m| m.get(rec.voucher.as_str())) {
             if s.date == rec.date && s.amount_fen == amount_fen {

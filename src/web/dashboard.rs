@@ -133,10 +133,6 @@ fn wan(m: &Money) -> String {
     group_thousands(&format!("{:.2}", m.wan()))
 }
 
-fn fen(m: &Money) -> i64 {
-    m.to_fen().unwrap_or(0)
-}
-
 impl Dashboard {
     /// The page's figures: the typed summary, with the summary report's table and statement.
     fn of(s: &Summary, report: &Report, lang: Lang) -> Dashboard {
@@ -147,7 +143,7 @@ impl Dashboard {
             .iter()
             .map(|(k, m)| Datum {
                 label: k.name(lang).to_string(),
-                value: fen(m),
+                value: m.fen(),
             })
             .collect();
         let cumulative: Vec<Datum> = s
@@ -155,7 +151,7 @@ impl Dashboard {
             .iter()
             .map(|(month, m)| Datum {
                 label: month.clone(),
-                value: fen(m),
+                value: m.fen(),
             })
             .collect();
         let mut by_street: Vec<Datum> = s

@@ -356,7 +356,7 @@ pub async fn contract(
     let paid: i64 = payments
         .iter()
         .filter(|p| p.paid_on <= as_of)
-        .map(|p| p.amount.to_fen().unwrap_or(0))
+        .map(|p| p.amount.fen())
         .sum();
     let people = services
         .iter()

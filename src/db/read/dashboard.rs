@@ -26,7 +26,7 @@ pub struct Totals {
 impl Totals {
     /// Disbursed against value, in percent to two decimals; none when nothing was bought.
     pub fn execution_rate(&self) -> Option<Decimal> {
-        let (paid, value) = (self.disbursed.to_fen().ok()?, self.value.to_fen().ok()?);
+        let (paid, value) = (self.disbursed.fen(), self.value.fen());
         if value == 0 {
             return None;
         }

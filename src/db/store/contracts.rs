@@ -131,18 +131,7 @@ pub(super) async fn store_contracts(
     let mut history = Vec::new();
     for rec in records {
         let provider_id = resolve_provider(ctx, rec, &mut by_uscc, &mut by_name).await?;
-        let value_fen = match rec.value.to_fen() {
-            Ok(v) => v,
-            Err(e) => {
-                ctx.problem(
-                    &rec.src,
-                    Field::Value,
-                    Some(rec.value.to_string()),
-                    Kind::BadAmount(e),
-                );
-                continue;
-            }
-        };
+        let value_fen = rec.value.fen();
         let fields = ContractFields {
             title: rec.title.clone(),
             category: rec.category,
