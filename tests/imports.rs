@@ -570,10 +570,10 @@ both_backends! {
     async fn crafted_workbooks_are_refused_and_the_program_lives_on(t: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
         let good = register(dir.path());
-        // calamine #684: a shared-strings table declaring 10^12 strings
+        // calamine's shared-strings reservation: a shared-strings table declaring 10^12 strings
         let sst = br#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1000000000000"><si><t>x</t></si></sst>"#;
         let f684 = write(dir.path(), "684.xlsx", rezip(&good, "xl/sharedStrings.xml", sst));
-        // calamine #693: a sheet spanning A1:XFD1048576
+        // calamine's bounding-box allocation: a sheet spanning A1:XFD1048576
         let sheet = br#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>"#;
         let f693 = write(dir.path(), "693.xlsx", rezip(&good, "xl/worksheets/sheet1.xml", sheet));
         // a zip bomb: 300 MB of zeros inside a small file

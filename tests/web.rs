@@ -568,7 +568,7 @@ both_backends! {
         let (base, server) = serve(w.state.clone()).await;
         let http = common::bearer(&w.token);
         let bomb = {
-            // A sheet claiming cells from A1 to XFD1048576 (calamine #693): refused by the guard.
+            // A sheet claiming cells from A1 to XFD1048576 (calamine's bounding-box allocation): refused by the guard.
             let mut out = std::io::Cursor::new(Vec::new());
             let mut z = zip::ZipWriter::new(&mut out);
             let o = zip::write::SimpleFileOptions::default();

@@ -1,5 +1,5 @@
 //! Reads a file's sheets row by row into [`Cell`]s, whatever its format: xlsx/xlsm and xlsb
-//! stream through calamine's cells readers (no bounding-box allocation, calamine issue #693),
+//! stream through calamine's cells readers (no bounding-box allocation of the declared grid),
 //! xls and ods through `worksheet_range` after the guard has checked their sizes, CSV/TSV
 //! through the csv crate after the encoding is detected.
 

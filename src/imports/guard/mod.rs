@@ -37,7 +37,7 @@ use text::sniff_binary;
 /// What it can NOT promise: calamine's `worksheet_range` for xlsx and xlsb sizes its grid
 /// from the cells it finds (`Range::from_sparse`, src/lib.rs:1051), not from the
 /// `<dimension>` a sheet declares, so two cells at A1 and XFD1048576 still ask for 17
-/// billion cells (calamine issue #693). Read xlsx and xlsb with the streaming
+/// billion cells (calamine's bounding-box allocation). Read xlsx and xlsb with the streaming
 /// `worksheet_cells_reader` (`next_cell` only: `next_formula` resizes a Vec to any shared
 /// formula index, src/xlsx/cells_reader.rs:434), and run calamine under `catch_unwind`:
 /// it panics on many malformed files.

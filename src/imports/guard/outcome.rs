@@ -208,21 +208,21 @@ pub enum GuardError {
     /// 422: password-protected or encrypted content.
     #[error("the file is password-protected or encrypted ({what}); remove the password in Excel and upload it again")]
     Encrypted { what: String },
-    /// 422: `uniqueCount` larger than `Limits::max_shared_strings` (calamine issue #684).
+    /// 422: `uniqueCount` larger than `Limits::max_shared_strings` (calamine's shared-strings reservation).
     #[error("\"{part}\" declares {} distinct strings; the limit is {}", group(*.declared), group(*.limit))]
     SharedStringsCount {
         part: String,
         declared: u64,
         limit: u64,
     },
-    /// 422: `uniqueCount` larger than the part could hold (calamine issue #684).
+    /// 422: `uniqueCount` larger than the part could hold (calamine's shared-strings reservation).
     #[error("\"{part}\" declares {} distinct strings but is only {} long", group(*.declared), human_bytes(*.part_bytes))]
     SharedStringsImplausible {
         part: String,
         declared: u64,
         part_bytes: u64,
     },
-    /// 422: a sheet whose grid would be too large (calamine issue #693).
+    /// 422: a sheet whose grid would be too large (calamine's bounding-box allocation).
     #[error("sheet \"{sheet}\" spans {} rows × {} columns ({} cells); the limit is {} rows and {} cells", group(*.rows), group(*.cols), group(.rows.saturating_mul(*.cols)), group(*.max_rows), group(*.max_cells))]
     SheetTooLarge {
         sheet: String,

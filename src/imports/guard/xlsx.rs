@@ -8,7 +8,7 @@ use super::limits::{check_grid, Limits, PEEK_BYTES};
 use super::outcome::{Fault, GuardError};
 use super::xml::{ByteReader, Token, XmlTokens};
 
-/// calamine issue #684: `read_shared_strings` reserves the `uniqueCount` that the first
+/// calamine's shared-strings reservation: `read_shared_strings` reserves the `uniqueCount` that the first
 /// `<sst>` declares before it reads a single string (src/xlsx/mod.rs:362-364); a count of
 /// 10^12 aborts the process. (It ignores `count`, the number of references to strings, which
 /// real registers legitimately push past millions; xlsb's BrtBeginSst count only bounds a
@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn shared_strings_declaring_a_trillion_unique_strings_are_refused() {
-        // calamine issue #684: running calamine on this would abort the test process.
+        // calamine's shared-strings reservation: running calamine on this would abort the test process.
         let bytes = xlsx(
             &sheet("A1:B1"),
             &shared_strings(r#"uniqueCount="1000000000000""#),
@@ -398,7 +398,7 @@ mod tests {
 
     #[test]
     fn a_sheet_dimension_spanning_the_whole_grid_is_refused() {
-        // calamine issue #693: do not hand this to calamine's worksheet_range.
+        // calamine's bounding-box allocation: do not hand this to calamine's worksheet_range.
         let bytes = xlsx(
             &sheet("A1:XFD1048576"),
             &shared_strings(r#"uniqueCount="1""#),
