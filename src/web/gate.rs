@@ -119,6 +119,9 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         Ok(w) => w,
         Err(e) => return refuse(&state, &req, &Who::Anonymous, e),
     };
+    if let Some(err) = super::hardening::screen(&req) {
+        return refuse(&state, &req, &who, err);
+    }
     let Some(path) = req
         .extensions()
         .get::<MatchedPath>()

@@ -6,9 +6,8 @@
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use super::ctx::lang_of;
 use super::error::{ErrorCode, WebError};
 
 /// Pages load scripts, styles and images only from this site; no page may be framed. The
@@ -33,20 +32,12 @@ pub async fn headers(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Refuses, before any handler runs, a state-changing request that a browser sent from
-/// another site, and a query holding a NUL byte.
-pub async fn screen(req: Request, next: Next) -> Response {
-    let lang = lang_of(req.uri(), req.headers());
-    let api = req.uri().path().starts_with("/api/");
-    let refuse = |e: WebError| -> Response {
-        if api {
-            e.api(lang).into_response()
-        } else {
-            (e.status(), e.message(lang).to_string()).into_response()
-        }
-    };
+/// What a request must not be, whoever sends it: a state-changing request that a browser
+/// sent from another site, or a query holding a NUL byte. The access check ([`super::gate`])
+/// asks this first and answers with its refusal, like any other.
+pub fn screen(req: &Request) -> Option<WebError> {
     if req.uri().query().is_some_and(has_nul) {
-        return refuse(WebError::bad_request(
+        return Some(WebError::bad_request(
             "查询参数中含有空字符（NUL），无法处理",
             "a query parameter holds a NUL character",
         ));
@@ -54,13 +45,13 @@ pub async fn screen(req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         && cross_site(req.headers())
     {
-        return refuse(WebError::new(
+        return Some(WebError::new(
             ErrorCode::Csrf,
             "请求来自其他网站，已拒绝（来源校验失败）；请在本系统的页面中操作",
             "the request came from another site and was refused (origin check failed); use this site's own pages",
         ));
     }
-    next.run(req).await
+    None
 }
 
 /// `%00` in any case, or a raw NUL: what would reach the database as a NUL character.

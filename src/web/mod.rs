@@ -88,7 +88,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             gate::authorize,
         ))
-        .layer(axum::middleware::from_fn(hardening::screen))
         .layer(axum::middleware::from_fn(hardening::headers))
         // Forms and JSON are small; only the upload routes above take files.
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
