@@ -166,6 +166,10 @@ enum Command {
         /// How often to look for imports made by other processes, in milliseconds
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
+        /// SQLite: how long a sign-in, a preview or another write waits for an import this
+        /// server is running before it is told to try again, in seconds
+        #[arg(long, default_value_t = 120)]
+        write_wait_secs: u64,
         /// Let anonymous visitors see the aggregate figures (/public, /api/v1/summary)
         #[arg(long)]
         public: bool,
@@ -378,6 +382,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_preview_mb,
             purge_minutes,
             poll_ms,
+            write_wait_secs,
             public,
             secure_cookies,
             trusted_proxies,
@@ -414,6 +419,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     previews: max_previews,
                     bytes: max_preview_mb.saturating_mul(1 << 20),
                 },
+                write_wait: std::time::Duration::from_secs(write_wait_secs),
             };
             tokio::spawn(procure::web::uploads::purge_every(
                 db.clone(),

@@ -591,6 +591,60 @@ both_backends! {
     }
 }
 
+/// An xlsb workbook whose one sheet names a relationship the package does not have:
+/// calamine looks it up by indexing a map (src/xlsb/mod.rs, `relationships[&*relid]`) and
+/// panics with "no entry found for key", as it did on real .xlsb files.
+fn xlsb_naming_a_missing_relationship() -> Vec<u8> {
+    use std::io::Write;
+    let utf16 = |s: &str| {
+        s.encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect::<Vec<u8>>()
+    };
+    // BrtBundleSh (MS-XLSB 2.4.304): hsState, iTabID, strRelID, strName.
+    let mut body = Vec::new();
+    body.extend(0u32.to_le_bytes());
+    body.extend(1u32.to_le_bytes());
+    body.extend(4u32.to_le_bytes());
+    body.extend(utf16("rId9"));
+    body.extend(2u32.to_le_bytes());
+    body.extend(utf16("S1"));
+    // Record type 0x9C in two 7-bit bytes, then the size in one.
+    let mut workbook = vec![0x9C, 0x01, body.len() as u8];
+    workbook.extend(body);
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    out.start_file("[Content_Types].xml", opts).unwrap();
+    out.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#).unwrap();
+    out.start_file("xl/workbook.bin", opts).unwrap();
+    out.write_all(&workbook).unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+both_backends! {
+    async fn a_reader_that_fails_inside_is_reported_like_any_unreadable_file_naming_the_file_and_the_reader(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(dir.path(), "登记表.xlsb", xlsb_naming_a_missing_relationship());
+        for lang in [Lang::Zh, Lang::En] {
+            let o = ImportOptions { lang, ..opts() };
+            let r = import_with(t, std::slice::from_ref(&f), &o).await;
+            assert!(!r.ok);
+            let problems = &r.files[0].errors;
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].code, "file_unreadable");
+            let line = problems[0].line(lang);
+            assert!(line.contains("登记表.xlsb"), "names the file: {line}");
+            assert!(line.contains("xlsb"), "names the reader: {line}");
+            assert!(line.contains(lang.pick("xlsb 读取器无法处理", "the xlsb reader could not handle")), "the reader failed inside: {line}");
+            assert!(!line.contains("panic") && !line.contains("no entry"), "no internals: {line}");
+            if lang == Lang::Zh {
+                assert!(line.contains("文件无法读取") && !line.contains("reader"), "in Chinese: {line}");
+            }
+        }
+        assert_eq!(ledger_counts(t).await, vec![0; 6]);
+    }
+}
+
 /// A register of `count` payments of 1.00 yuan to GD-001 and GD-002 in turn, vouchers V-0 ...
 fn many_payments(count: usize) -> Vec<Vec<V>> {
     let mut rows = vec![header(&PAYMENT_HEADER)];

@@ -168,7 +168,16 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         }
     }
     let signed_in = who.account().is_some();
-    let mut resp = next.run(with(req, who)).await;
+    let mut resp = if req.method() == Method::GET || req.method() == Method::HEAD {
+        next.run(with(req, who)).await
+    } else {
+        // A write takes its turn: after any import this server is running (SQLite).
+        let (bare, asker) = (bare(&req), who.clone());
+        match state.writes.shared(next.run(with(req, who))).await {
+            Ok(resp) => resp,
+            Err(err) => busy(refusal(&state, &bare, &asker, err)),
+        }
+    };
     if signed_in && !path.starts_with("/static/") {
         // Pages and files for a signed-in person (a new API token, vouchers) stay out of
         // shared and back-button caches.
@@ -177,6 +186,24 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
             axum::http::HeaderValue::from_static("no-store"),
         );
     }
+    resp
+}
+
+/// The parts of a request its refusal is made from (language, path), without its body.
+fn bare(req: &Request) -> Request {
+    let mut bare = Request::new(Body::empty());
+    *bare.method_mut() = req.method().clone();
+    *bare.uri_mut() = req.uri().clone();
+    *bare.headers_mut() = req.headers().clone();
+    bare
+}
+
+/// A write told to wait is told for how long, on a page as in the API.
+fn busy(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("5"),
+    );
     resp
 }
 

@@ -30,6 +30,7 @@ pub mod session;
 pub mod state;
 pub mod templates;
 pub mod uploads;
+pub mod writes;
 
 use std::sync::Arc;
 

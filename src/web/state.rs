@@ -8,7 +8,11 @@ use sea_orm::DatabaseConnection;
 
 use super::auth::Permissions;
 use super::cache::{AnonymousLimits, LedgerCache, DEFAULT_CACHE_BYTES};
+use super::writes::WriteGate;
 use crate::imports::Limits;
+
+/// Long enough for an import of a full sheet (a million payments) on this kind of machine.
+pub const DEFAULT_WRITE_WAIT: Duration = Duration::from_secs(120);
 
 /// How the server behaves; the command line sets it.
 #[derive(Debug, Clone)]
@@ -35,6 +39,9 @@ pub struct WebConfig {
     pub anonymous: AnonymousLimits,
     /// Unconfirmed previews and their bytes one account may keep.
     pub preview_quota: Quota,
+    /// How long, on SQLite, a write waits for an import this server is running before it is
+    /// answered 503 `database_busy` (see [`super::writes`]).
+    pub write_wait: Duration,
 }
 
 impl Default for WebConfig {
@@ -49,6 +56,7 @@ impl Default for WebConfig {
             cache_bytes: DEFAULT_CACHE_BYTES,
             anonymous: AnonymousLimits::default(),
             preview_quota: Default::default(),
+            write_wait: DEFAULT_WRITE_WAIT,
         }
     }
 }
@@ -79,11 +87,17 @@ pub struct AppState {
     pub perms: Arc<Permissions>,
     /// The API document, made from the same declarations.
     pub openapi: Arc<utoipa::openapi::OpenApi>,
+    /// On SQLite, the turn to write: imports alone, other writes after them.
+    pub writes: Arc<WriteGate>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: WebConfig) -> AppState {
         AppState {
+            writes: Arc::new(WriteGate::new(
+                !crate::db::sql::is_postgres(&db),
+                config.write_wait,
+            )),
             db,
             cache: Arc::new(LedgerCache::new(config.cache_bytes, config.anonymous)),
             config: Arc::new(config),

@@ -277,6 +277,9 @@ async fn run(
     opts: &ImportOptions,
 ) -> Result<ImportReport, WebError> {
     let files = rows.into_iter().map(|r| (r.file_name, r.content)).collect();
+    // A check writes too (into a transaction it rolls back), so it holds SQLite's write lock
+    // as long as an import: both take the turn alone, and other writes wait for them.
+    let _alone = state.writes.exclusive().await;
     imports::import_bytes(&state.db, files, opts, None)
         .await
         .map_err(WebError::internal)
