@@ -291,10 +291,9 @@ both_backends! {
             assert_eq!(scalar_i64(t, triggers).await, 5);
         }
 
-        // The import attempts', append-only guards', kept previews' and sign-in counts'
-        // migrations came after
-        // the bulk checks: they go down first.
-        migration::Migrator::down(&t.db, Some(5)).await.unwrap();
+        // The import attempts', append-only guards', kept previews', sign-in counts' and
+        // payments' monthly sums' migrations came after the bulk checks: they go down first.
+        migration::Migrator::down(&t.db, Some(6)).await.unwrap();
         assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");
@@ -313,6 +312,8 @@ both_backends! {
         assert!(exec(t, "DELETE FROM contracts WHERE id = 1").await.is_err());
         assert!(exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (999, '2019-06-30', 1, 'X', 1, 's', 2)").await.is_err());
         assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements").await, 1);
+        // Migrating up built the monthly sums of the payments already there.
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM payment_months WHERE month = '2019-06' AND amount_fen = 100 AND payments = 1").await, 1);
     }
 }
 
@@ -335,7 +336,7 @@ struct AppendOnly {
     fresh: &'static str,
 }
 
-const APPEND_ONLY: [AppendOnly; 4] = [
+const APPEND_ONLY: [AppendOnly; 5] = [
     AppendOnly {
         table: "disbursements",
         id: "1",
@@ -374,6 +375,21 @@ const APPEND_ONLY: [AppendOnly; 4] = [
         other_keys: &[],
         fresh: "INSERT INTO audit_log (at, actor, address, action, target, detail) \
                 VALUES ('2019-07-01 00:00:00+00:00', 'admin', NULL, 'user.enabled', 'clerk', '')",
+    },
+    AppendOnly {
+        table: "payment_months",
+        id: "1",
+        cols: "contract_id, month, batch_id, amount_fen, payments, last_paid_on",
+        row: "1, '2019-06', 1, 5100000, 1, '2019-06-30'",
+        rewritten: "1, '2019-06', 1, 1, 1, '2019-06-30'",
+        set: "amount_fen = 1",
+        changed: "amount_fen",
+        other_keys: &[(
+            "contract_id, month, batch_id, amount_fen, payments, last_paid_on",
+            "1, '2019-06', 1, 1, 1, '2019-06-30'",
+        )],
+        fresh: "INSERT INTO payment_months (contract_id, month, batch_id, amount_fen, payments, last_paid_on) \
+                VALUES (1, '2019-07', 1, 7, 1, '2019-07-01')",
     },
     // An attempt that has ended: a running one may still be given its end.
     AppendOnly {
@@ -536,7 +552,7 @@ both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
         assert_eq!(v, Some(common::newest_migration()));
-        assert_eq!(v.as_deref(), Some("m20261130_000004_login_failure_counts"));
+        assert_eq!(v.as_deref(), Some("m20261202_000001_payment_months"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
     }

@@ -9,6 +9,7 @@
 //! order, and writes the rows it accepts.
 
 mod digest;
+pub mod months;
 #[cfg(test)]
 mod tests;
 

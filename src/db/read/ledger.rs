@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use crate::dates::end_of_day;
@@ -234,7 +234,82 @@ async fn roll_back_contracts(
     Ok(())
 }
 
-/// Payments per contract (and per month when `by_month`), aggregated by the database.
+/// The parts a window of dates splits into for summing payments: whole calendar months, read
+/// from `payment_months`, and the days at either end that do not fill a month, read from the
+/// payments themselves through the `paid_on` index. A report as of a date then costs
+/// contracts × months plus at most two partial months of payments, however long the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// Whole months `[from, to)` as `YYYY-MM`; `from` None means since the beginning.
+    pub months: Option<(Option<String>, String)>,
+    /// Day ranges, inclusive.
+    pub days: Vec<(NaiveDate, NaiveDate)>,
+}
+
+fn first_of_month(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).expect("every month has a first day")
+}
+
+fn first_of_next_month(d: NaiveDate) -> Option<NaiveDate> {
+    first_of_month(d).checked_add_months(chrono::Months::new(1))
+}
+
+/// Splits `[from, as_of]` into whole months and partial days.
+pub fn split(from: Option<NaiveDate>, as_of: NaiveDate) -> Split {
+    let mut days = Vec::new();
+    if from.is_some_and(|f| f > as_of) {
+        return Split { months: None, days };
+    }
+    // The first day of the first whole month, None when the window has no start.
+    let first_whole = from.map(|f| {
+        if f.day() == 1 {
+            Some(f)
+        } else {
+            first_of_next_month(f)
+        }
+    });
+    // The day after the last whole month.
+    let ends_month = as_of.succ_opt().is_none_or(|next| next.day() == 1);
+    let end_whole = if ends_month {
+        first_of_next_month(as_of)
+    } else {
+        Some(first_of_month(as_of))
+    };
+    let whole = match (first_whole, end_whole) {
+        (Some(None), _) => false,
+        (Some(Some(a)), Some(b)) => a < b,
+        (Some(Some(_)), None) => true,
+        (None, _) => true,
+    };
+    if !whole {
+        // No whole month inside: the days themselves (a window has a start here).
+        days.push((from.expect("a bounded window"), as_of));
+        return Split { months: None, days };
+    }
+    let lo = first_whole
+        .flatten()
+        .map(crate::disbursements::months::month_of);
+    // A window to the last representable day has no month after it: "9999-99" is after all.
+    let hi = end_whole.map_or_else(
+        || "9999-99".to_string(),
+        crate::disbursements::months::month_of,
+    );
+    if let (Some(f), Some(Some(fw))) = (from, first_whole) {
+        if f < fw {
+            days.push((f, fw.pred_opt().expect("after a first day")));
+        }
+    }
+    if !ends_month {
+        days.push((first_of_month(as_of), as_of));
+    }
+    Split {
+        months: Some((lo, hi)),
+        days,
+    }
+}
+
+/// Payments per contract (and per month when `by_month`): whole months from their sums
+/// (`payment_months`), the days that do not fill a month from the payments.
 pub async fn paid(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -242,33 +317,60 @@ pub async fn paid(
     snap: &mut Snapshot,
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    let (filter, values) = window(scope, "d.paid_on", "d.batch_id");
+    let parts = split(scope.from, scope.as_of);
+    let mut queries: Vec<(String, Vec<Value>)> = Vec::new();
+    if let Some((lo, hi)) = &parts.months {
+        let mut values: Vec<Value> = vec![hi.clone().into()];
+        let mut filter = "m.month < ?".to_string();
+        if let Some(lo) = lo {
+            values.push(lo.clone().into());
+            filter.push_str(" AND m.month >= ?");
+        }
+        filter.push_str(&recorded_clause(scope, "m.batch_id", &mut values));
+        let (month_col, group) = match by_month {
+            true => ("m.month AS m, ", ", m.month"),
+            false => ("", ""),
+        };
+        queries.push((
+            format!(
+                "SELECT m.contract_id, {month_col}CAST(SUM(m.amount_fen) AS BIGINT) AS fen, \
+                 CAST(SUM(m.payments) AS BIGINT) AS n, MAX(m.last_paid_on) AS last \
+                 FROM payment_months m WHERE {filter} GROUP BY m.contract_id{group}"
+            ),
+            values,
+        ));
+    }
     let month = month_expr(backend, "d.paid_on");
-    let sql = if by_month {
-        format!(
-            "SELECT d.contract_id, {month} AS m, CAST(SUM(d.amount_fen) AS BIGINT) AS fen, COUNT(*) AS n \
-             FROM disbursements d WHERE {filter} GROUP BY d.contract_id, {month}"
-        )
-    } else {
-        format!(
-            "SELECT d.contract_id, CAST(SUM(d.amount_fen) AS BIGINT) AS fen, COUNT(*) AS n, MAX(d.paid_on) AS last \
-             FROM disbursements d WHERE {filter} GROUP BY d.contract_id"
-        )
-    };
-    for r in db.query_all_raw(stmt(backend, &sql, values)).await? {
-        let id: i64 = get(&r, "contract_id")?;
-        let fen: i64 = get(&r, "fen")?;
-        if by_month {
-            snap.paid_by_month.insert((id, get(&r, "m")?), fen);
-        } else {
-            snap.paid.insert(
-                id,
-                Paid {
-                    fen,
-                    count: get(&r, "n")?,
-                    last: get(&r, "last")?,
-                },
-            );
+    for (lo, hi) in &parts.days {
+        let mut values: Vec<Value> = vec![(*lo).into(), (*hi).into()];
+        let filter = format!(
+            "d.paid_on >= ? AND d.paid_on <= ?{}",
+            recorded_clause(scope, "d.batch_id", &mut values)
+        );
+        let (month_col, group) = match by_month {
+            true => (format!("{month} AS m, "), format!(", {month}")),
+            false => (String::new(), String::new()),
+        };
+        queries.push((
+            format!(
+                "SELECT d.contract_id, {month_col}CAST(SUM(d.amount_fen) AS BIGINT) AS fen, COUNT(*) AS n, \
+                 MAX(d.paid_on) AS last FROM disbursements d WHERE {filter} GROUP BY d.contract_id{group}"
+            ),
+            values,
+        ));
+    }
+    for (sql, values) in queries {
+        for r in db.query_all_raw(stmt(backend, &sql, values)).await? {
+            let id: i64 = get(&r, "contract_id")?;
+            let fen: i64 = get(&r, "fen")?;
+            if by_month {
+                *snap.paid_by_month.entry((id, get(&r, "m")?)).or_insert(0) += fen;
+            } else {
+                let p = snap.paid.entry(id).or_default();
+                p.fen += fen;
+                p.count += get::<i64>(&r, "n")?;
+                p.last = p.last.max(get(&r, "last")?);
+            }
         }
     }
     Ok(())
@@ -426,4 +528,65 @@ pub async fn irregular_payments(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn months(lo: Option<&str>, hi: &str) -> Option<(Option<String>, String)> {
+        Some((lo.map(str::to_string), hi.to_string()))
+    }
+
+    #[test]
+    fn a_date_at_a_month_end_is_all_whole_months() {
+        let s = split(None, d(2019, 6, 30));
+        assert_eq!(s.months, months(None, "2019-07"));
+        assert!(s.days.is_empty());
+    }
+
+    #[test]
+    fn a_date_inside_a_month_reads_its_own_month_by_day() {
+        let s = split(None, d(2019, 6, 15));
+        assert_eq!(s.months, months(None, "2019-06"));
+        assert_eq!(s.days, vec![(d(2019, 6, 1), d(2019, 6, 15))]);
+    }
+
+    #[test]
+    fn a_window_from_inside_a_month_reads_both_ends_by_day() {
+        let s = split(Some(d(2019, 1, 10)), d(2019, 6, 15));
+        assert_eq!(s.months, months(Some("2019-02"), "2019-06"));
+        assert_eq!(
+            s.days,
+            vec![
+                (d(2019, 1, 10), d(2019, 1, 31)),
+                (d(2019, 6, 1), d(2019, 6, 15))
+            ]
+        );
+        let s = split(Some(d(2019, 1, 1)), d(2019, 1, 31));
+        assert_eq!(s.months, months(Some("2019-01"), "2019-02"));
+        assert!(s.days.is_empty());
+    }
+
+    #[test]
+    fn a_window_inside_one_month_or_across_a_month_boundary_is_days_only() {
+        let s = split(Some(d(2019, 6, 3)), d(2019, 6, 20));
+        assert_eq!(s.months, None);
+        assert_eq!(s.days, vec![(d(2019, 6, 3), d(2019, 6, 20))]);
+        let s = split(Some(d(2019, 5, 20)), d(2019, 6, 10));
+        assert_eq!(s.months, None);
+        assert_eq!(s.days, vec![(d(2019, 5, 20), d(2019, 6, 10))]);
+        assert_eq!(split(Some(d(2019, 7, 1)), d(2019, 6, 30)).days, vec![]);
+    }
+
+    #[test]
+    fn the_last_day_there_is_ends_a_whole_month() {
+        let s = split(None, NaiveDate::MAX);
+        assert_eq!(s.months, months(None, "9999-99"));
+        assert!(s.days.is_empty());
+    }
 }

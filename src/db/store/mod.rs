@@ -27,6 +27,7 @@ pub use bulk::bulk_insert;
 pub use payments::PaymentInput;
 
 use crate::db::sql::is_postgres;
+use crate::disbursements::months::MonthlySums;
 use crate::disbursements::{ContractTerms, Findings};
 use crate::entities::{contract, import_batch};
 use crate::register::columns::{ColumnMap, Field, SheetKind};
@@ -104,6 +105,8 @@ struct Ctx<'a> {
     batch_id: i64,
     actor: &'a str,
     now: chrono::DateTime<Utc>,
+    /// The payments' monthly sums, written with the batch (`payment_months`).
+    months: MonthlySums,
 }
 
 impl Ctx<'_> {
@@ -255,6 +258,7 @@ impl<'a> Store<'a> {
                 batch_id,
                 actor: &meta.actor,
                 now,
+                months: MonthlySums::default(),
             },
             counts: BTreeMap::new(),
             known: HashMap::new(),
@@ -326,6 +330,9 @@ impl<'a> Store<'a> {
         } else {
             kinds.join("+")
         };
+        if !self.ctx.has_error {
+            write_months(&self.ctx).await?;
+        }
         use import_batch::Column as B;
         let mut update = import_batch::Entity::update_many().col_expr(B::Kind, Expr::value(kind));
         for (col, n) in [
@@ -349,6 +356,42 @@ impl<'a> Store<'a> {
             error_counts: self.ctx.error_counts,
         })
     }
+}
+
+/// The batch's monthly sums of payments, in the transaction that writes the payments.
+async fn write_months(ctx: &Ctx<'_>) -> Result<(), DbErr> {
+    if ctx.months.is_empty() {
+        return Ok(());
+    }
+    let rows = ctx
+        .months
+        .rows()
+        .into_iter()
+        .map(|(cid, month, sum)| {
+            vec![
+                cid.into(),
+                month.into(),
+                ctx.batch_id.into(),
+                sum.fen.into(),
+                sum.payments.into(),
+                sum.last.into(),
+            ]
+        })
+        .collect();
+    bulk::bulk_insert(
+        ctx.txn,
+        "payment_months",
+        &[
+            "contract_id",
+            "month",
+            "batch_id",
+            "amount_fen",
+            "payments",
+            "last_paid_on",
+        ],
+        rows,
+    )
+    .await
 }
 
 /// Loads contracts by code, locking their rows on PostgreSQL so that two imports paying
