@@ -494,6 +494,8 @@ both_backends! {
         assert_eq!(call(&state, get(token.clone())).await.status, StatusCode::OK);
         let session = sign_in(&state, "ada", "password-1", None).await.cookie("procure_session").unwrap();
         access::set_disabled(&t.db, "ada", true, &me()).await.unwrap();
+        // Changed beside the server (the command line): what its watch does at the next poll.
+        state.tokens.refresh(&t.db).await.unwrap();
         let refused = call(&state, get(token.clone())).await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
         assert_eq!(refused.refused(), Some("bad_token"));
@@ -504,11 +506,13 @@ both_backends! {
         assert!(again.cookie("procure_session").is_none());
         // Enabling the account again does not bring back the token it had: disabling revoked it.
         access::set_disabled(&t.db, "ada", false, &me()).await.unwrap();
+        state.tokens.refresh(&t.db).await.unwrap();
         assert_eq!(call(&state, get(token.clone())).await.status, StatusCode::UNAUTHORIZED);
         assert!(access::revoke_token(&t.db, id, &me()).await.is_err(), "already revoked");
         let (new_id, new_token) = access::create_token(&t.db, "ada", "script", &me()).await.unwrap();
         assert_eq!(call(&state, get(new_token.clone())).await.status, StatusCode::OK);
         access::revoke_token(&t.db, new_id, &me()).await.unwrap();
+        state.tokens.refresh(&t.db).await.unwrap();
         assert_eq!(call(&state, get(new_token)).await.status, StatusCode::UNAUTHORIZED);
         assert_eq!(call(&state, get("prc_made_up".into())).await.status, StatusCode::UNAUTHORIZED);
         // Tokens are stored hashed, and revoking twice says there is nothing to revoke.

@@ -161,3 +161,35 @@ both_backends! {
         assert!(paid == 60_000 || paid == 90_000, "{paid}");
     }
 }
+
+both_backends! {
+    async fn a_token_revoked_beside_a_server_that_keeps_it_stops_working_at_once(t: &TestDb) {
+        // A server keeps the tokens it has looked up; a revocation on the command line (or
+        // by another server) reaches it by notification on PostgreSQL, whose poll is left
+        // long here, and by its poll on SQLite.
+        let token = t.api_token("ada", Role::Auditor).await;
+        let poll = if t.backend() == "postgres" { 60_000 } else { 200 };
+        let server = serve(&t.url, poll);
+        let http = client(&token);
+        let summary = format!("{}/api/v1/summary?as_of=2019-06-30", server.base);
+        for _ in 0..3 {
+            assert_eq!(http.get(&summary).send().await.unwrap().status(), 200);
+        }
+        let me = procure::access::Actor::local("test");
+        let id = procure::access::list_tokens(&t.db).await.unwrap()[0].id;
+        procure::access::revoke_token(&t.db, id, &me).await.unwrap();
+        let revoked = Instant::now();
+        let mut status = 200;
+        while revoked.elapsed() < Duration::from_secs(5) {
+            status = http.get(&summary).send().await.unwrap().status().as_u16();
+            if status == 401 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(status, 401, "the revoked token was still accepted");
+        let lag = revoked.elapsed();
+        assert!(lag < Duration::from_secs(1), "the revocation took {lag:?}");
+        eprintln!("{}: the revocation took effect after {lag:?}", t.backend());
+    }
+}

@@ -43,6 +43,15 @@ pub async fn fill(db: &DatabaseConnection, n: i64, postgres: bool) {
     ))
     .await
     .unwrap();
+    // The monthly sums an import writes beside its payments.
+    let month = procure::db::sql::month_expr(db.get_database_backend(), "paid_on");
+    db.execute_unprepared(&format!(
+        "INSERT INTO payment_months (contract_id, month, batch_id, amount_fen, payments, last_paid_on) \
+         SELECT contract_id, {month}, batch_id, SUM(amount_fen), COUNT(*), MAX(paid_on) \
+         FROM disbursements GROUP BY contract_id, {month}, batch_id"
+    ))
+    .await
+    .unwrap();
     if postgres {
         db.execute_unprepared("ANALYZE").await.unwrap();
     }

@@ -224,6 +224,11 @@ pub enum LoginRefused {
 // Each change and its audit record are one transaction: a change is never stored without
 // the name on it, nor recorded without having happened.
 
+/// The PostgreSQL channel told of every change that can end a token's or a session's use
+/// (a revocation, an account disabled, a password changed), so that servers drop what they
+/// keep of it at once.
+pub const ACCESS_CHANNEL: &str = "procure_access";
+
 pub async fn add_account(
     db: &DatabaseConnection,
     name: &str,
@@ -245,6 +250,7 @@ pub async fn set_disabled(
 ) -> Result<(), AccessError> {
     let txn = db.begin().await?;
     set_disabled_in(&txn, name, disabled, by).await?;
+    crate::db::notify::on_commit(&txn, ACCESS_CHANNEL).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -257,6 +263,7 @@ pub async fn set_password(
 ) -> Result<(), AccessError> {
     let txn = db.begin().await?;
     set_password_in(&txn, name, password, by).await?;
+    crate::db::notify::on_commit(&txn, ACCESS_CHANNEL).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -276,6 +283,7 @@ pub async fn create_token(
 pub async fn revoke_token(db: &DatabaseConnection, id: i64, by: &Actor) -> Result<(), AccessError> {
     let txn = db.begin().await?;
     revoke_token_in(&txn, id, by).await?;
+    crate::db::notify::on_commit(&txn, ACCESS_CHANNEL).await?;
     txn.commit().await?;
     Ok(())
 }

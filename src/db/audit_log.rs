@@ -34,6 +34,19 @@ pub async fn insert(
     Ok(())
 }
 
+/// The newest entry's id (0 for none): grows with every audited act, access changes among
+/// them. The primary key's index answers it without reading the trail.
+pub async fn newest_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(stmt(
+            db.get_database_backend(),
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS n FROM audit_log",
+            vec![],
+        ))
+        .await?;
+    row.map_or(Ok(0), |r| get(&r, "n"))
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub id: i64,

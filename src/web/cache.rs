@@ -500,9 +500,13 @@ impl LedgerCache {
 /// Follows the ledger's state until the server stops: a poll every `WebConfig::poll`, and on
 /// PostgreSQL also the notification every import sends when it commits, so that every server
 /// on the database shows a new batch at once.
+///
+/// It also drops the API tokens looked up before an access change (see [`super::tokens`]):
+/// if it cannot tell, it drops them anyway.
 pub fn watch(
     db: DatabaseConnection,
     cache: Arc<LedgerCache>,
+    tokens: Arc<super::tokens::TokenCache>,
     poll: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -510,6 +514,10 @@ pub fn watch(
         loop {
             if let Err(e) = cache.refresh(&db).await {
                 tracing::warn!(error = %e, "cannot read the ledger state; cached figures kept");
+            }
+            if let Err(e) = tokens.refresh(&db).await {
+                tracing::warn!(error = %e, "cannot read the audit trail; API tokens looked up again");
+                tokens.clear();
             }
             match listener.as_mut() {
                 Some(l) => {
@@ -540,7 +548,13 @@ async fn listen(db: &DatabaseConnection) -> Option<sea_orm::sqlx::postgres::PgLi
             return None;
         }
     };
-    match l.listen(crate::imports::LEDGER_CHANNEL).await {
+    match l
+        .listen_all([
+            crate::imports::LEDGER_CHANNEL,
+            crate::access::ACCESS_CHANNEL,
+        ])
+        .await
+    {
         Ok(()) => Some(l),
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen for ledger notifications; polling only");

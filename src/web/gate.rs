@@ -30,8 +30,15 @@ async fn identify(state: &AppState, headers: &axum::http::HeaderMap) -> Result<W
                 .map(|_| v[7..].trim())
         });
     if let Some(token) = bearer {
+        let hash = crate::crypto::sha256_hex(token.as_bytes());
+        if let Some(account) = state.tokens.get(&hash) {
+            return Ok(Who::Token { account });
+        }
         return match access::token_account(&state.db, token).await? {
-            Some(account) => Ok(Who::Token { account }),
+            Some(account) => {
+                state.tokens.put(hash, account.clone());
+                Ok(Who::Token { account })
+            }
             None => Err(ErrorCode::BadToken.into()),
         };
     }
@@ -173,10 +180,13 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
     } else {
         // A write takes its turn: after any import this server is running (SQLite).
         let (bare, asker) = (bare(&req), who.clone());
-        match state.writes.shared(next.run(with(req, who))).await {
+        let resp = match state.writes.shared(next.run(with(req, who))).await {
             Ok(resp) => resp,
             Err(err) => busy(refusal(&state, &bare, &asker, err)),
-        }
+        };
+        // A write may have revoked a token or disabled an account: look tokens up again.
+        state.tokens.clear();
+        resp
     };
     if signed_in && !path.starts_with("/static/") {
         // Pages and files for a signed-in person (a new API token, vouchers) stay out of

@@ -29,6 +29,7 @@ pub mod routes;
 pub mod session;
 pub mod state;
 pub mod templates;
+pub mod tokens;
 pub mod uploads;
 pub mod writes;
 

@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use super::auth::Permissions;
 use super::cache::{AnonymousLimits, LedgerCache, DEFAULT_CACHE_BYTES};
+use super::tokens::TokenCache;
 use super::writes::WriteGate;
 use crate::imports::Limits;
 
@@ -89,6 +90,8 @@ pub struct AppState {
     pub openapi: Arc<utoipa::openapi::OpenApi>,
     /// On SQLite, the turn to write: imports alone, other writes after them.
     pub writes: Arc<WriteGate>,
+    /// API tokens looked up recently.
+    pub tokens: Arc<TokenCache>,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
                 !crate::db::sql::is_postgres(&db),
                 config.write_wait,
             )),
+            tokens: Arc::default(),
             db,
             cache: Arc::new(LedgerCache::new(config.cache_bytes, config.anonymous)),
             config: Arc::new(config),
@@ -108,6 +112,11 @@ impl AppState {
 
     /// Follows the ledger's state until the server stops (see [`super::cache::watch`]).
     pub fn watch(&self) -> tokio::task::JoinHandle<()> {
-        super::cache::watch(self.db.clone(), self.cache.clone(), self.config.poll)
+        super::cache::watch(
+            self.db.clone(),
+            self.cache.clone(),
+            self.tokens.clone(),
+            self.config.poll,
+        )
     }
 }
