@@ -82,7 +82,7 @@ pub fn router(state: AppState) -> Router {
     let (app, doc, perms) = routes(&state.config).split(apidoc::ApiDoc::openapi());
     let state = AppState {
         perms: Arc::new(perms),
-        openapi: Arc::new(doc),
+        openapi: Arc::new(apidoc::described(doc)),
         ..state
     };
     app.fallback(not_found)
