@@ -291,10 +291,10 @@ both_backends! {
             assert_eq!(scalar_i64(t, triggers).await, 5);
         }
 
-        // The import attempts', append-only guards', kept previews' and sign-in counts'
-        // migrations came after
+        // The import attempts', append-only guards', kept previews', sign-in counts' and
+        // budget lines' migrations came after
         // the bulk checks: they go down first.
-        migration::Migrator::down(&t.db, Some(5)).await.unwrap();
+        migration::Migrator::down(&t.db, Some(6)).await.unwrap();
         assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");
@@ -335,7 +335,7 @@ struct AppendOnly {
     fresh: &'static str,
 }
 
-const APPEND_ONLY: [AppendOnly; 4] = [
+const APPEND_ONLY: [AppendOnly; 5] = [
     AppendOnly {
         table: "disbursements",
         id: "1",
@@ -374,6 +374,21 @@ const APPEND_ONLY: [AppendOnly; 4] = [
         other_keys: &[],
         fresh: "INSERT INTO audit_log (at, actor, address, action, target, detail) \
                 VALUES ('2019-07-01 00:00:00+00:00', 'admin', NULL, 'user.enabled', 'clerk', '')",
+    },
+    AppendOnly {
+        table: "budget_lines",
+        id: "1",
+        cols: "budget_year, code, name, funding, amount_fen, approval_doc, approval_date, batch_id, source_sheet, source_row",
+        row: "2019, 'YS-1', 'n', 'budget', 100, '官财预1', '2019-01-20', 1, 's', 2",
+        rewritten: "2019, 'YS-1', 'n', 'budget', 999, '官财预1', '2019-01-20', 1, 's', 2",
+        set: "amount_fen = 999",
+        changed: "amount_fen",
+        other_keys: &[(
+            "budget_year, code, name, funding, amount_fen, approval_doc, approval_date, batch_id, source_sheet, source_row",
+            "2019, 'YS-1', 'n', 'budget', 999, '官财预1', '2019-01-20', 1, 's', 3",
+        )],
+        fresh: "INSERT INTO budget_lines (budget_year, code, name, funding, amount_fen, approval_doc, approval_date, adjusts_doc, batch_id, source_sheet, source_row) \
+                VALUES (2019, 'YS-1', 'n', 'budget', -50, '官财调2', '2019-03-01', '官财预1', 1, 's', 3)",
     },
     // An attempt that has ended: a running one may still be given its end.
     AppendOnly {
@@ -512,7 +527,7 @@ both_backends! {
 
 both_backends! {
     async fn every_amount_column_is_an_integer(t: &TestDb) {
-        let cols = [("contracts", "value_fen"), ("disbursements", "amount_fen")];
+        let cols = [("contracts", "value_fen"), ("disbursements", "amount_fen"), ("budget_lines", "amount_fen")];
         for (table, col) in cols {
             let ty: String = match t.db.get_database_backend() {
                 DbBackend::Postgres => {
@@ -536,7 +551,7 @@ both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
         assert_eq!(v, Some(common::newest_migration()));
-        assert_eq!(v.as_deref(), Some("m20261130_000004_login_failure_counts"));
+        assert_eq!(v.as_deref(), Some("m20261201_000001_budgets"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
     }
