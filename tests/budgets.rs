@@ -383,3 +383,24 @@ both_backends! {
         assert!(statement.contains("预算执行率32.14%"), "{statement}");
     }
 }
+
+both_backends! {
+    async fn seeded_registers_come_with_budget_lines_that_cover_every_contract(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = procure::sample::generate(&procure::sample::GenerateOptions {
+            out: dir.path().to_path_buf(),
+            seed: 5,
+            contracts: 300,
+            payments: 2_000,
+            services: 100,
+            format: procure::sample::SampleFormat::Csv,
+        })
+        .unwrap();
+        let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
+        let r = import_paths(&t.db, &[find("budgets.csv"), find("contracts.csv"), find("disbursements.csv")], &opts(), None).await.unwrap();
+        assert!(r.ok, "{:?}", errors(&r));
+        assert!(warnings(&r).iter().all(|w| w.0 == "payment_outside_term" || w.0 == "term_over_1_year"), "{:?}", warnings(&r));
+        assert!(t.scalar("SELECT COUNT(*) FROM budget_lines").await > 10);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM contracts WHERE budget_code IS NULL").await, 0);
+    }
+}

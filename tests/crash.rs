@@ -31,7 +31,7 @@ fn rows() -> usize {
 }
 
 /// Seeded registers: contracts, and `n` payments against them.
-fn registers(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+fn registers(dir: &Path, n: usize) -> ([PathBuf; 2], PathBuf) {
     let files = procure::sample::generate(&procure::sample::GenerateOptions {
         out: dir.to_path_buf(),
         seed: 11,
@@ -42,7 +42,11 @@ fn registers(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
     })
     .unwrap();
     let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
-    (find("contracts.csv"), find("disbursements.csv"))
+    // The contracts name their budget lines, which are imported first.
+    (
+        [find("budgets.csv"), find("contracts.csv")],
+        find("disbursements.csv"),
+    )
 }
 
 /// Rows whose batch does not exist, in every table that records one.
@@ -90,7 +94,7 @@ both_backends! {
         let n = rows();
         let dir = tempfile::tempdir().unwrap();
         let (contracts, payments) = registers(dir.path(), n);
-        assert!(import(&t.url).arg(&contracts).status().unwrap().success());
+        assert!(import(&t.url).args(&contracts).status().unwrap().success());
         let base = t.scalar("SELECT COUNT(*) FROM disbursements").await;
         assert_eq!(base, 0);
 
@@ -119,7 +123,7 @@ both_backends! {
             sqlite_is_intact(t).await;
 
             // The next command finds what the killed one left unfinished and says so.
-            assert!(import(&t.url).arg(&contracts).status().unwrap().success());
+            assert!(import(&t.url).args(&contracts).status().unwrap().success());
             assert_eq!(unfinished(t).await, 0, "killed at {at:?}: an unfinished import was not recorded");
             if stored > 0 {
                 completed = true;

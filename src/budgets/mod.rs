@@ -114,6 +114,20 @@ impl Line {
         self.adjustments.iter().map(|a| a.amount.fen()).sum()
     }
 
+    /// What a contract signed on `signed` may commit against the line: the line with every
+    /// addition, and the cuts approved by that day. A cut approved after a contract was
+    /// signed does not undo the contract, which was within its budget when signed: it is
+    /// the one way a line ends up below its commitments, an exception for audit.
+    pub fn limit_for(&self, signed: NaiveDate) -> i64 {
+        self.approved.fen()
+            + self
+                .adjustments
+                .iter()
+                .filter(|a| !a.amount.is_negative() || a.date <= signed)
+                .map(|a| a.amount.fen())
+                .sum::<i64>()
+    }
+
     /// `2019 YS-2019-01`: how findings name a line.
     pub fn label(&self) -> String {
         format!("{} {}", self.year, self.code)

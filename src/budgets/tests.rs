@@ -121,6 +121,26 @@ fn a_contract_takes_the_line_of_its_signing_year_else_the_latest_earlier_one() {
 }
 
 #[test]
+fn a_cut_approved_after_a_contract_was_signed_does_not_count_against_that_contract() {
+    let mut l = line(1, 2019, "YS-01");
+    l.adjustments.push(Adjustment {
+        id: 2,
+        doc: "官财调〔2019〕3号".into(),
+        date: date("2019-06-12"),
+        amount: Money::from_fen(-30_000_00),
+    });
+    l.adjustments.push(Adjustment {
+        id: 3,
+        doc: "官财调〔2019〕4号".into(),
+        date: date("2019-09-01"),
+        amount: Money::from_fen(5_000_00),
+    });
+    assert_eq!(l.total_fen(), 75_000_00);
+    assert_eq!(l.limit_for(date("2019-03-01")), 105_000_00);
+    assert_eq!(l.limit_for(date("2019-06-12")), 75_000_00);
+}
+
+#[test]
 fn commitments_may_reach_the_line_but_not_cross_it() {
     assert!(!crosses(100, 60, 40));
     assert!(crosses(100, 60, 41));

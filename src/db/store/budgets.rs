@@ -270,7 +270,8 @@ pub(super) async fn check_contracts(
             }
             continue;
         };
-        let signed_year = r.signed.unwrap_or(r.start).year();
+        let signed = r.signed.unwrap_or(r.start);
+        let signed_year = signed.year();
         let line = match resolve(code, signed_year, &lines) {
             Resolved::Unknown => {
                 ctx.problem(
@@ -302,14 +303,15 @@ pub(super) async fn check_contracts(
         };
         let delta = r.value.fen() - kept;
         let now = committed.get(&k).copied().unwrap_or(0);
-        if crosses(line.total_fen(), now, delta) {
+        let limit = line.limit_for(signed);
+        if crosses(limit, now, delta) {
             ctx.problem(
                 &r.src,
                 Field::Value,
                 Some(r.value.to_string()),
                 Kind::Budget(BudgetKind::OverBudget {
                     line: line.label(),
-                    budget: Money::from_fen(line.total_fen()).to_string(),
+                    budget: Money::from_fen(limit).to_string(),
                     committed: Money::from_fen(now - kept).to_string(),
                     after: Money::from_fen(now + delta).to_string(),
                 }),
