@@ -115,3 +115,52 @@ pub async fn lines_as_of(
         .collect();
     Ok((assemble(rows), origins))
 }
+
+/// The budget line a contract is bought under, as its page and the API show it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ContractLine {
+    /// 预算项目编码.
+    pub code: String,
+    pub year: i32,
+    pub name: String,
+    pub funding_name: String,
+    /// The approved amount.
+    #[schema(value_type = String, example = "300000.00")]
+    pub approved: crate::money::Money,
+    /// Approved plus every adjustment.
+    #[schema(value_type = String, example = "280000.00")]
+    pub budget: crate::money::Money,
+    pub approval_doc: String,
+    pub approval_date: NaiveDate,
+    pub adjustments: usize,
+    /// The line is of another year than the contract's signing (a warning at import).
+    pub other_year: bool,
+}
+
+/// The line that contract code `budget_code`, signed in `signed_year`, is bought under; none
+/// when no line has the code.
+pub async fn contract_line(
+    db: &impl ConnectionTrait,
+    budget_code: &str,
+    signed_year: i32,
+    lang: crate::Lang,
+) -> Result<Option<ContractLine>, DbErr> {
+    let lines = lines_with_codes(db, &[budget_code.to_string()]).await?;
+    let (line, other_year) = match crate::budgets::resolve(budget_code, signed_year, &lines) {
+        crate::budgets::Resolved::Same(l) => (l, false),
+        crate::budgets::Resolved::Other(l) => (l, true),
+        crate::budgets::Resolved::Unknown => return Ok(None),
+    };
+    Ok(Some(ContractLine {
+        code: line.code.clone(),
+        year: line.year,
+        name: line.name.clone(),
+        funding_name: line.funding.name(lang).to_string(),
+        approved: line.approved,
+        budget: crate::money::Money::from_fen(line.total_fen()),
+        approval_doc: line.approval_doc.clone(),
+        approval_date: line.approval_date,
+        adjustments: line.adjustments.len(),
+        other_year,
+    }))
+}
