@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::TestDb;
 use procure::imports::{import_paths, ImportOptions};
 use procure::web::router;
 use procure::web::state::{AppState, WebConfig};

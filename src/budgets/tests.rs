@@ -24,12 +24,12 @@ fn rec(year: i32, code: &str, amount: i64, doc: &str, adjusts: Option<&str>) -> 
 }
 
 fn line(id: i64, year: i32, code: &str) -> Line {
-    Line::from_record(id, &rec(year, code, 100_000_00, "官财预〔2019〕1号", None))
+    Line::from_record(id, &rec(year, code, 10_000_000, "官财预〔2019〕1号", None))
 }
 
 #[test]
 fn a_new_line_then_the_same_line_again_is_unchanged() {
-    let r = rec(2019, "YS-01", 100_000_00, "官财预〔2019〕1号", None);
+    let r = rec(2019, "YS-01", 10_000_000, "官财预〔2019〕1号", None);
     assert_eq!(judge(&r, None), Verdict::NewLine);
     let l = Line::from_record(1, &r);
     assert_eq!(judge(&r, Some(&l)), Verdict::Unchanged);
@@ -38,7 +38,7 @@ fn a_new_line_then_the_same_line_again_is_unchanged() {
 #[test]
 fn a_line_given_again_with_another_amount_is_an_edit_named_at_the_amount() {
     let l = line(1, 2019, "YS-01");
-    let r = rec(2019, "YS-01", 90_000_00, "官财预〔2019〕1号", None);
+    let r = rec(2019, "YS-01", 9_000_000, "官财预〔2019〕1号", None);
     assert_eq!(
         judge(&r, Some(&l)),
         Verdict::Edited {
@@ -46,7 +46,7 @@ fn a_line_given_again_with_another_amount_is_an_edit_named_at_the_amount() {
             recorded: "100000.00".into()
         }
     );
-    let r = rec(2019, "YS-01", 100_000_00, "官财预〔2019〕9号", None);
+    let r = rec(2019, "YS-01", 10_000_000, "官财预〔2019〕9号", None);
     assert!(matches!(
         judge(&r, Some(&l)),
         Verdict::Edited {
@@ -62,7 +62,7 @@ fn an_adjustment_must_name_the_lines_approval_document() {
     let ok = rec(
         2019,
         "YS-01",
-        -20_000_00,
+        -2_000_000,
         "官财调〔2019〕3号",
         Some("官财预〔2019〕1号"),
     );
@@ -70,7 +70,7 @@ fn an_adjustment_must_name_the_lines_approval_document() {
     let wrong = rec(
         2019,
         "YS-01",
-        -20_000_00,
+        -2_000_000,
         "官财调〔2019〕3号",
         Some("官财预〔2019〕2号"),
     );
@@ -85,14 +85,14 @@ fn an_adjustment_must_name_the_lines_approval_document() {
         id: 2,
         doc: "官财调〔2019〕3号".into(),
         date: date("2019-01-15"),
-        amount: Money::from_fen(-20_000_00),
+        amount: Money::from_fen(-2_000_000),
     });
     assert_eq!(judge(&ok, Some(&l)), Verdict::Unchanged);
-    assert_eq!(l.total_fen(), 80_000_00);
+    assert_eq!(l.total_fen(), 8_000_000);
     let changed = rec(
         2019,
         "YS-01",
-        -30_000_00,
+        -3_000_000,
         "官财调〔2019〕3号",
         Some("官财预〔2019〕1号"),
     );
@@ -127,17 +127,17 @@ fn a_cut_approved_after_a_contract_was_signed_does_not_count_against_that_contra
         id: 2,
         doc: "官财调〔2019〕3号".into(),
         date: date("2019-06-12"),
-        amount: Money::from_fen(-30_000_00),
+        amount: Money::from_fen(-3_000_000),
     });
     l.adjustments.push(Adjustment {
         id: 3,
         doc: "官财调〔2019〕4号".into(),
         date: date("2019-09-01"),
-        amount: Money::from_fen(5_000_00),
+        amount: Money::from_fen(500_000),
     });
-    assert_eq!(l.total_fen(), 75_000_00);
-    assert_eq!(l.limit_for(date("2019-03-01")), 105_000_00);
-    assert_eq!(l.limit_for(date("2019-06-12")), 75_000_00);
+    assert_eq!(l.total_fen(), 7_500_000);
+    assert_eq!(l.limit_for(date("2019-03-01")), 10_500_000);
+    assert_eq!(l.limit_for(date("2019-06-12")), 7_500_000);
 }
 
 #[test]
@@ -152,14 +152,14 @@ fn commitments_may_reach_the_line_but_not_cross_it() {
 #[test]
 fn under_execution_is_judged_exactly_against_the_setting() {
     let s = Settings::default();
-    assert!(underexecuted(100_00, 49_99, &s));
-    assert!(!underexecuted(100_00, 50_00, &s));
+    assert!(underexecuted(10_000, 4_999, &s));
+    assert!(!underexecuted(10_000, 5_000, &s));
     assert!(!underexecuted(0, 0, &s));
     let strict = Settings {
         underexecuted_below_pct: parse_pct("62.5").unwrap(),
     };
-    assert!(underexecuted(100_00, 62_49, &strict));
-    assert!(!underexecuted(100_00, 62_50, &strict));
+    assert!(underexecuted(10_000, 6_249, &strict));
+    assert!(!underexecuted(10_000, 6_250, &strict));
     assert!(parse_pct("101").is_err());
     assert!(parse_pct("50.125").is_err());
     assert!(year_ended(2018, date("2018-12-31")));
