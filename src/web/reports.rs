@@ -85,9 +85,9 @@ async fn beneficiaries(
     json_report(&state, &ctx, ReportName::Beneficiaries, &q).await
 }
 
-/// Any report as a file: summary, spend, beneficiaries, contracts, exceptions, history; JSON,
+/// Any report as a file: summary, spend, beneficiaries, contracts, exceptions, history, budget; JSON,
 /// CSV (UTF-8 with BOM, opens in Excel) or XLSX.
-#[utoipa::path(get, path = "/api/v1/reports/{name}", params(("name" = String, Path, description = "summary, spend, beneficiaries, contracts, exceptions or history"), ReportParams),
+#[utoipa::path(get, path = "/api/v1/reports/{name}", params(("name" = String, Path, description = "summary, spend, beneficiaries, contracts, exceptions, history or budget"), ReportParams),
     responses((status = 200, description = "The report file"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn report(
     State(state): State<AppState>,
