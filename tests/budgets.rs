@@ -404,3 +404,42 @@ both_backends! {
         assert_eq!(t.scalar("SELECT COUNT(*) FROM contracts WHERE budget_code IS NULL").await, 0);
     }
 }
+
+both_backends! {
+    async fn a_budgets_csv_in_wan_yuan_with_an_adjustment_above_its_line_is_stored_and_bad_cells_are_named(t: &TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        // 万元 scales the column; the adjustment may come before the line it adjusts.
+        let ok = write(
+            dir.path(),
+            "budgets.csv",
+            "预算年度,资金来源,预算项目编码,预算项目名称,批复金额（万元）,批复文号,批复日期,调整文号\n\
+             2019,上级补助,YS-9,助残服务,-1.5,官财调〔2019〕2号,2019-05-01,官财预〔2019〕1号\n\
+             2019,上级补助,YS-9,助残服务,30,官财预〔2019〕1号,2019-01-20,\n",
+        );
+        let r = import(t, ok).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(t.scalar("SELECT CAST(SUM(amount_fen) AS BIGINT) FROM budget_lines").await, 28_500_000);
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM budget_lines WHERE funding = 'higher_grant'").await, 2);
+        let bad = write(
+            dir.path(),
+            "bad.csv",
+            "预算年度,资金来源,预算项目编码,预算项目名称,批复金额（元）,批复文号,批复日期,调整文号\n\
+             19,财政资金,YS-1,社区服务,1000,官财预〔2019〕3号,2019-01-20,\n\
+             2019,财政资金,YS-9,助残服务,0,官财调〔2019〕5号,2019-05-01,官财预〔2019〕1号\n\
+             2019,财政资金,YS-2,社区服务,-5,官财预〔2019〕4号,2019-01-20,\n\
+             2019,自有资金,YS-3,社区服务,5,官财预〔2019〕6号,2019-01-20,\n",
+        );
+        let r = import(t, bad).await;
+        let sheet = "bad".to_string();
+        assert_eq!(
+            errors(&r),
+            [
+                ("bad_year".to_string(), "A2".to_string(), sheet.clone()),
+                ("budget_adjustment_zero".to_string(), "E3".to_string(), sheet.clone()),
+                ("not_positive".to_string(), "E4".to_string(), sheet.clone()),
+                ("bad_value".to_string(), "B5".to_string(), sheet),
+            ]
+        );
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM budget_lines").await, 2);
+    }
+}

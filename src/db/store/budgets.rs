@@ -106,7 +106,12 @@ pub(super) async fn store_budgets(
     let mut inserts = Vec::new();
     // Negative adjustments of this file: checked against the commitments once all are in.
     let mut cuts: Vec<(Key, &BudgetRecord)> = Vec::new();
-    for r in records {
+    // Lines before adjustments, each in file order: an adjustment may come above its line.
+    let ordered = records
+        .iter()
+        .filter(|r| r.adjusts.is_none())
+        .chain(records.iter().filter(|r| r.adjusts.is_some()));
+    for r in ordered {
         let k = (r.year, r.code.clone());
         match judge(r, lines.get(&k)) {
             Verdict::Unchanged => {
