@@ -443,3 +443,37 @@ both_backends! {
         assert_eq!(t.scalar("SELECT COUNT(*) FROM budget_lines").await, 2);
     }
 }
+
+both_backends! {
+    async fn the_under_execution_threshold_is_set_by_flag_or_environment_for_report(t: &TestDb) {
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("imports/sample-register.xlsx");
+        let r = import_paths(&t.db, &[sample], &opts(), None).await.unwrap();
+        assert!(r.ok);
+        let under = |flag: Option<&str>, env: Option<&str>| {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_procure"));
+            c.args(["--database", &t.url, "report", "exceptions", "--as-of", "2019-06-30", "--format", "csv", "--output", "-"]);
+            c.env_remove("PROCURE_BUDGET_UNDEREXECUTED_PCT");
+            if let Some(f) = flag {
+                c.args(["--budget-underexecuted-pct", f]);
+            }
+            if let Some(e) = env {
+                c.env("PROCURE_BUDGET_UNDEREXECUTED_PCT", e);
+            }
+            let out = c.output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let text = String::from_utf8(out.stdout).unwrap();
+            text.lines().filter(|l| l.starts_with("预算执行不足")).map(|l| l.split(',').nth(1).unwrap().to_string()).collect::<Vec<_>>()
+        };
+        // The default is 50%: the planted line and ten more whose final tranches fell in the next year.
+        assert_eq!(under(None, None).len(), 11);
+        // Under 14%: the 2018 line at 13.70% only (and 2017-05 at 15.75% is not).
+        assert_eq!(under(Some("14"), None), ["YS-2018-11"]);
+        assert_eq!(under(None, Some("14")), ["YS-2018-11"]);
+        assert!(under(Some("0"), None).is_empty());
+        let bad = std::process::Command::new(env!("CARGO_BIN_EXE_procure"))
+            .args(["--database", &t.url, "report", "exceptions", "--budget-underexecuted-pct", "120"])
+            .output()
+            .unwrap();
+        assert!(!bad.status.success());
+    }
+}
