@@ -91,7 +91,7 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
 enum Command {
     /// Create or update the database schema
     Migrate,
-    /// Import registers (contracts, disbursements, service reports) from Excel or CSV files
+    /// Import registers (contracts, disbursements, service reports, budget lines) from Excel or CSV files
     Import {
         /// xlsx, xlsm, xls, xlsb, ods, csv or tsv files, imported in order
         #[arg(required = true)]
