@@ -151,6 +151,8 @@ fn fresh(backend: &str, scratch: &Path, dir: &Path, tag: &str) -> String {
             with_db(server, &name)
         }
     };
+    // The contracts name their budget lines, which are imported first.
+    procure_import(&url, &dir.join("budgets.csv"));
     procure_import(&url, &dir.join("contracts.csv"));
     url
 }

@@ -79,10 +79,47 @@ pub mod contract {
         pub end_on: Date,
         pub target_people: Option<i64>,
         pub status: String,
+        /// 预算项目编码: the budget line the contract names (`crate::budgets`).
+        pub budget_code: Option<String>,
         pub batch_id: i64,
         pub source_sheet: String,
         pub source_row: i64,
         pub updated_batch_id: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod budget_line {
+    use sea_orm::entity::prelude::*;
+
+    use crate::contracts::{Category, FundingSource};
+    use crate::money::Money;
+
+    /// A budget line (预算项目) or, when `adjusts_doc` is set, one adjustment of it.
+    /// Append-only: see `crate::budgets`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "budget_lines")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub budget_year: i32,
+        pub code: String,
+        pub name: String,
+        pub funding: FundingSource,
+        pub category: Option<Category>,
+        /// The approved amount, or an adjustment's signed amount.
+        #[sea_orm(column_name = "amount_fen")]
+        pub amount: Money,
+        pub approval_doc: String,
+        pub approval_date: Date,
+        pub adjusts_doc: Option<String>,
+        pub batch_id: i64,
+        pub source_sheet: String,
+        pub source_row: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

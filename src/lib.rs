@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod budgets;
 pub mod cli_import;
 pub mod contracts;
 pub mod crypto;

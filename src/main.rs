@@ -25,6 +25,11 @@ struct Cli {
     #[arg(long, global = true, env = "PROCURE_TIMEZONE", default_value = "Asia/Shanghai", value_parser = procure::dates::parse_zone)]
     timezone: chrono_tz::Tz,
 
+    /// A budget line of an ended year is under-executed (an exception) when less than this
+    /// percentage of it was disbursed by 31 December
+    #[arg(long, global = true, env = "PROCURE_BUDGET_UNDEREXECUTED_PCT", default_value = "50", value_parser = procure::budgets::parse_pct)]
+    budget_underexecuted_pct: rust_decimal::Decimal,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -86,7 +91,7 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
 enum Command {
     /// Create or update the database schema
     Migrate,
-    /// Import registers (contracts, disbursements, service reports) from Excel or CSV files
+    /// Import registers (contracts, disbursements, service reports, budget lines) from Excel or CSV files
     Import {
         /// xlsx, xlsm, xls, xlsb, ods, csv or tsv files, imported in order
         #[arg(required = true)]
@@ -111,7 +116,7 @@ enum Command {
         #[arg(long)]
         keep_original: bool,
     },
-    /// Make a report: summary, spend, beneficiaries, contracts, exceptions or history
+    /// Make a report: summary, spend, beneficiaries, contracts, exceptions, history or budget
     Report {
         #[arg(value_enum)]
         name: procure::reports::ReportName,
@@ -250,6 +255,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The first and only setting of the zone in this process.
     let _ = procure::dates::set_zone(cli.timezone);
+    // Likewise the budget exceptions' threshold, read by every report and page.
+    let _ = procure::budgets::set_settings(procure::budgets::Settings {
+        underexecuted_below_pct: cli.budget_underexecuted_pct,
+    });
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -117,6 +117,12 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
         &["finance", "auditor", "manager"],
         Anon::Never,
     ),
+    (
+        "GET",
+        "/budget",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
     ("GET", "/imports", &["finance", "auditor"], Anon::Never),
     ("GET", "/imports/{id}", &["finance", "auditor"], Anon::Never),
     (
@@ -161,6 +167,12 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
     (
         "GET",
         "/api/v1/beneficiaries",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/budget",
         &["finance", "auditor", "manager"],
         Anon::Never,
     ),

@@ -483,6 +483,19 @@ async fn steps(c: &Client, t: &common::TestDb, base: &str, downloads: &Path) -> 
     element(c, "#batch-1").await?;
     screenshot(c, "07-imports-english.png").await?;
 
+    // Budget execution: the budget report, its statement and its chart.
+    c.goto(&format!("{base}/budget?as_of={AS_OF}")).await?;
+    text_when(
+        c,
+        "#budget-statement",
+        "… an execution rate of 61.94%",
+        |s| s.contains("61.94%"),
+    )
+    .await?;
+    element(c, "#budget-table").await?;
+    element(c, "svg").await?;
+    screenshot(c, "07b-budget-english.png").await?;
+
     // The summary CSV, downloaded by the browser from the English dashboard.
     c.goto(&format!("{base}/?as_of={AS_OF}")).await?;
     text_when(c, "#statement", "the English statement", |s| {

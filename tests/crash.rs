@@ -31,7 +31,7 @@ fn rows() -> usize {
 }
 
 /// Seeded registers: contracts, and `n` payments against them.
-fn registers(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+fn registers(dir: &Path, n: usize) -> ([PathBuf; 2], PathBuf) {
     let files = procure::sample::generate(&procure::sample::GenerateOptions {
         out: dir.to_path_buf(),
         seed: 11,
@@ -42,7 +42,11 @@ fn registers(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
     })
     .unwrap();
     let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
-    (find("contracts.csv"), find("disbursements.csv"))
+    // The contracts name their budget lines, which are imported first.
+    (
+        [find("budgets.csv"), find("contracts.csv")],
+        find("disbursements.csv"),
+    )
 }
 
 /// Rows whose batch does not exist, in every table that records one.
@@ -52,6 +56,7 @@ async fn orphans(t: &TestDb) -> i64 {
         "providers",
         "contracts",
         "disbursements",
+        "budget_lines",
         "service_reports",
         "change_history",
     ] {
@@ -90,7 +95,7 @@ both_backends! {
         let n = rows();
         let dir = tempfile::tempdir().unwrap();
         let (contracts, payments) = registers(dir.path(), n);
-        assert!(import(&t.url).arg(&contracts).status().unwrap().success());
+        assert!(import(&t.url).args(&contracts).status().unwrap().success());
         let base = t.scalar("SELECT COUNT(*) FROM disbursements").await;
         assert_eq!(base, 0);
 
@@ -114,12 +119,13 @@ both_backends! {
             // Whole or nothing, never half; no orphans; a sound file.
             let stored = t.scalar("SELECT COUNT(*) FROM disbursements").await;
             assert!(stored == 0 || stored == n as i64, "killed at {at:?}: {stored} of {n} payments stored");
-            assert_eq!(t.scalar("SELECT COUNT(*) FROM import_batches").await, 1 + i64::from(stored > 0));
+            // (the budgets' batch and the contracts' batch, then the payments' if stored)
+            assert_eq!(t.scalar("SELECT COUNT(*) FROM import_batches").await, 2 + i64::from(stored > 0));
             assert_eq!(orphans(t).await, 0, "killed at {at:?}");
             sqlite_is_intact(t).await;
 
             // The next command finds what the killed one left unfinished and says so.
-            assert!(import(&t.url).arg(&contracts).status().unwrap().success());
+            assert!(import(&t.url).args(&contracts).status().unwrap().success());
             assert_eq!(unfinished(t).await, 0, "killed at {at:?}: an unfinished import was not recorded");
             if stored > 0 {
                 completed = true;

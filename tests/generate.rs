@@ -125,6 +125,7 @@ fn the_sample_is_the_same_bytes_on_every_run() {
     let (a, b) = (sample(), sample());
     for file in [
         "sample-register.xlsx",
+        "sample-budgets.csv",
         "sample-contracts.csv",
         "sample-disbursements.csv",
         "sample-services.csv",
@@ -414,7 +415,7 @@ fn the_template_marks_required_columns_and_explains_how_to_fill_them() {
         open_workbook(dir.path().join("templates/register-template.xlsx")).unwrap();
     assert_eq!(
         wb.sheet_names(),
-        ["填写说明", "项目合同", "拨付记录", "服务统计"]
+        ["填写说明", "项目合同", "拨付记录", "服务统计", "预算项目"]
     );
     let header = |wb: &mut Xlsx<_>, name: &str| -> Vec<String> {
         let range = wb.worksheet_range(name).unwrap();
@@ -444,6 +445,7 @@ fn the_template_marks_required_columns_and_explains_how_to_fill_them() {
             "开始日期*",
             "结束日期*",
             "计划服务人数",
+            "预算项目编码",
         ]
     );
     assert_eq!(
@@ -516,7 +518,8 @@ fn generate_with_a_seed_makes_the_requested_counts_and_the_same_bytes_again() {
         tempfile::tempdir().unwrap(),
     );
     let files = generate(&options(a.path(), 7, SampleFormat::Both)).unwrap();
-    assert_eq!(files.len(), 6);
+    // budgets, contracts, disbursements and services, as xlsx and csv
+    assert_eq!(files.len(), 8);
     generate(&options(b.path(), 7, SampleFormat::Both)).unwrap();
     generate(&options(c.path(), 8, SampleFormat::Csv)).unwrap();
     for f in &files {

@@ -291,7 +291,7 @@ both_backends! {
 }
 
 /// The sample reports committed in `reports/`, made from the sample register.
-const SAMPLES: [(&str, ReportName, &[Dim]); 5] = [
+const SAMPLES: [(&str, ReportName, &[Dim]); 6] = [
     ("summary-2019-06-30.csv", ReportName::Summary, &[]),
     (
         "spend-by-category-2019-06-30.csv",
@@ -305,6 +305,7 @@ const SAMPLES: [(&str, ReportName, &[Dim]); 5] = [
     ),
     ("contracts-2019-06-30.csv", ReportName::Contracts, &[]),
     ("exceptions-2019-06-30.csv", ReportName::Exceptions, &[]),
+    ("budget-2019-06-30.csv", ReportName::Budget, &[]),
 ];
 
 both_backends! {

@@ -292,8 +292,9 @@ both_backends! {
         }
 
         // The import attempts', append-only guards', kept previews', sign-in counts' and
-        // payments' monthly sums' migrations came after the bulk checks: they go down first.
-        migration::Migrator::down(&t.db, Some(6)).await.unwrap();
+        // budget lines' and payments' monthly sums' migrations came after the bulk checks:
+        // they go down first.
+        migration::Migrator::down(&t.db, Some(7)).await.unwrap();
         assert_eq!(procure::db::schema_version(&t.db).await.unwrap().as_deref(), Some("m20261128_000002_access"));
         if postgres {
             assert_eq!(scalar_i64(t, foreign_keys).await, 3, "the foreign keys are back as they were");
@@ -336,7 +337,7 @@ struct AppendOnly {
     fresh: &'static str,
 }
 
-const APPEND_ONLY: [AppendOnly; 5] = [
+const APPEND_ONLY: [AppendOnly; 6] = [
     AppendOnly {
         table: "disbursements",
         id: "1",
@@ -390,6 +391,21 @@ const APPEND_ONLY: [AppendOnly; 5] = [
         )],
         fresh: "INSERT INTO payment_months (contract_id, month, batch_id, amount_fen, payments, last_paid_on) \
                 VALUES (1, '2019-07', 1, 7, 1, '2019-07-01')",
+    },
+    AppendOnly {
+        table: "budget_lines",
+        id: "1",
+        cols: "budget_year, code, name, funding, amount_fen, approval_doc, approval_date, batch_id, source_sheet, source_row",
+        row: "2019, 'YS-1', 'n', 'budget', 100, '官财预1', '2019-01-20', 1, 's', 2",
+        rewritten: "2019, 'YS-1', 'n', 'budget', 999, '官财预1', '2019-01-20', 1, 's', 2",
+        set: "amount_fen = 999",
+        changed: "amount_fen",
+        other_keys: &[(
+            "budget_year, code, name, funding, amount_fen, approval_doc, approval_date, batch_id, source_sheet, source_row",
+            "2019, 'YS-1', 'n', 'budget', 999, '官财预1', '2019-01-20', 1, 's', 3",
+        )],
+        fresh: "INSERT INTO budget_lines (budget_year, code, name, funding, amount_fen, approval_doc, approval_date, adjusts_doc, batch_id, source_sheet, source_row) \
+                VALUES (2019, 'YS-1', 'n', 'budget', -50, '官财调2', '2019-03-01', '官财预1', 1, 's', 3)",
     },
     // An attempt that has ended: a running one may still be given its end.
     AppendOnly {
@@ -528,7 +544,7 @@ both_backends! {
 
 both_backends! {
     async fn every_amount_column_is_an_integer(t: &TestDb) {
-        let cols = [("contracts", "value_fen"), ("disbursements", "amount_fen")];
+        let cols = [("contracts", "value_fen"), ("disbursements", "amount_fen"), ("budget_lines", "amount_fen")];
         for (table, col) in cols {
             let ty: String = match t.db.get_database_backend() {
                 DbBackend::Postgres => {

@@ -25,6 +25,8 @@ pub struct ContractFields {
     pub start_on: NaiveDate,
     pub end_on: NaiveDate,
     pub target_people: Option<i64>,
+    /// 预算项目编码.
+    pub budget_code: Option<String>,
 }
 
 /// One changed field as the history records it: (field, old value, new value).
@@ -86,6 +88,11 @@ impl ContractFields {
             self.target_people.map(|n| n.to_string()),
             new.target_people.map(|n| n.to_string()),
         );
+        cmp(
+            "budget_code",
+            self.budget_code.clone(),
+            new.budget_code.clone(),
+        );
         d
     }
 }
@@ -129,6 +136,7 @@ mod tests {
             start_on: date("2019-01-01"),
             end_on: date("2019-12-31"),
             target_people: Some(200),
+            budget_code: None,
         }
     }
 

@@ -31,6 +31,8 @@ vocabulary! {
     FundingSource {
         Budget => "budget", "财政预算", "General budget", ["财政资金", "财政", "general budget"];
         WelfareLottery => "welfare_lottery", "福彩公益金", "Welfare-lottery fund", ["福利彩票公益金", "彩票公益金", "welfare lottery"];
+        // Transfers from the city or province for a purpose (专项转移支付); budget lines name it.
+        HigherGrant => "higher_grant", "上级补助", "Higher-level grant", ["上级补助资金", "上级专项资金", "上级资金", "higher-level grant"];
         Other => "other", "其他", "Other", ["其它", "自筹"];
     }
 }

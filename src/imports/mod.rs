@@ -258,9 +258,9 @@ pub fn parse_bytes(
         let names: Vec<&str> = parsed.sheets.iter().map(|s| s.name.as_str()).collect();
         parsed.problems.push(file_problem(
             file,
-            format!("没有找到可识别的登记表：前20行内没有项目合同、资金拨付或服务统计的表头（工作表：{}）", names.join("、")),
+            format!("没有找到可识别的登记表：前20行内没有项目合同、资金拨付、服务统计或预算项目的表头（工作表：{}）", names.join("、")),
             format!(
-                "no register found: no sheet has a contracts, disbursements or services header in its first 20 rows (sheets: {})",
+                "no register found: no sheet has a contracts, disbursements, services or budgets header in its first 20 rows (sheets: {})",
                 names.join(", ")
             ),
         ));
@@ -435,6 +435,8 @@ pub enum Reading {
 
 /// A parse that streams the payments of its last sheet (see `parse::Streamed`).
 pub struct Stream {
+    /// The budget lines read before the payments sheet.
+    budgets: Vec<parse::BudgetRecord>,
     /// The contracts read before the payments sheet.
     contracts: Vec<parse::ContractRecord>,
     /// The payments of an earlier payments sheet, if any.
@@ -493,10 +495,12 @@ pub async fn read_file(
         // the parser ends (or at once, when not streaming).
         match payments.recv().await {
             Some(parse::Streamed::Start {
+                budgets,
                 contracts,
                 payments: earlier,
                 columns,
             }) => Reading::Streaming(Stream {
+                budgets,
                 contracts,
                 earlier,
                 columns,
@@ -738,6 +742,7 @@ async fn store_streamed(
     stream: Stream,
 ) -> Result<(store::Outcome, ParsedFile), DbErr> {
     let Stream {
+        budgets,
         contracts,
         earlier,
         columns,
@@ -745,6 +750,7 @@ async fn store_streamed(
         rest,
     } = stream;
     let mut store = store::Store::begin(txn, meta, columns).await?;
+    store.budgets(&budgets).await?;
     store.contracts(&contracts).await?;
     drop(contracts);
     store

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use chrono::Months;
 
+mod budget;
+
 use super::reader::RowSink;
 use crate::contracts::{Category, ContractCode, FundingSource, ProcurementMethod};
 use crate::money::Money;
@@ -15,7 +17,8 @@ use crate::register::problems::{
     cell_ref, Kind, Location, Problem, Severity, Tally, MAX_ERRORS_COUNTED, MAX_ERRORS_KEPT,
 };
 pub use crate::register::records::{
-    ContractRecord, Parsed, PaymentRecord, ServiceRecord, SheetSummary, Source, Streamed,
+    BudgetRecord, ContractRecord, Parsed, PaymentRecord, ServiceRecord, SheetSummary, Source,
+    Streamed,
 };
 
 /// The header must be within a sheet's first 20 non-blank rows: real registers put a title,
@@ -114,6 +117,7 @@ impl<'p> Parser<'p> {
             return;
         };
         let start = Streamed::Start {
+            budgets: std::mem::take(&mut self.out.budgets),
             contracts: std::mem::take(&mut self.out.contracts),
             payments: std::mem::take(&mut self.out.payments),
             columns: self.out.columns.clone(),
@@ -123,11 +127,13 @@ impl<'p> Parser<'p> {
             Err(tokio::sync::mpsc::error::SendError(start)) => {
                 // Nobody takes them: read on as if no one had asked.
                 if let Streamed::Start {
+                    budgets,
                     contracts,
                     payments,
                     ..
                 } = start
                 {
+                    self.out.budgets = budgets;
                     self.out.contracts = contracts;
                     self.out.payments = payments;
                 }
@@ -234,6 +240,7 @@ impl<'p> Parser<'p> {
             SheetKind::Contracts => rp.contract(),
             SheetKind::Disbursements => rp.payment(),
             SheetKind::Services => rp.service(),
+            SheetKind::Budgets => rp.budget(),
         }
     }
 
@@ -242,6 +249,7 @@ impl<'p> Parser<'p> {
             SheetKind::Contracts => &[Field::Value],
             SheetKind::Disbursements => &[Field::Amount],
             SheetKind::Services => &[Field::NewPeople, Field::Sessions],
+            SheetKind::Budgets => &[Field::Approved],
         };
         for &f in summable {
             let Some(col) = map.col(f) else { continue };
@@ -259,7 +267,8 @@ impl<'p> Parser<'p> {
                 continue;
             }
             let (en, zh) = f.names();
-            let (matches, sum_text) = if f == Field::Value || f == Field::Amount {
+            let (matches, sum_text) = if matches!(f, Field::Value | Field::Amount | Field::Approved)
+            {
                 let sum = sums.money.get(&f).copied().unwrap_or(Money::ZERO);
                 match cell.money(map.unit(f)) {
                     Ok(Some(v)) => (v == sum, sum.to_string()),
@@ -666,6 +675,7 @@ impl<'c> RowParse<'_, '_, 'c, '_> {
         let purchaser = self.text(Field::Purchaser);
         let street = self.text(Field::Street);
         let community = self.text(Field::Community);
+        let budget_code = self.budget_code(false);
         if let (
             true,
             Some(code),
@@ -695,6 +705,7 @@ impl<'c> RowParse<'_, '_, 'c, '_> {
                 start,
                 end,
                 target,
+                budget_code,
             });
         }
     }

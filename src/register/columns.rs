@@ -11,13 +11,15 @@ use serde::Serialize;
 use crate::register::cells::Cell;
 use crate::text::header_key;
 
-/// The three registers a finance office keeps.
+/// The registers a finance office keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum SheetKind {
     Contracts,
     Disbursements,
     Services,
+    /// 预算项目 (`crate::budgets`).
+    Budgets,
 }
 
 impl SheetKind {
@@ -26,6 +28,7 @@ impl SheetKind {
             SheetKind::Contracts => "项目合同",
             SheetKind::Disbursements => "资金拨付",
             SheetKind::Services => "服务统计",
+            SheetKind::Budgets => "预算项目",
         }
     }
 
@@ -34,6 +37,7 @@ impl SheetKind {
             SheetKind::Contracts => "contracts",
             SheetKind::Disbursements => "disbursements",
             SheetKind::Services => "services",
+            SheetKind::Budgets => "budgets",
         }
     }
 
@@ -43,6 +47,7 @@ impl SheetKind {
             SheetKind::Contracts => &["合同", "项目", "台账", "contract"],
             SheetKind::Disbursements => &["拨付", "支付", "付款", "资金", "payment", "disburse"],
             SheetKind::Services => &["服务", "人数", "统计", "service", "beneficiar"],
+            SheetKind::Budgets => &["预算", "budget"],
         }
     }
 }
@@ -76,6 +81,14 @@ pub enum Field {
     NewPeople,
     Cumulative,
     Sessions,
+    // 预算项目 (budgets); BudgetCode is also the contracts' column naming their line.
+    BudgetYear,
+    BudgetCode,
+    BudgetName,
+    Approved,
+    ApprovalDoc,
+    ApprovalDate,
+    Adjusts,
 }
 
 impl Field {
@@ -108,6 +121,13 @@ impl Field {
             Field::NewPeople => ("new people", "新增服务人数"),
             Field::Cumulative => ("cumulative people", "累计服务人数"),
             Field::Sessions => ("sessions", "服务人次"),
+            Field::BudgetYear => ("budget year", "预算年度"),
+            Field::BudgetCode => ("budget line code", "预算项目编码"),
+            Field::BudgetName => ("budget line name", "预算项目名称"),
+            Field::Approved => ("approved amount", "批复金额"),
+            Field::ApprovalDoc => ("approval document", "批复文号"),
+            Field::ApprovalDate => ("approval date", "批复日期"),
+            Field::Adjusts => ("adjusted document", "调整文号"),
         }
     }
 
@@ -197,6 +217,46 @@ impl Field {
                 "cumulative",
             ],
             Field::Sessions => &["服务人次", "人次", "sessions"],
+            Field::BudgetYear => &["预算年度", "年度", "budget year", "year"],
+            Field::BudgetCode => &[
+                "预算项目编码",
+                "预算项目编号",
+                "预算编码",
+                "预算项目代码",
+                "budget code",
+                "budget line",
+                "budget line code",
+            ],
+            Field::BudgetName => &[
+                "预算项目名称",
+                "预算项目",
+                "预算名称",
+                "budget name",
+                "budget line name",
+            ],
+            Field::Approved => &[
+                "批复金额",
+                "预算金额",
+                "批复数",
+                "approved",
+                "approved amount",
+                "budget amount",
+            ],
+            Field::ApprovalDoc => &[
+                "批复文号",
+                "批复文件",
+                "文号",
+                "approval document",
+                "approval no",
+            ],
+            Field::ApprovalDate => &["批复日期", "批复时间", "approval date", "approved on"],
+            Field::Adjusts => &[
+                "调整文号",
+                "原批复文号",
+                "被调整文号",
+                "adjusts",
+                "adjusted document",
+            ],
         }
     }
 }
@@ -206,10 +266,21 @@ fn fields(kind: SheetKind) -> &'static [Field] {
     match kind {
         SheetKind::Contracts => &[
             Code, Title, Category, Provider, Uscc, Purchaser, Street, Community, Method, Funding,
-            Value, Signed, Start, End, Term, Target,
+            Value, Signed, Start, End, Term, Target, BudgetCode,
         ],
         SheetKind::Disbursements => &[Code, Date, Amount, Voucher, Tranche, Reverses, Note],
         SheetKind::Services => &[Code, Period, NewPeople, Cumulative, Sessions],
+        SheetKind::Budgets => &[
+            BudgetYear,
+            Funding,
+            BudgetCode,
+            BudgetName,
+            Category,
+            Approved,
+            ApprovalDoc,
+            ApprovalDate,
+            Adjusts,
+        ],
     }
 }
 
@@ -222,7 +293,7 @@ pub const NOTE_MAX_CHARS: usize = 2_000;
 
 /// The free-text fields and their limits, counted after trimming and width folding. The
 /// other fields have rules of their own that bound them (codes, vocabularies, dates).
-pub const FREE_TEXT: [(Field, usize); 9] = [
+pub const FREE_TEXT: [(Field, usize); 12] = [
     (Field::Title, NAME_MAX_CHARS),
     (Field::Provider, NAME_MAX_CHARS),
     (Field::Purchaser, NAME_MAX_CHARS),
@@ -232,6 +303,9 @@ pub const FREE_TEXT: [(Field, usize); 9] = [
     (Field::Tranche, NAME_MAX_CHARS),
     (Field::Reverses, NAME_MAX_CHARS),
     (Field::Note, NOTE_MAX_CHARS),
+    (Field::BudgetName, NAME_MAX_CHARS),
+    (Field::ApprovalDoc, NAME_MAX_CHARS),
+    (Field::Adjusts, NAME_MAX_CHARS),
 ];
 
 impl Field {
@@ -251,6 +325,15 @@ pub fn required(kind: SheetKind) -> &'static [Field] {
         SheetKind::Contracts => &[Code, Title, Category, Provider, Value],
         SheetKind::Disbursements => &[Code, Date, Amount, Voucher],
         SheetKind::Services => &[Code, Period],
+        SheetKind::Budgets => &[
+            BudgetYear,
+            Funding,
+            BudgetCode,
+            BudgetName,
+            Approved,
+            ApprovalDoc,
+            ApprovalDate,
+        ],
     }
 }
 
@@ -369,6 +452,7 @@ pub fn detect(sheet_name: &str, rows: &[(u32, Vec<Cell>)], forced: Option<SheetK
             SheetKind::Contracts,
             SheetKind::Disbursements,
             SheetKind::Services,
+            SheetKind::Budgets,
         ],
     };
     let name = header_key(sheet_name);
@@ -494,6 +578,7 @@ mod tests {
             SheetKind::Contracts,
             SheetKind::Disbursements,
             SheetKind::Services,
+            SheetKind::Budgets,
         ] {
             for &f in fields(kind) {
                 for alias in f.aliases() {
@@ -523,6 +608,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_budget_header_is_found_and_a_contract_header_keeps_its_budget_column() {
+        let rows = vec![(
+            1,
+            row(&[
+                "预算年度",
+                "资金来源",
+                "预算项目编码",
+                "预算项目名称",
+                "服务类别",
+                "批复金额（万元）",
+                "批复文号",
+                "批复日期",
+                "调整文号",
+            ]),
+        )];
+        let Detection::Found(map) = detect("Sheet1", &rows, None) else {
+            panic!()
+        };
+        assert_eq!(map.kind, SheetKind::Budgets);
+        assert_eq!(map.unit(Field::Approved), Decimal::from(10_000));
+        assert_eq!(map.col(Field::Adjusts), Some(8));
+        let rows = vec![(
+            0,
+            row(&[
+                "项目编号",
+                "项目名称",
+                "服务类别",
+                "承接机构",
+                "合同金额（元）",
+                "服务期限",
+                "资金来源",
+                "预算项目编码",
+            ]),
+        )];
+        let Detection::Found(map) = detect("预算执行", &rows, None) else {
+            panic!()
+        };
+        assert_eq!(map.kind, SheetKind::Contracts);
+        assert_eq!(map.col(Field::BudgetCode), Some(7));
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+mod budget;
+pub use budget::BudgetKind;
+
 use crate::money::MoneyError;
 use crate::Lang;
 
@@ -177,6 +180,8 @@ pub enum Kind {
         uscc: String,
         name: String,
     },
+    /// Budget lines and contracts against them.
+    Budget(BudgetKind),
 }
 
 impl Kind {
@@ -220,6 +225,7 @@ impl Kind {
             Kind::NoPeople => "no_people",
             Kind::NotPositive => "not_positive",
             Kind::ProviderUsccConflict { .. } => "provider_uscc_conflict",
+            Kind::Budget(b) => b.code(),
         }
     }
 
@@ -504,6 +510,7 @@ impl Kind {
                     format!("provider '{name}' is recorded with USCC {uscc}, not this one")
                 }
             }
+            Kind::Budget(b) => b.describe(lang),
         }
     }
 
@@ -512,6 +519,7 @@ impl Kind {
             Kind::TermOverOneYear
             | Kind::PaymentOutsideTerm { .. }
             | Kind::UsccManyNames { .. } => Severity::Warning,
+            Kind::Budget(b) => b.severity(),
             _ => Severity::Error,
         }
     }

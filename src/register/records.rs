@@ -39,6 +39,8 @@ pub struct ContractRecord {
     pub start: NaiveDate,
     pub end: NaiveDate,
     pub target: Option<i64>,
+    /// 预算项目编码: the budget line the contract is bought under.
+    pub budget_code: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +66,23 @@ pub struct ServiceRecord {
     pub sessions: Option<i64>,
 }
 
+/// One row of a budgets sheet: a budget line, or an adjustment of one when `adjusts` names
+/// the line's approval document (`crate::budgets`).
+#[derive(Debug, Clone)]
+pub struct BudgetRecord {
+    pub src: Source,
+    pub year: i32,
+    pub funding: FundingSource,
+    pub code: String,
+    pub name: String,
+    pub category: Option<Category>,
+    /// Positive on a line; signed, and not zero, on an adjustment.
+    pub amount: Money,
+    pub approval_doc: String,
+    pub approval_date: NaiveDate,
+    pub adjusts: Option<String>,
+}
+
 /// What was found in one sheet.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SheetSummary {
@@ -83,6 +102,7 @@ pub struct Parsed {
     pub contracts: Vec<ContractRecord>,
     pub payments: Vec<PaymentRecord>,
     pub services: Vec<ServiceRecord>,
+    pub budgets: Vec<BudgetRecord>,
     pub problems: Vec<Problem>,
     /// Each register sheet's columns, to name the cell of a problem found later.
     pub columns: HashMap<String, ColumnMap>,
@@ -96,6 +116,8 @@ pub enum Streamed {
     /// here. The last sheet's payments follow in chunks; services and everything else come
     /// with the parse's result.
     Start {
+        /// Stored before the contracts, which are checked against them.
+        budgets: Vec<BudgetRecord>,
         contracts: Vec<ContractRecord>,
         payments: Vec<PaymentRecord>,
         columns: HashMap<String, ColumnMap>,

@@ -2,6 +2,7 @@
 //! exceptions auditors chase and the history of every change.
 
 pub mod audit_trail;
+pub mod budget;
 
 pub mod table;
 pub mod writers;
@@ -33,6 +34,8 @@ pub enum ReportName {
     Contracts,
     Exceptions,
     History,
+    /// 预算执行: budget lines against commitments and payments.
+    Budget,
 }
 
 impl ReportName {
@@ -44,6 +47,7 @@ impl ReportName {
             ReportName::Contracts => "contracts",
             ReportName::Exceptions => "exceptions",
             ReportName::History => "history",
+            ReportName::Budget => "budget",
         }
     }
 
@@ -64,6 +68,7 @@ impl ReportName {
             ReportName::Contracts => ("项目合同明细", "Contracts"),
             ReportName::Exceptions => ("审计异常清单", "Exceptions for audit"),
             ReportName::History => ("变更记录", "History of changes"),
+            ReportName::Budget => ("预算执行", "Budget execution"),
         }
     }
 }
@@ -214,7 +219,7 @@ pub async fn build(db: &impl ConnectionTrait, req: &Request) -> Result<Report, D
     // Only the aggregations a report shows: each is a GROUP BY over every payment.
     let (paid, served) = match req.name {
         ReportName::History => return history(db, req, report).await,
-        ReportName::Spend => (true, false),
+        ReportName::Spend | ReportName::Budget => (true, false),
         _ => (true, true),
     };
     if paid {
@@ -229,6 +234,7 @@ pub async fn build(db: &impl ConnectionTrait, req: &Request) -> Result<Report, D
         ReportName::Spend | ReportName::Beneficiaries => grouped(&snap, req, &mut report),
         ReportName::Contracts => contracts(&snap, req, &mut report),
         ReportName::Exceptions => exceptions(db, &snap, req, &mut report).await?,
+        ReportName::Budget => budget::build(db, &snap, req, &mut report).await?,
         ReportName::History => unreachable!("handled above"),
     }
     Ok(report)
@@ -765,6 +771,22 @@ async fn exceptions(
                 );
             }
         }
+    }
+    let settings = crate::budgets::settings();
+    for (order, kind, code, detail, date, amount, source) in
+        budget::exceptions(db, snap, req, &settings).await?
+    {
+        rows.push((
+            order,
+            vec![
+                Val::text(lang.pick(kind.0, kind.1)),
+                Val::Text(code),
+                Val::Text(detail),
+                Val::Date(date),
+                amount,
+                source,
+            ],
+        ));
     }
     rows.sort_by(|a, b| {
         (a.0, a.1[1].plain(), a.1[3].plain()).cmp(&(b.0, b.1[1].plain(), b.1[3].plain()))

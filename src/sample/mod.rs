@@ -13,8 +13,10 @@
 //! - `register`: the 97-contract sample, built to reproduce the bureau's statement;
 //! - `seeded`: the seeded generator of any size;
 //! - `writers`: xlsx and csv writers;
+//! - `budgets`: budget lines covering the contracts, with the sample's planted exceptions;
 //! - `template`: the blank register template with its 填写说明 sheet.
 
+mod budgets;
 mod places;
 mod register;
 mod rows;
@@ -22,13 +24,14 @@ mod seeded;
 mod template;
 mod writers;
 
+pub use budgets::BUDGET_HEADERS;
 pub use register::write_sample;
 pub use seeded::generate;
 
 use std::path::PathBuf;
 
 /// Headers of the contracts sheet `项目合同`, in order.
-pub const CONTRACT_HEADERS: [&str; 15] = [
+pub const CONTRACT_HEADERS: [&str; 16] = [
     "项目编号",
     "项目名称",
     "服务类别",
@@ -44,6 +47,7 @@ pub const CONTRACT_HEADERS: [&str; 15] = [
     "开始日期",
     "结束日期",
     "计划服务人数",
+    "预算项目编码",
 ];
 
 /// Headers of the disbursements sheet `拨付记录`, in order.

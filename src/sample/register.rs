@@ -10,6 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_xlsxwriter::Workbook;
 
+use super::budgets::{budget_cells, sample_budgets, SampleBudget, BUDGETS, BUDGET_HEADERS};
 use super::places::*;
 use super::rows::*;
 use super::template::write_template;
@@ -39,6 +40,7 @@ pub(super) struct SampleRegister {
     pub(super) contracts: Vec<SampleContract>,
     pub(super) payments: Vec<SamplePayment>,
     pub(super) reports: Vec<ServiceRow>,
+    pub(super) budgets: Vec<SampleBudget>,
 }
 
 /// How finely a contract value was negotiated; the exact total is reached by moving whole
@@ -261,16 +263,20 @@ pub(super) fn sample_register() -> SampleRegister {
             start,
             end: term_end(start, terms[i]),
             planned: 0,
+            budget: None,
         });
     }
 
     let reports = sample_reports(&mut rng, &mut contracts, as_of, extracted);
     let payments = sample_payments(&mut rng, &contracts, extracted);
+    // Drawn from no random numbers, so the figures above stay as they were.
+    let budgets = sample_budgets(&mut contracts, &payments);
     SampleRegister {
         providers,
         contracts,
         payments,
         reports,
+        budgets,
     }
 }
 
@@ -580,9 +586,25 @@ pub fn write_sample(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         &st,
         reg.reports.iter().map(report_cells),
     )?;
+    // Last, though its lines are stored first: the importer takes budgets before contracts.
+    write_sheet(
+        wb.add_worksheet(),
+        &BUDGETS,
+        None,
+        &st,
+        reg.budgets.iter().map(budget_cells),
+    )?;
     save(&mut wb, &path)?;
     written.push(path);
 
+    let path = dir.join("sample-budgets.csv");
+    write_csv(
+        &path,
+        Encoding::Utf8Bom,
+        &BUDGET_HEADERS,
+        reg.budgets.iter().map(budget_cells),
+    )?;
+    written.push(path);
     let path = dir.join("sample-contracts.csv");
     write_csv(
         &path,

@@ -30,6 +30,8 @@ pub(super) struct SampleContract {
     pub(super) start: NaiveDate,
     pub(super) end: NaiveDate,
     pub(super) planned: u64,
+    /// 预算项目编码 of the line it is bought under (`super::budgets`).
+    pub(super) budget: Option<String>,
 }
 
 /// Which part of the sample's one correction a payment plays.
@@ -110,6 +112,10 @@ pub(super) fn contract_cells(c: &SampleContract, providers: &[SampleProvider]) -
         SheetCell::Date(c.start),
         SheetCell::Date(c.end),
         SheetCell::Count(c.planned),
+        c.budget
+            .clone()
+            .map(SheetCell::Text)
+            .unwrap_or(SheetCell::Blank),
     ]
 }
 

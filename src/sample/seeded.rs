@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_xlsxwriter::Workbook;
 
+use super::budgets::{budget_cells, budget_lines, BUDGETS, BUDGET_HEADERS};
 use super::places::*;
 use super::rows::*;
 use super::writers::*;
@@ -104,6 +105,7 @@ pub(super) fn plan(
             start,
             end: term_end(start, months),
             planned: rng.random_range(10..=200) * 10,
+            budget: None,
         };
         plans.push(Plan {
             contract,
@@ -184,10 +186,11 @@ pub(super) fn generated_reports(
 }
 
 /// Writes a seeded synthetic register for demos and benchmarks into `opts.out`: one
-/// workbook per kind (`contracts.xlsx`, `disbursements.xlsx`, `services.xlsx`, each a
+/// workbook per kind (`budgets.xlsx`, `contracts.xlsx`, `disbursements.xlsx`,
+/// `services.xlsx`, each a
 /// single sheet with title, header and 合计 rows, written in constant-memory mode) and/or
-/// `contracts.csv`, `disbursements.csv`, `services.csv` (UTF-8 with BOM, header and
-/// records). One workbook per kind lets a benchmark time each import alone and keeps a
+/// `budgets.csv`, `contracts.csv`, `disbursements.csv`, `services.csv` (UTF-8 with BOM,
+/// header and records). The contracts name their budget lines: import the budgets first. One workbook per kind lets a benchmark time each import alone and keeps a
 /// million-row sheet in a file of its own. Same seed, same bytes.
 pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
     if opts.contracts == 0 {
@@ -206,7 +209,15 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
     }
     make_dir(&opts.out)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let (providers, plans) = plan(opts, &mut rng);
+    let (providers, mut plans) = plan(opts, &mut rng);
+    // Every contract names a line of its signing year that covers it.
+    let budgets = budget_lines(
+        &mut plans
+            .iter_mut()
+            .map(|p| &mut p.contract)
+            .collect::<Vec<_>>(),
+        |_| false,
+    );
     let contracts = || {
         plans
             .iter()
@@ -214,10 +225,12 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
     };
     let payments = || generated_payments(&plans, opts.seed).map(|p| payment_cells(&p));
     let reports = || generated_reports(&plans, opts.seed).map(|r| report_cells(&r));
+    let lines = || budgets.iter().map(budget_cells);
     let mut written = Vec::new();
     if opts.format.xlsx() {
         let st = Styles::new();
-        let sheets: [(&Sheet, &str, Rows<'_>); 3] = [
+        let sheets: [(&Sheet, &str, Rows<'_>); 4] = [
+            (&BUDGETS, "budgets.xlsx", Box::new(lines())),
             (&CONTRACTS, "contracts.xlsx", Box::new(contracts())),
             (&DISBURSEMENTS, "disbursements.xlsx", Box::new(payments())),
             (&SERVICES, "services.xlsx", Box::new(reports())),
@@ -233,7 +246,8 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     if opts.format.csv() {
-        let files: [(&[&str], &str, Rows<'_>); 3] = [
+        let files: [(&[&str], &str, Rows<'_>); 4] = [
+            (&BUDGET_HEADERS, "budgets.csv", Box::new(lines())),
             (&CONTRACT_HEADERS, "contracts.csv", Box::new(contracts())),
             (
                 &DISBURSEMENT_HEADERS,

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use rust_xlsxwriter::{DataValidation, Format, FormatAlign, Workbook};
 
+use super::budgets::BUDGETS;
 use super::writers::{properties, save, Styles, CONTRACTS, DISBURSEMENTS, SERVICES};
 use crate::contracts::{Category, FundingSource, ProcurementMethod};
 use crate::register::columns::FREE_TEXT;
@@ -61,12 +62,26 @@ fn column_rule(sheet: &str, header: &str) -> String {
             "本项目自开始至本期末的累计人数，应等于各期新增服务人数之和，用于核对".into()
         }
         (_, "服务人次") => "本期提供服务的人次".into(),
+        (_, "预算项目编码") if sheet == "项目合同" => {
+            "合同所用预算项目的编码，须与“预算项目”表一致；未填写的合同会被提示并列入审计异常（财预〔2017〕87号：先有预算、后购买服务）".into()
+        }
+        (_, "预算项目编码") => "预算项目的编码，同一年度内唯一，如YS-2019-01".into(),
+        (_, "预算年度") => "预算所属年度，四位年份，如2019".into(),
+        (_, "预算项目名称") => "批复文件上的预算项目名称".into(),
+        (_, "批复金额（元）") => {
+            "批复的预算金额，单位元，精确到分；调整行填调整金额，追加为正数、调减为负数".into()
+        }
+        (_, "批复文号") => "批复该预算（或该次调整）的文件文号，如官财预〔2019〕12号".into(),
+        (_, "批复日期") => "批复文件的日期".into(),
+        (_, "调整文号") => {
+            "仅调整行填写：被调整预算项目的批复文号。已登记的预算项目不修改，调整另起一行".into()
+        }
         _ => String::new(),
     }
 }
 
-pub(super) const GENERAL_HELP: [&str; 9] = [
-    "一、本模板有“项目合同”“拨付记录”“服务统计”三张表，请在对应表中逐行填写，一行一条记录。请勿修改表头文字；表头带“*”的列必须填写。表头上方可以保留标题行和说明行。",
+pub(super) const GENERAL_HELP: [&str; 10] = [
+    "一、本模板有“项目合同”“拨付记录”“服务统计”“预算项目”四张表，请在对应表中逐行填写，一行一条记录。请勿修改表头文字；表头带“*”的列必须填写。表头上方可以保留标题行和说明行。",
     "二、金额：单位为元，精确到分（最多两位小数）。可以填数字，也可以填“1,234.50”“¥1,234.50”“1234.5元”“(1,234.50)”（负数）等写法；表头写作“（万元）”时，该列金额按万元计。",
     "三、日期：请使用Excel日期格式（如2019-06-25），也可以填写文本“2019-06-25”“2019/6/25”“2019年6月25日”“2019.6.25”“20190625”。",
     "四、合计行：第一列为“合计”“总计”或“小计”的行是汇总行，不作为记录导入；系统会核对合计金额（和人数）是否等于各行之和，不相等时整份文件不导入。",
@@ -75,6 +90,7 @@ pub(super) const GENERAL_HELP: [&str; 9] = [
     "七、已登记的拨付记录不修改、不删除。拨付有误时，另起一行登记一笔金额相同的负数记录（冲销），使用它自己的新凭证号，并在“冲销凭证号”填写被冲销那笔记录的凭证号；如需重新拨付，再登记一笔正确的记录。",
     "八、同一合同的累计拨付金额不得超过合同金额。",
     "九、服务统计只填人数和人次，不填任何个人信息；同一人接受两个项目的服务时，两个项目各计一次。",
+    "十、预算项目：先有预算、后购买服务（财预〔2017〕87号）。每个合同在“预算项目编码”填写所用预算项目；同一预算项目下的合同金额合计不得超过预算（含调整）。已登记的预算项目不修改：追加或调减另起一行，填写调整自己的批复文号、日期和金额，并在“调整文号”填写原预算项目的批复文号。",
 ];
 
 pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
@@ -115,7 +131,7 @@ pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
         help.write_string_with_format(r, c as u16, *h, &st.header)?;
     }
     let bordered = st.text.clone().set_text_wrap();
-    for sheet in [&CONTRACTS, &DISBURSEMENTS, &SERVICES] {
+    for sheet in [&CONTRACTS, &DISBURSEMENTS, &SERVICES, &BUDGETS] {
         for h in sheet.headers {
             r += 1;
             let required = sheet.required.contains(h);
@@ -140,7 +156,7 @@ pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
             FundingSource::ALL.iter().map(|c| c.zh()).collect(),
         ),
     ];
-    for sheet in [&CONTRACTS, &DISBURSEMENTS, &SERVICES] {
+    for sheet in [&CONTRACTS, &DISBURSEMENTS, &SERVICES, &BUDGETS] {
         let ws = wb.add_worksheet();
         ws.set_name(sheet.name)?;
         for (c, h) in sheet.headers.iter().enumerate() {
@@ -158,7 +174,14 @@ pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
                 ws.set_column_format(col, &yuan_col)?;
             } else if matches!(
                 *h,
-                "项目编号" | "统一社会信用代码" | "凭证号" | "冲销凭证号" | "统计期间"
+                "项目编号"
+                    | "统一社会信用代码"
+                    | "凭证号"
+                    | "冲销凭证号"
+                    | "统计期间"
+                    | "预算项目编码"
+                    | "批复文号"
+                    | "调整文号"
             ) {
                 // Text, so Excel neither drops leading zeros nor turns 2019-06 into a date.
                 ws.set_column_format(col, &text_col)?;

@@ -52,6 +52,7 @@ pub(super) const CONTRACTS: Sheet = Sheet {
     totals: &[(10, Total::Yuan)],
     widths: &[
         15.0, 40.0, 11.0, 34.0, 21.0, 22.0, 10.0, 12.0, 12.0, 11.0, 15.0, 12.0, 12.0, 12.0, 12.0,
+        15.0,
     ],
 };
 

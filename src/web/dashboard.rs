@@ -104,6 +104,45 @@ pub struct Dashboard {
     pub category_chart: String,
     pub spend_chart: String,
     pub street_chart: String,
+    /// The budget card (预算执行): lines, budget with adjustments in 万元, execution rate;
+    /// no lines, no card.
+    pub budget: BudgetCard,
+}
+
+/// The dashboard's budget figures, from the budget report's total row.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BudgetCard {
+    pub lines: i64,
+    pub budget_wan: String,
+    pub committed_wan: String,
+    pub rate: String,
+}
+
+impl BudgetCard {
+    fn of(r: &Report) -> BudgetCard {
+        let Some(total) = &r.total else {
+            return BudgetCard::default();
+        };
+        let at = |key: &str| {
+            r.columns
+                .iter()
+                .position(|c| c.key == key)
+                .and_then(|i| total.get(i))
+        };
+        let wan_of = |v: Option<&Val>| match v {
+            Some(Val::Money(m)) => wan(m),
+            _ => String::new(),
+        };
+        BudgetCard {
+            lines: match at("lines") {
+                Some(Val::Int(n)) => *n,
+                _ => 0,
+            },
+            budget_wan: wan_of(at("budget")),
+            committed_wan: wan_of(at("committed")),
+            rate: at("execution_rate").map(Val::plain).unwrap_or_default(),
+        }
+    }
 }
 
 impl Weigh for Dashboard {
@@ -121,6 +160,9 @@ impl Weigh for Dashboard {
                 &self.category_chart,
                 &self.spend_chart,
                 &self.street_chart,
+                &self.budget.budget_wan,
+                &self.budget.committed_wan,
+                &self.budget.rate,
             ]
             .iter()
             .map(|s| s.capacity())
@@ -135,7 +177,7 @@ fn wan(m: &Money) -> String {
 
 impl Dashboard {
     /// The page's figures: the typed summary, with the summary report's table and statement.
-    fn of(s: &Summary, report: &Report, lang: Lang) -> Dashboard {
+    fn of(s: &Summary, report: &Report, budget: &Report, lang: Lang) -> Dashboard {
         let t = &s.total;
         let zh = lang == Lang::Zh;
         let by_category: Vec<Datum> = s
@@ -194,6 +236,7 @@ impl Dashboard {
                 Unit::People,
                 zh,
             ),
+            budget: BudgetCard::of(budget),
         }
     }
 }
@@ -217,7 +260,12 @@ pub async fn compute_dashboard(
 ) -> Result<Dashboard, sea_orm::DbErr> {
     let summary = figures::summary(db, as_of).await?;
     let report = reports::build(db, &summary_request(as_of, lang)).await?;
-    Ok(Dashboard::of(&summary, &report, lang))
+    let budget = reports::Request {
+        name: ReportName::Budget,
+        ..summary_request(as_of, lang)
+    };
+    let budget = reports::build(db, &budget).await?;
+    Ok(Dashboard::of(&summary, &report, &budget, lang))
 }
 
 /// Who asks, for the cache's budget: a signed-in account, or an anonymous visitor's address

@@ -2,7 +2,7 @@
 //! downloads auditors take, and the JSON API under `/api/v1` that does the same for programs.
 //!
 //! One module per feature, each with its pages, its JSON handlers and its `router()`:
-//! [`dashboard`], [`contracts`], [`uploads`], [`reports`], [`imports`], [`audit`],
+//! [`dashboard`], [`contracts`], [`uploads`], [`reports`], [`budget`], [`imports`], [`audit`],
 //! [`accounts`], [`session`], [`apidoc`]. They share only the pieces below them: [`params`]
 //! (query parsing), [`render`] (page frame, error and login pages), [`error`], [`ctx`],
 //! [`auth`] (the permission table), [`gate`] (the access check), [`routes`] (how a route is
@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod apidoc;
 pub mod audit;
 pub mod auth;
+pub mod budget;
 pub mod cache;
 pub mod charts;
 pub mod contracts;
@@ -67,6 +68,7 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(contracts::router())
         .merge(uploads::router(body_limit))
         .merge(reports::router())
+        .merge(budget::router())
         .merge(imports::router())
         .merge(audit::router())
         .merge(accounts::router())
@@ -269,6 +271,7 @@ mod tests {
         ("state", include_str!("state.rs")),
         ("templates", include_str!("templates.rs")),
         ("uploads", include_str!("uploads.rs")),
+        ("budget", include_str!("budget.rs")),
     ];
 
     const FEATURES: &[&str] = &[
@@ -276,6 +279,7 @@ mod tests {
         "contracts",
         "uploads",
         "reports",
+        "budget",
         "imports",
         "audit",
         "accounts",

@@ -44,6 +44,7 @@ pub fn base(ctx: &Ctx) -> minijinja::Value {
             "contracts": ctx.can("/contracts"),
             "upload": ctx.can("/upload"),
             "reports": ctx.can("/reports"),
+            "budget": ctx.can("/budget"),
             "imports": ctx.can("/imports"),
             "audit": ctx.can("/audit"),
             "accounts": ctx.can("/accounts"),
@@ -237,6 +238,7 @@ pub fn import_names(lang: Lang) -> (serde_json::Value, serde_json::Value) {
             "contracts": lang.pick("项目合同", "contracts"),
             "disbursements": lang.pick("资金拨付", "disbursements"),
             "services": lang.pick("服务统计", "service reports"),
+            "budgets": lang.pick("预算项目", "budget lines"),
         }),
     )
 }

@@ -23,6 +23,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "upload.html",
     "preview.html",
     "reports.html",
+    "budget.html",
     "imports.html",
     "api.html",
     "error.html",

@@ -256,6 +256,10 @@ pub struct ContractDetail {
     pub start_on: NaiveDate,
     pub end_on: NaiveDate,
     pub target_people: Option<i64>,
+    /// 预算项目编码 as the register gives it, and the budget line it names (none when no line
+    /// has the code).
+    pub budget_code: Option<String>,
+    pub budget_line: Option<super::budget::ContractLine>,
     #[schema(value_type = String, example = "running")]
     pub state: ContractState,
     pub state_name: String,
@@ -368,6 +372,15 @@ pub async fn contract(
     let category: String = get(&c, "category")?;
     let method: Option<String> = get(&c, "method")?;
     let funding: Option<String> = get(&c, "funding")?;
+    let budget_code: Option<String> = get(&c, "budget_code")?;
+    let signed_on: Option<NaiveDate> = get(&c, "signed_on")?;
+    let budget_line = match &budget_code {
+        Some(b) => {
+            use chrono::Datelike;
+            super::budget::contract_line(db, b, signed_on.unwrap_or(start).year(), lang).await?
+        }
+        None => None,
+    };
     Ok(Some(ContractDetail {
         code: get(&c, "code")?,
         title: get(&c, "title")?,
@@ -394,10 +407,12 @@ pub async fn contract(
         paid: Money::from_fen(paid),
         remaining: Money::from_fen(value - paid),
         people,
-        signed_on: get(&c, "signed_on")?,
+        signed_on,
         start_on: start,
         end_on: end,
         target_people: get(&c, "target_people")?,
+        budget_code,
+        budget_line,
         state,
         state_name: state.name(lang).to_string(),
         source: Source {

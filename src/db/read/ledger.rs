@@ -47,6 +47,8 @@ pub struct ContractRow {
     pub start_on: NaiveDate,
     pub end_on: NaiveDate,
     pub target_people: Option<i64>,
+    /// 预算项目编码: the budget line the contract names.
+    pub budget_code: Option<String>,
     pub file: String,
     pub sheet: String,
     pub row: i64,
@@ -117,7 +119,7 @@ pub async fn contracts(
     let rec = recorded_clause(scope, "c.batch_id", &mut values);
     let sql = format!(
         "SELECT c.id, c.code, c.title, c.category, c.provider_id, c.provider_name, p.uscc, c.purchaser, c.street, \
-         c.community, c.method, c.funding, c.value_fen, c.signed_on, c.start_on, c.end_on, c.target_people, \
+         c.community, c.method, c.funding, c.value_fen, c.signed_on, c.start_on, c.end_on, c.target_people, c.budget_code, \
          b.file_name, c.source_sheet, c.source_row \
          FROM contracts c JOIN providers p ON p.id = c.provider_id JOIN import_batches b ON b.id = c.batch_id \
          WHERE 1 = 1{rec} ORDER BY c.code"
@@ -143,6 +145,7 @@ pub async fn contracts(
             start_on: get(&r, "start_on")?,
             end_on: get(&r, "end_on")?,
             target_people: get(&r, "target_people")?,
+            budget_code: get(&r, "budget_code")?,
             file: get(&r, "file_name")?,
             sheet: get(&r, "source_sheet")?,
             row: get(&r, "source_row")?,
@@ -227,6 +230,7 @@ async fn roll_back_contracts(
                 "start_on" => row.start_on = date(old).unwrap_or(row.start_on),
                 "end_on" => row.end_on = date(old).unwrap_or(row.end_on),
                 "target_people" => row.target_people = old.as_deref().and_then(|s| s.parse().ok()),
+                "budget_code" => row.budget_code = old.clone(),
                 _ => {}
             }
         }

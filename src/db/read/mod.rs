@@ -3,6 +3,7 @@
 //! Their raw SQL lives here, next to the rest of the data-access layer.
 
 pub mod batches;
+pub mod budget;
 pub mod contracts;
 pub mod dashboard;
 pub mod history;

@@ -147,6 +147,7 @@ pub(super) async fn store_contracts(
             start_on: rec.start,
             end_on: rec.end,
             target_people: rec.target,
+            budget_code: rec.budget_code.clone(),
         };
         match existing.get(rec.code.as_str()) {
             Some(old) => {
@@ -197,6 +198,7 @@ pub(super) async fn store_contracts(
                     start_on: Set(fields.start_on),
                     end_on: Set(fields.end_on),
                     target_people: Set(fields.target_people),
+                    budget_code: Set(fields.budget_code),
                     updated_batch_id: Set(ctx.batch_id),
                     ..Default::default()
                 };
@@ -225,6 +227,7 @@ pub(super) async fn store_contracts(
                     rec.src.sheet.to_string().into(),
                     i64::from(rec.src.row).into(),
                     ctx.batch_id.into(),
+                    fields.budget_code.into(),
                 ]);
             }
         }
@@ -253,6 +256,7 @@ pub(super) async fn store_contracts(
             "source_sheet",
             "source_row",
             "updated_batch_id",
+            "budget_code",
         ],
         inserts,
     )
@@ -286,5 +290,6 @@ fn stored_fields(m: &contract::Model) -> ContractFields {
         start_on: m.start_on,
         end_on: m.end_on,
         target_people: m.target_people,
+        budget_code: m.budget_code.clone(),
     }
 }

@@ -8,6 +8,7 @@
 //! Contracts are stored by `contracts`, payments by `payments`, service reports by
 //! `services`; `bulk` writes many rows a statement.
 
+mod budgets;
 mod bulk;
 mod contracts;
 mod payments;
@@ -32,7 +33,7 @@ use crate::disbursements::{ContractTerms, Findings};
 use crate::entities::{contract, import_batch};
 use crate::register::columns::{ColumnMap, Field, SheetKind};
 use crate::register::problems::{cell_ref, Kind, Location, Problem, Severity, MAX_ERRORS_KEPT};
-use crate::register::records::{ContractRecord, Parsed, ServiceRecord, Source};
+use crate::register::records::{BudgetRecord, ContractRecord, Parsed, ServiceRecord, Source};
 
 /// Counts of one kind of record in one file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -188,6 +189,7 @@ pub async fn store(
     parsed: &Parsed,
 ) -> Result<Outcome, DbErr> {
     let mut store = Store::begin(txn, meta, parsed.columns.clone()).await?;
+    store.budgets(&parsed.budgets).await?;
     store.contracts(&parsed.contracts).await?;
     store
         .payments(PaymentInput::Parsed(&parsed.payments))
@@ -265,8 +267,19 @@ impl<'a> Store<'a> {
         })
     }
 
+    /// Budget lines and adjustments; before the contracts, which are checked against them
+    /// whatever the order of the sheets.
+    pub async fn budgets(&mut self, records: &[BudgetRecord]) -> Result<(), DbErr> {
+        if !records.is_empty() {
+            let c = budgets::store_budgets(&mut self.ctx, records).await?;
+            self.counts.insert(SheetKind::Budgets, c);
+        }
+        Ok(())
+    }
+
     pub async fn contracts(&mut self, records: &[ContractRecord]) -> Result<(), DbErr> {
         if !records.is_empty() {
+            budgets::check_contracts(&mut self.ctx, records).await?;
             let c = contracts::store_contracts(&mut self.ctx, records, &mut self.known).await?;
             self.counts.insert(SheetKind::Contracts, c);
         }
