@@ -313,8 +313,9 @@ both_backends! {
         assert!(exec(t, "DELETE FROM contracts WHERE id = 1").await.is_err());
         assert!(exec(t, "INSERT INTO disbursements (contract_id, paid_on, amount_fen, voucher, batch_id, source_sheet, source_row) VALUES (999, '2019-06-30', 1, 'X', 1, 's', 2)").await.is_err());
         assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM disbursements").await, 1);
-        // Migrating up built the monthly sums of the payments already there.
+        // Migrating up built the monthly and daily sums of the payments already there.
         assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM payment_months WHERE month = '2019-06' AND amount_fen = 100 AND payments = 1").await, 1);
+        assert_eq!(scalar_i64(t, "SELECT COUNT(*) FROM payment_days WHERE day = '2019-06-30' AND amount_fen = 100 AND payments = 1").await, 1);
     }
 }
 
@@ -337,7 +338,7 @@ struct AppendOnly {
     fresh: &'static str,
 }
 
-const APPEND_ONLY: [AppendOnly; 6] = [
+const APPEND_ONLY: [AppendOnly; 7] = [
     AppendOnly {
         table: "disbursements",
         id: "1",
@@ -391,6 +392,21 @@ const APPEND_ONLY: [AppendOnly; 6] = [
         )],
         fresh: "INSERT INTO payment_months (contract_id, month, batch_id, amount_fen, payments, last_paid_on) \
                 VALUES (1, '2019-07', 1, 7, 1, '2019-07-01')",
+    },
+    AppendOnly {
+        table: "payment_days",
+        id: "1",
+        cols: "contract_id, day, batch_id, amount_fen, payments",
+        row: "1, '2019-06-30', 1, 5100000, 1",
+        rewritten: "1, '2019-06-30', 1, 1, 1",
+        set: "amount_fen = 1",
+        changed: "amount_fen",
+        other_keys: &[(
+            "contract_id, day, batch_id, amount_fen, payments",
+            "1, '2019-06-30', 1, 1, 1",
+        )],
+        fresh: "INSERT INTO payment_days (contract_id, day, batch_id, amount_fen, payments) \
+                VALUES (1, '2019-07-01', 1, 7, 1)",
     },
     AppendOnly {
         table: "budget_lines",
@@ -568,7 +584,7 @@ both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
         assert_eq!(v, Some(common::newest_migration()));
-        assert_eq!(v.as_deref(), Some("m20261202_000001_payment_months"));
+        assert_eq!(v.as_deref(), Some("m20261202_000001_payment_sums"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
     }

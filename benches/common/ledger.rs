@@ -43,13 +43,20 @@ pub async fn fill(db: &DatabaseConnection, n: i64, postgres: bool) {
     ))
     .await
     .unwrap();
-    // The monthly sums an import writes beside its payments.
+    // The monthly and daily sums an import writes beside its payments.
     let month = procure::db::sql::month_expr(db.get_database_backend(), "paid_on");
     db.execute_unprepared(&format!(
         "INSERT INTO payment_months (contract_id, month, batch_id, amount_fen, payments, last_paid_on) \
          SELECT contract_id, {month}, batch_id, SUM(amount_fen), COUNT(*), MAX(paid_on) \
          FROM disbursements GROUP BY contract_id, {month}, batch_id"
     ))
+    .await
+    .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO payment_days (contract_id, day, batch_id, amount_fen, payments) \
+         SELECT contract_id, paid_on, batch_id, SUM(amount_fen), COUNT(*) \
+         FROM disbursements GROUP BY contract_id, paid_on, batch_id",
+    )
     .await
     .unwrap();
     if postgres {

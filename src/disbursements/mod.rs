@@ -9,7 +9,7 @@
 //! order, and writes the rows it accepts.
 
 mod digest;
-pub mod months;
+pub mod sums;
 #[cfg(test)]
 mod tests;
 

@@ -239,9 +239,9 @@ async fn roll_back_contracts(
 }
 
 /// The parts a window of dates splits into for summing payments: whole calendar months, read
-/// from `payment_months`, and the days at either end that do not fill a month, read from the
-/// payments themselves through the `paid_on` index. A report as of a date then costs
-/// contracts × months plus at most two partial months of payments, however long the ledger.
+/// from `payment_months`, and the days at either end that do not fill a month, read from
+/// `payment_days`. A report as of a date then costs contracts × months plus contracts × the
+/// days of at most two months, however many payments the ledger holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     /// Whole months `[from, to)` as `YYYY-MM`; `from` None means since the beginning.
@@ -292,11 +292,11 @@ pub fn split(from: Option<NaiveDate>, as_of: NaiveDate) -> Split {
     }
     let lo = first_whole
         .flatten()
-        .map(crate::disbursements::months::month_of);
+        .map(crate::disbursements::sums::month_of);
     // A window to the last representable day has no month after it: "9999-99" is after all.
     let hi = end_whole.map_or_else(
         || "9999-99".to_string(),
-        crate::disbursements::months::month_of,
+        crate::disbursements::sums::month_of,
     );
     if let (Some(f), Some(Some(fw))) = (from, first_whole) {
         if f < fw {
@@ -312,8 +312,8 @@ pub fn split(from: Option<NaiveDate>, as_of: NaiveDate) -> Split {
     }
 }
 
-/// Payments per contract (and per month when `by_month`): whole months from their sums
-/// (`payment_months`), the days that do not fill a month from the payments.
+/// Payments per contract (and per month when `by_month`): whole months from their monthly
+/// sums, the days that do not fill a month from their daily sums.
 pub async fn paid(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -344,12 +344,12 @@ pub async fn paid(
             values,
         ));
     }
-    let month = month_expr(backend, "d.paid_on");
+    let month = month_expr(backend, "s.day");
     for (lo, hi) in &parts.days {
         let mut values: Vec<Value> = vec![(*lo).into(), (*hi).into()];
         let filter = format!(
-            "d.paid_on >= ? AND d.paid_on <= ?{}",
-            recorded_clause(scope, "d.batch_id", &mut values)
+            "s.day >= ? AND s.day <= ?{}",
+            recorded_clause(scope, "s.batch_id", &mut values)
         );
         let (month_col, group) = match by_month {
             true => (format!("{month} AS m, "), format!(", {month}")),
@@ -357,8 +357,9 @@ pub async fn paid(
         };
         queries.push((
             format!(
-                "SELECT d.contract_id, {month_col}CAST(SUM(d.amount_fen) AS BIGINT) AS fen, COUNT(*) AS n, \
-                 MAX(d.paid_on) AS last FROM disbursements d WHERE {filter} GROUP BY d.contract_id{group}"
+                "SELECT s.contract_id, {month_col}CAST(SUM(s.amount_fen) AS BIGINT) AS fen, \
+                 CAST(SUM(s.payments) AS BIGINT) AS n, MAX(s.day) AS last \
+                 FROM payment_days s WHERE {filter} GROUP BY s.contract_id{group}"
             ),
             values,
         ));

@@ -28,7 +28,7 @@ pub use bulk::bulk_insert;
 pub use payments::PaymentInput;
 
 use crate::db::sql::is_postgres;
-use crate::disbursements::months::MonthlySums;
+use crate::disbursements::sums::PaymentSums;
 use crate::disbursements::{ContractTerms, Findings};
 use crate::entities::{contract, import_batch};
 use crate::register::columns::{ColumnMap, Field, SheetKind};
@@ -106,8 +106,9 @@ struct Ctx<'a> {
     batch_id: i64,
     actor: &'a str,
     now: chrono::DateTime<Utc>,
-    /// The payments' monthly sums, written with the batch (`payment_months`).
-    months: MonthlySums,
+    /// The payments' monthly and daily sums, written with the batch (`payment_months`,
+    /// `payment_days`).
+    sums: PaymentSums,
 }
 
 impl Ctx<'_> {
@@ -260,7 +261,7 @@ impl<'a> Store<'a> {
                 batch_id,
                 actor: &meta.actor,
                 now,
-                months: MonthlySums::default(),
+                sums: PaymentSums::default(),
             },
             counts: BTreeMap::new(),
             known: HashMap::new(),
@@ -344,7 +345,7 @@ impl<'a> Store<'a> {
             kinds.join("+")
         };
         if !self.ctx.has_error {
-            write_months(&self.ctx).await?;
+            write_sums(&self.ctx).await?;
         }
         use import_batch::Column as B;
         let mut update = import_batch::Entity::update_many().col_expr(B::Kind, Expr::value(kind));
@@ -371,26 +372,23 @@ impl<'a> Store<'a> {
     }
 }
 
-/// The batch's monthly sums of payments, in the transaction that writes the payments.
-async fn write_months(ctx: &Ctx<'_>) -> Result<(), DbErr> {
-    if ctx.months.is_empty() {
+/// The batch's monthly and daily sums of payments, in the transaction that writes the
+/// payments.
+async fn write_sums(ctx: &Ctx<'_>) -> Result<(), DbErr> {
+    if ctx.sums.is_empty() {
         return Ok(());
     }
-    let rows = ctx
-        .months
-        .rows()
-        .into_iter()
-        .map(|(cid, month, sum)| {
-            vec![
-                cid.into(),
-                month.into(),
-                ctx.batch_id.into(),
-                sum.fen.into(),
-                sum.payments.into(),
-                sum.last.into(),
-            ]
-        })
-        .collect();
+    let batch = ctx.batch_id;
+    let months = ctx.sums.months().into_iter().map(|(cid, month, s)| {
+        vec![
+            cid.into(),
+            month.into(),
+            batch.into(),
+            s.fen.into(),
+            s.payments.into(),
+            s.last.into(),
+        ]
+    });
     bulk::bulk_insert(
         ctx.txn,
         "payment_months",
@@ -402,7 +400,23 @@ async fn write_months(ctx: &Ctx<'_>) -> Result<(), DbErr> {
             "payments",
             "last_paid_on",
         ],
-        rows,
+        months.collect(),
+    )
+    .await?;
+    let days = ctx.sums.days().into_iter().map(|(cid, day, s)| {
+        vec![
+            cid.into(),
+            day.into(),
+            batch.into(),
+            s.fen.into(),
+            s.payments.into(),
+        ]
+    });
+    bulk::bulk_insert(
+        ctx.txn,
+        "payment_days",
+        &["contract_id", "day", "batch_id", "amount_fen", "payments"],
+        days.collect(),
     )
     .await
 }

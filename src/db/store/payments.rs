@@ -12,7 +12,7 @@ use super::bulk::{
 };
 use super::{resolve_codes, Counts, Ctx, KEYS_PER_LOOKUP};
 use crate::db::sql::is_postgres;
-use crate::disbursements::months::MonthlySums;
+use crate::disbursements::sums::PaymentSums;
 use crate::disbursements::{Checker, ContractTerms, Verdict};
 use crate::entities::disbursement;
 use crate::register::records::PaymentRecord;
@@ -114,7 +114,7 @@ pub(super) async fn store_payments(
     let mut check = Checker::default();
     let mut loaded = Loaded::default();
     let mut reversals: Vec<Reversal> = Vec::new();
-    let mut months = MonthlySums::default();
+    let mut sums = PaymentSums::default();
     // PostgreSQL takes a chunk as ten arrays (`insert_payments`), so its size is not bound by
     // the parameter limit; larger chunks run its per-statement checks (the statement-level
     // trigger of m20261128_000003) fewer times.
@@ -192,7 +192,7 @@ pub(super) async fn store_payments(
                     Verdict::Refused => continue,
                 };
                 counts.inserted += 1;
-                months.add(contract_id, rec.date, amount_fen);
+                sums.add(contract_id, rec.date, amount_fen);
                 if let Some(target) = &rec.reverses {
                     reversals.push(Reversal {
                         rec: rec.clone(),
@@ -240,7 +240,7 @@ pub(super) async fn store_payments(
     if !reversals.is_empty() {
         write_reversals(ctx, &check, &reversals, chunk_values).await?;
     }
-    ctx.months.merge(months);
+    ctx.sums.merge(sums);
     Ok(counts)
 }
 
