@@ -25,8 +25,42 @@ struct Cli {
     #[arg(long, global = true, env = "PROCURE_TIMEZONE", default_value = "Asia/Shanghai", value_parser = procure::dates::parse_zone)]
     timezone: chrono_tz::Tz,
 
+    #[command(flatten)]
+    evaluations: EvaluationArgs,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// The grade thresholds of evaluation scores and the days an end-of-term evaluation may
+/// wait after a term ends (`procure::evaluations::Settings`); they apply to `import`,
+/// `report` and `serve`.
+#[derive(clap::Args)]
+struct EvaluationArgs {
+    /// Lowest score graded 优秀 (excellent)
+    #[arg(long, global = true, env = "PROCURE_GRADE_EXCELLENT", default_value = "90", value_parser = parse_score)]
+    grade_excellent: procure::evaluations::Score,
+    /// Lowest score graded 良好 (good)
+    #[arg(long, global = true, env = "PROCURE_GRADE_GOOD", default_value = "80", value_parser = parse_score)]
+    grade_good: procure::evaluations::Score,
+    /// Lowest score graded 合格 (pass); below it is 不合格 (fail)
+    #[arg(long, global = true, env = "PROCURE_GRADE_PASS", default_value = "60", value_parser = parse_score)]
+    grade_pass: procure::evaluations::Score,
+    /// Days after a term's end before a missing end-of-term evaluation is overdue
+    #[arg(
+        long,
+        global = true,
+        env = "PROCURE_EVALUATION_OVERDUE_DAYS",
+        default_value_t = 90
+    )]
+    evaluation_overdue_days: u32,
+}
+
+fn parse_score(s: &str) -> Result<procure::evaluations::Score, String> {
+    s.parse::<rust_decimal::Decimal>()
+        .ok()
+        .and_then(procure::evaluations::Score::new)
+        .ok_or_else(|| format!("'{s}' is not a score from 0 to 100 with at most two decimals"))
 }
 
 #[derive(Subcommand)]
@@ -246,6 +280,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The first and only setting of the zone in this process.
     let _ = procure::dates::set_zone(cli.timezone);
+    let evaluations = procure::evaluations::Settings {
+        excellent: cli.evaluations.grade_excellent,
+        good: cli.evaluations.grade_good,
+        pass: cli.evaluations.grade_pass,
+        overdue_days: cli.evaluations.evaluation_overdue_days,
+    };
+    if let Err(e) = evaluations.validate() {
+        eprintln!("procure: {e}");
+        return ExitCode::FAILURE;
+    }
+    // Like the zone: set once, read by imports, reports and the server.
+    let _ = evaluations.install();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -296,6 +342,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 actor: procure::cli_import::os_user(),
                 address: None,
                 keep_original,
+                evaluations: procure::evaluations::Settings::current(),
             };
             if !procure::cli_import::run(&db, &files, &opts, json).await? {
                 return Ok(ExitCode::FAILURE);
@@ -336,6 +383,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 scope,
                 by,
                 lang: cli.lang,
+                evaluations: procure::evaluations::Settings::current(),
             };
             let report = procure::reports::build(&db, &req).await?;
             let format = format.unwrap_or(procure::reports::writers::OutputFormat::Table);

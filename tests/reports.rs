@@ -53,6 +53,7 @@ fn req(name: ReportName, as_of: NaiveDate, by: &[Dim]) -> Request {
         },
         by: by.to_vec(),
         lang: Lang::Zh,
+        evaluations: Default::default(),
     }
 }
 

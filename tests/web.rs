@@ -700,6 +700,7 @@ both_backends! {
                     scope: Scope { as_of, ..Default::default() },
                     by,
                     lang: Lang::Zh,
+                    evaluations: Default::default(),
                 };
                 let db = t.db.clone();
                 async move {

@@ -10,6 +10,7 @@ mod m20261130_000001_import_attempts;
 mod m20261130_000002_append_only;
 mod m20261130_000003_upload_previews;
 mod m20261130_000004_login_failure_counts;
+mod m20261201_000002_evaluations;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_append_only::Migration),
             Box::new(m20261130_000003_upload_previews::Migration),
             Box::new(m20261130_000004_login_failure_counts::Migration),
+            Box::new(m20261201_000002_evaluations::Migration),
         ]
     }
 }

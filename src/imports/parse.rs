@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use chrono::Months;
 
+mod evaluations;
+
 use super::reader::RowSink;
 use crate::contracts::{Category, ContractCode, FundingSource, ProcurementMethod};
 use crate::money::Money;
@@ -65,6 +67,8 @@ pub struct Parser<'p> {
     max_rows: u32,
     sheet: Option<SheetState>,
     pub out: Parsed,
+    /// The grade thresholds an evaluation's 等级 is checked against.
+    pub grades: crate::evaluations::Settings,
     /// Every error counted by code; only the first of each code are kept in `out`.
     pub errors: Tally,
     /// The file is refused and every error's list is full: the rest is not read.
@@ -85,6 +89,7 @@ impl<'p> Parser<'p> {
             max_rows,
             sheet: None,
             out: Parsed::default(),
+            grades: crate::evaluations::Settings::current(),
             errors: Tally::new(MAX_ERRORS_KEPT),
             stopped: false,
         }
@@ -234,6 +239,7 @@ impl<'p> Parser<'p> {
             SheetKind::Contracts => rp.contract(),
             SheetKind::Disbursements => rp.payment(),
             SheetKind::Services => rp.service(),
+            SheetKind::Evaluations => rp.evaluation(),
         }
     }
 
@@ -242,6 +248,7 @@ impl<'p> Parser<'p> {
             SheetKind::Contracts => &[Field::Value],
             SheetKind::Disbursements => &[Field::Amount],
             SheetKind::Services => &[Field::NewPeople, Field::Sessions],
+            SheetKind::Evaluations => &[],
         };
         for &f in summable {
             let Some(col) = map.col(f) else { continue };

@@ -18,6 +18,7 @@ pub enum SheetKind {
     Contracts,
     Disbursements,
     Services,
+    Evaluations,
 }
 
 impl SheetKind {
@@ -26,6 +27,7 @@ impl SheetKind {
             SheetKind::Contracts => "项目合同",
             SheetKind::Disbursements => "资金拨付",
             SheetKind::Services => "服务统计",
+            SheetKind::Evaluations => "绩效评价",
         }
     }
 
@@ -34,6 +36,7 @@ impl SheetKind {
             SheetKind::Contracts => "contracts",
             SheetKind::Disbursements => "disbursements",
             SheetKind::Services => "services",
+            SheetKind::Evaluations => "evaluations",
         }
     }
 
@@ -43,6 +46,7 @@ impl SheetKind {
             SheetKind::Contracts => &["合同", "项目", "台账", "contract"],
             SheetKind::Disbursements => &["拨付", "支付", "付款", "资金", "payment", "disburse"],
             SheetKind::Services => &["服务", "人数", "统计", "service", "beneficiar"],
+            SheetKind::Evaluations => &["评价", "绩效", "evaluat"],
         }
     }
 }
@@ -76,6 +80,16 @@ pub enum Field {
     NewPeople,
     Cumulative,
     Sessions,
+    EvalType,
+    Evaluator,
+    EvaluatorUscc,
+    EvalDate,
+    Score,
+    Grade,
+    Findings,
+    Fixes,
+    FixedOn,
+    Corrects,
 }
 
 impl Field {
@@ -108,6 +122,16 @@ impl Field {
             Field::NewPeople => ("new people", "新增服务人数"),
             Field::Cumulative => ("cumulative people", "累计服务人数"),
             Field::Sessions => ("sessions", "服务人次"),
+            Field::EvalType => ("evaluation type", "评价类型"),
+            Field::Evaluator => ("evaluator", "评价机构"),
+            Field::EvaluatorUscc => ("evaluator USCC", "评价机构统一社会信用代码"),
+            Field::EvalDate => ("evaluation date", "评价日期"),
+            Field::Score => ("score", "得分"),
+            Field::Grade => ("grade", "等级"),
+            Field::Findings => ("main problems", "主要问题"),
+            Field::Fixes => ("required fixes", "整改要求"),
+            Field::FixedOn => ("fixes done on", "整改完成日期"),
+            Field::Corrects => ("corrected evaluation date", "更正评价日期"),
         }
     }
 
@@ -197,6 +221,20 @@ impl Field {
                 "cumulative",
             ],
             Field::Sessions => &["服务人次", "人次", "sessions"],
+            Field::EvalType => &["评价类型", "评价阶段", "evaluation type"],
+            Field::Evaluator => &["评价机构", "评价单位", "第三方评价机构", "evaluator"],
+            Field::EvaluatorUscc => &[
+                "评价机构统一社会信用代码",
+                "评价机构信用代码",
+                "evaluator uscc",
+            ],
+            Field::EvalDate => &["评价日期", "评估日期", "evaluation date"],
+            Field::Score => &["得分", "评价得分", "分数", "score"],
+            Field::Grade => &["等级", "评价等级", "评价结果", "grade"],
+            Field::Findings => &["主要问题", "存在问题", "main problems", "findings"],
+            Field::Fixes => &["整改要求", "整改意见", "required fixes"],
+            Field::FixedOn => &["整改完成日期", "整改日期", "fixes done on"],
+            Field::Corrects => &["更正评价日期", "被更正评价日期", "corrects"],
         }
     }
 }
@@ -210,6 +248,19 @@ fn fields(kind: SheetKind) -> &'static [Field] {
         ],
         SheetKind::Disbursements => &[Code, Date, Amount, Voucher, Tranche, Reverses, Note],
         SheetKind::Services => &[Code, Period, NewPeople, Cumulative, Sessions],
+        SheetKind::Evaluations => &[
+            Code,
+            EvalType,
+            Evaluator,
+            EvaluatorUscc,
+            EvalDate,
+            Score,
+            Grade,
+            Findings,
+            Fixes,
+            FixedOn,
+            Corrects,
+        ],
     }
 }
 
@@ -222,7 +273,7 @@ pub const NOTE_MAX_CHARS: usize = 2_000;
 
 /// The free-text fields and their limits, counted after trimming and width folding. The
 /// other fields have rules of their own that bound them (codes, vocabularies, dates).
-pub const FREE_TEXT: [(Field, usize); 9] = [
+pub const FREE_TEXT: [(Field, usize); 12] = [
     (Field::Title, NAME_MAX_CHARS),
     (Field::Provider, NAME_MAX_CHARS),
     (Field::Purchaser, NAME_MAX_CHARS),
@@ -232,6 +283,9 @@ pub const FREE_TEXT: [(Field, usize); 9] = [
     (Field::Tranche, NAME_MAX_CHARS),
     (Field::Reverses, NAME_MAX_CHARS),
     (Field::Note, NOTE_MAX_CHARS),
+    (Field::Evaluator, NAME_MAX_CHARS),
+    (Field::Findings, NOTE_MAX_CHARS),
+    (Field::Fixes, NOTE_MAX_CHARS),
 ];
 
 impl Field {
@@ -251,6 +305,7 @@ pub fn required(kind: SheetKind) -> &'static [Field] {
         SheetKind::Contracts => &[Code, Title, Category, Provider, Value],
         SheetKind::Disbursements => &[Code, Date, Amount, Voucher],
         SheetKind::Services => &[Code, Period],
+        SheetKind::Evaluations => &[Code, EvalType, EvalDate, Score],
     }
 }
 
@@ -369,6 +424,7 @@ pub fn detect(sheet_name: &str, rows: &[(u32, Vec<Cell>)], forced: Option<SheetK
             SheetKind::Contracts,
             SheetKind::Disbursements,
             SheetKind::Services,
+            SheetKind::Evaluations,
         ],
     };
     let name = header_key(sheet_name);
@@ -475,6 +531,21 @@ mod tests {
             panic!()
         };
         assert_eq!(map.kind, SheetKind::Services);
+        let rows = vec![(
+            1,
+            row(&[
+                "项目编号",
+                "评价类型",
+                "评价机构统一社会信用代码",
+                "评价日期",
+                "得分",
+            ]),
+        )];
+        let Detection::Found(map) = detect("Sheet1", &rows, None) else {
+            panic!()
+        };
+        assert_eq!(map.kind, SheetKind::Evaluations);
+        assert_eq!(map.col(Field::EvaluatorUscc), Some(2));
     }
 
     #[test]
@@ -494,6 +565,7 @@ mod tests {
             SheetKind::Contracts,
             SheetKind::Disbursements,
             SheetKind::Services,
+            SheetKind::Evaluations,
         ] {
             for &f in fields(kind) {
                 for alias in f.aliases() {

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::money::MoneyError;
+pub use crate::register::evaluation_problems::EvaluationKind;
 use crate::Lang;
 
 /// Where in a file something was found: `拨付!D17`.
@@ -177,6 +178,8 @@ pub enum Kind {
         uscc: String,
         name: String,
     },
+    /// The evaluations register's findings.
+    Evaluation(EvaluationKind),
 }
 
 impl Kind {
@@ -220,6 +223,7 @@ impl Kind {
             Kind::NoPeople => "no_people",
             Kind::NotPositive => "not_positive",
             Kind::ProviderUsccConflict { .. } => "provider_uscc_conflict",
+            Kind::Evaluation(k) => k.code(),
         }
     }
 
@@ -504,6 +508,7 @@ impl Kind {
                     format!("provider '{name}' is recorded with USCC {uscc}, not this one")
                 }
             }
+            Kind::Evaluation(k) => k.describe(zh),
         }
     }
 
@@ -512,6 +517,7 @@ impl Kind {
             Kind::TermOverOneYear
             | Kind::PaymentOutsideTerm { .. }
             | Kind::UsccManyNames { .. } => Severity::Warning,
+            Kind::Evaluation(k) if k.is_warning() => Severity::Warning,
             _ => Severity::Error,
         }
     }

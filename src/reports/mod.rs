@@ -151,6 +151,8 @@ pub struct Request {
     pub scope: Scope,
     pub by: Vec<Dim>,
     pub lang: Lang,
+    /// Grade thresholds and the days an end-of-term evaluation may wait.
+    pub evaluations: crate::evaluations::Settings,
 }
 
 fn money(fen: i64) -> Val {
