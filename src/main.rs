@@ -120,7 +120,7 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
 enum Command {
     /// Create or update the database schema
     Migrate,
-    /// Import registers (contracts, disbursements, service reports) from Excel or CSV files
+    /// Import registers (contracts, disbursements, service reports, evaluations) from Excel or CSV files
     Import {
         /// xlsx, xlsm, xls, xlsb, ods, csv or tsv files, imported in order
         #[arg(required = true)]
@@ -145,7 +145,7 @@ enum Command {
         #[arg(long)]
         keep_original: bool,
     },
-    /// Make a report: summary, spend, beneficiaries, contracts, exceptions or history
+    /// Make a report: summary, spend, beneficiaries, contracts, exceptions, history or providers
     Report {
         #[arg(value_enum)]
         name: procure::reports::ReportName,

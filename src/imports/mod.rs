@@ -591,6 +591,7 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             sha256: sha256.clone(),
             actor: opts.actor.clone(),
             dry_run: opts.dry_run,
+            evaluations: opts.evaluations,
         };
         let checked = check_and_store(
             db,
@@ -757,6 +758,7 @@ async fn store_streamed(
     let parsed = finished(rest.await, &meta.name);
     store.add_columns(&parsed.parsed.columns);
     store.services(&parsed.parsed.services).await?;
+    store.evaluations(&parsed.parsed.evaluations).await?;
     let outcome = store.finish(&parsed.parsed).await?;
     Ok((outcome, parsed))
 }

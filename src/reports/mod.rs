@@ -2,6 +2,8 @@
 //! exceptions auditors chase and the history of every change.
 
 pub mod audit_trail;
+mod evaluations;
+mod providers;
 
 pub mod table;
 pub mod writers;
@@ -33,6 +35,7 @@ pub enum ReportName {
     Contracts,
     Exceptions,
     History,
+    Providers,
 }
 
 impl ReportName {
@@ -44,6 +47,7 @@ impl ReportName {
             ReportName::Contracts => "contracts",
             ReportName::Exceptions => "exceptions",
             ReportName::History => "history",
+            ReportName::Providers => "providers",
         }
     }
 
@@ -64,6 +68,7 @@ impl ReportName {
             ReportName::Contracts => ("项目合同明细", "Contracts"),
             ReportName::Exceptions => ("审计异常清单", "Exceptions for audit"),
             ReportName::History => ("变更记录", "History of changes"),
+            ReportName::Providers => ("承接机构评价档案", "Provider scorecards"),
         }
     }
 }
@@ -231,6 +236,7 @@ pub async fn build(db: &impl ConnectionTrait, req: &Request) -> Result<Report, D
         ReportName::Spend | ReportName::Beneficiaries => grouped(&snap, req, &mut report),
         ReportName::Contracts => contracts(&snap, req, &mut report),
         ReportName::Exceptions => exceptions(db, &snap, req, &mut report).await?,
+        ReportName::Providers => providers::scorecard(db, &snap, req, &mut report).await?,
         ReportName::History => unreachable!("handled above"),
     }
     Ok(report)
@@ -768,6 +774,7 @@ async fn exceptions(
             }
         }
     }
+    rows.extend(evaluations::exception_rows(db, snap, req).await?);
     rows.sort_by(|a, b| {
         (a.0, a.1[1].plain(), a.1[3].plain()).cmp(&(b.0, b.1[1].plain(), b.1[3].plain()))
     });

@@ -5,6 +5,7 @@
 pub mod batches;
 pub mod contracts;
 pub mod dashboard;
+pub mod evaluations;
 pub mod history;
 pub mod ledger;
 pub mod uploads;
