@@ -292,7 +292,7 @@ both_backends! {
 }
 
 /// The sample reports committed in `reports/`, made from the sample register.
-const SAMPLES: [(&str, ReportName, &[Dim]); 5] = [
+const SAMPLES: [(&str, ReportName, &[Dim]); 6] = [
     ("summary-2019-06-30.csv", ReportName::Summary, &[]),
     (
         "spend-by-category-2019-06-30.csv",
@@ -306,6 +306,7 @@ const SAMPLES: [(&str, ReportName, &[Dim]); 5] = [
     ),
     ("contracts-2019-06-30.csv", ReportName::Contracts, &[]),
     ("exceptions-2019-06-30.csv", ReportName::Exceptions, &[]),
+    ("providers-2019-06-30.csv", ReportName::Providers, &[]),
 ];
 
 both_backends! {

@@ -84,7 +84,7 @@ both_backends! {
 both_backends! {
     async fn the_sample_csvs_one_of_them_gbk_give_the_same_ledger(t: &TestDb) {
         let opts = ImportOptions { actor: "test".into(), ..Default::default() };
-        let files: Vec<PathBuf> = ["sample-contracts.csv", "sample-disbursements.csv", "sample-services.csv"]
+        let files: Vec<PathBuf> = ["sample-contracts.csv", "sample-evaluations.csv", "sample-disbursements.csv", "sample-services.csv"]
             .iter()
             .map(|f| imports_dir().join(f))
             .collect();

@@ -188,6 +188,8 @@ pub(super) async fn scorecard(
     }
     let mut total = vec![Val::text(lang.pick("合计", "Total"))];
     total.extend((0..dims.len() + 1).map(|_| Val::Empty));
+    // The last grade is a provider's; over all of them it says nothing.
+    all.last = None;
     total.extend(all.figures(lang));
     report.total = Some(total);
     Ok(())

@@ -13,8 +13,10 @@
 //! - `register`: the 97-contract sample, built to reproduce the bureau's statement;
 //! - `seeded`: the seeded generator of any size;
 //! - `writers`: xlsx and csv writers;
-//! - `template`: the blank register template with its 填写说明 sheet.
+//! - `template`: the blank register template with its 填写说明 sheet;
+//! - `evaluations`: the evaluations of the sample and of the seeded generator.
 
+mod evaluations;
 mod places;
 mod register;
 mod rows;
@@ -22,6 +24,7 @@ mod seeded;
 mod template;
 mod writers;
 
+pub use evaluations::EVALUATION_HEADERS;
 pub use register::write_sample;
 pub use seeded::generate;
 

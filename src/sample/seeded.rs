@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_xlsxwriter::Workbook;
 
+use super::evaluations::{evaluation_cells, generated_evaluations, EVALUATION_HEADERS};
 use super::places::*;
 use super::rows::*;
 use super::writers::*;
@@ -184,9 +185,10 @@ pub(super) fn generated_reports(
 }
 
 /// Writes a seeded synthetic register for demos and benchmarks into `opts.out`: one
-/// workbook per kind (`contracts.xlsx`, `disbursements.xlsx`, `services.xlsx`, each a
+/// workbook per kind (`contracts.xlsx`, `disbursements.xlsx`, `services.xlsx`,
+/// `evaluations.xlsx` (every contract's end-of-term evaluation), each a
 /// single sheet with title, header and 合计 rows, written in constant-memory mode) and/or
-/// `contracts.csv`, `disbursements.csv`, `services.csv` (UTF-8 with BOM, header and
+/// `contracts.csv`, `disbursements.csv`, `services.csv`, `evaluations.csv` (UTF-8 with BOM, header and
 /// records). One workbook per kind lets a benchmark time each import alone and keeps a
 /// million-row sheet in a file of its own. Same seed, same bytes.
 pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
@@ -214,13 +216,18 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
     };
     let payments = || generated_payments(&plans, opts.seed).map(|p| payment_cells(&p));
     let reports = || generated_reports(&plans, opts.seed).map(|r| report_cells(&r));
+    let evaluations = || {
+        generated_evaluations(plans.iter().map(|p| &p.contract), opts.seed)
+            .map(|e| evaluation_cells(&e))
+    };
     let mut written = Vec::new();
     if opts.format.xlsx() {
         let st = Styles::new();
-        let sheets: [(&Sheet, &str, Rows<'_>); 3] = [
+        let sheets: [(&Sheet, &str, Rows<'_>); 4] = [
             (&CONTRACTS, "contracts.xlsx", Box::new(contracts())),
             (&DISBURSEMENTS, "disbursements.xlsx", Box::new(payments())),
             (&SERVICES, "services.xlsx", Box::new(reports())),
+            (&EVALUATIONS, "evaluations.xlsx", Box::new(evaluations())),
         ];
         for (sheet, file, rows) in sheets {
             let path = opts.out.join(file);
@@ -233,7 +240,7 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     if opts.format.csv() {
-        let files: [(&[&str], &str, Rows<'_>); 3] = [
+        let files: [(&[&str], &str, Rows<'_>); 4] = [
             (&CONTRACT_HEADERS, "contracts.csv", Box::new(contracts())),
             (
                 &DISBURSEMENT_HEADERS,
@@ -241,6 +248,11 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
                 Box::new(payments()),
             ),
             (&SERVICE_HEADERS, "services.csv", Box::new(reports())),
+            (
+                &EVALUATION_HEADERS,
+                "evaluations.csv",
+                Box::new(evaluations()),
+            ),
         ];
         for (headers, file, rows) in files {
             let path = opts.out.join(file);
