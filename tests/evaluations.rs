@@ -293,7 +293,7 @@ both_backends! {
         let o = ImportOptions { evaluations: strict, ..opts() };
         let csv = format!("{EVAL_HEADER}GD-001,末期,丙评估事务所,,2019-07-20,92,优秀,,,,\n");
         let path = write(t.dir.path(), "strict.csv", &csv);
-        let r = import_paths(&t.db, &[path.clone()], &o, None).await.unwrap();
+        let r = import_paths(&t.db, std::slice::from_ref(&path), &o, None).await.unwrap();
         let e = errors(&r);
         assert_eq!((e[0].0.as_str(), e[0].1.as_deref()), ("grade_mismatch", Some("G2")));
         // With the default thresholds the same row is 优秀.

@@ -29,7 +29,7 @@ fn pay(on: NaiveDate, fen: i64, row: u32) -> Payment<u32> {
 }
 
 const TERMS: Terms = Terms {
-    value_fen: 100_00,
+    value_fen: 10000,
     start: match NaiveDate::from_ymd_opt(2018, 7, 1) {
         Some(d) => d,
         None => panic!(),
@@ -80,8 +80,8 @@ fn grades_follow_the_thresholds_at_their_edges() {
 #[test]
 fn the_completing_payment_before_an_end_of_term_evaluation_is_found() {
     let payments = [
-        pay(day(2018, 7, 5), 40_00, 2),
-        pay(day(2019, 6, 20), 60_00, 3),
+        pay(day(2018, 7, 5), 4000, 2),
+        pay(day(2019, 6, 20), 6000, 3),
     ];
     let found = check(
         TERMS,
@@ -95,7 +95,7 @@ fn the_completing_payment_before_an_end_of_term_evaluation_is_found() {
         vec![Finding::FinalBeforeEvaluation {
             payment: &3,
             on: day(2019, 6, 20),
-            fen: 60_00
+            fen: 6000
         }]
     );
     // An end-of-term evaluation on the day of the payment releases it; an interim one does not.
@@ -134,7 +134,7 @@ fn the_completing_payment_before_an_end_of_term_evaluation_is_found() {
 
 #[test]
 fn a_payment_after_the_term_needs_an_evaluation_even_when_it_does_not_complete() {
-    let payments = [pay(day(2019, 7, 15), 10_00, 7)];
+    let payments = [pay(day(2019, 7, 15), 1000, 7)];
     let found = check(
         TERMS,
         &payments,
@@ -152,9 +152,9 @@ fn a_payment_after_the_term_needs_an_evaluation_even_when_it_does_not_complete()
 fn payments_between_a_failed_evaluation_and_its_fixes_are_found() {
     let mut failed = eval(1, EvaluationType::Interim, day(2019, 1, 10), Grade::Fail);
     let payments = [
-        pay(day(2019, 1, 10), 10_00, 2),
-        pay(day(2019, 2, 1), 10_00, 3),
-        pay(day(2019, 3, 1), 10_00, 4),
+        pay(day(2019, 1, 10), 1000, 2),
+        pay(day(2019, 2, 1), 1000, 3),
+        pay(day(2019, 3, 1), 1000, 4),
     ];
     let s = Settings::default();
     // No 整改完成日期: still failed.
@@ -193,7 +193,7 @@ fn a_correction_replaces_the_failed_evaluation_it_names() {
         grade: Grade::Pass,
         ..failed.clone()
     };
-    let payments = [pay(day(2019, 2, 1), 10_00, 3)];
+    let payments = [pay(day(2019, 2, 1), 1000, 3)];
     let all = [failed, corrected];
     assert_eq!(standing(&all).len(), 1);
     assert!(check(
@@ -237,9 +237,9 @@ fn an_end_of_term_evaluation_is_overdue_after_the_set_days() {
 #[test]
 fn reversals_count_in_the_total_but_are_never_the_final_payment() {
     let payments = [
-        pay(day(2019, 1, 1), 100_00, 2),
-        pay(day(2019, 1, 2), -100_00, 3),
-        pay(day(2019, 1, 3), 100_00, 4),
+        pay(day(2019, 1, 1), 10000, 2),
+        pay(day(2019, 1, 2), -10000, 3),
+        pay(day(2019, 1, 3), 10000, 4),
     ];
     let fin = [eval(1, EvaluationType::Final, day(2019, 1, 3), Grade::Good)];
     let found = check(
