@@ -23,6 +23,7 @@ pub mod gate;
 pub mod hardening;
 pub mod imports;
 pub mod params;
+pub mod providers;
 pub mod render;
 pub mod reports;
 pub mod routes;
@@ -63,6 +64,7 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(session::router())
         .merge(dashboard::router())
         .merge(contracts::router())
+        .merge(providers::router())
         .merge(uploads::router(body_limit))
         .merge(reports::router())
         .merge(imports::router())

@@ -237,6 +237,7 @@ pub fn import_names(lang: Lang) -> (serde_json::Value, serde_json::Value) {
             "contracts": lang.pick("项目合同", "contracts"),
             "disbursements": lang.pick("资金拨付", "disbursements"),
             "services": lang.pick("服务统计", "service reports"),
+            "evaluations": lang.pick("绩效评价", "evaluations"),
         }),
     )
 }

@@ -59,11 +59,12 @@ impl EvaluationRow {
 }
 
 /// Evaluations dated by the scope's as-of date and recorded by its as-recorded day (all of
-/// them, corrected ones included), optionally of one contract, by contract and date.
+/// them, corrected ones included), optionally of one contract (by its code), by contract
+/// and date.
 pub async fn evaluations(
     db: &impl ConnectionTrait,
     scope: &Scope,
-    contract: Option<i64>,
+    contract: Option<&str>,
 ) -> Result<Vec<EvaluationRow>, DbErr> {
     // Evaluations are dated facts like payments, but `from` does not cut them: an earlier
     // failed evaluation still governs payments in the window.
@@ -72,9 +73,9 @@ pub async fn evaluations(
         ..scope.clone()
     };
     let (mut filter, mut values) = window(&whole, "e.evaluated_on", "e.batch_id");
-    if let Some(id) = contract {
-        filter.push_str(" AND e.contract_id = ?");
-        values.push(Value::from(id));
+    if let Some(code) = contract {
+        filter.push_str(" AND c.code = ?");
+        values.push(Value::from(code));
     }
     let sql = format!(
         "SELECT e.id, e.contract_id, c.code, e.kind, e.evaluator, e.evaluator_uscc, e.evaluated_on, \
