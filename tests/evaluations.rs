@@ -301,3 +301,143 @@ both_backends! {
         assert!(r.ok, "{:?}", errors(&r));
     }
 }
+
+/// The web application signed in with an API token of `role`, in-process.
+struct Web {
+    state: procure::web::state::AppState,
+    token: String,
+}
+
+impl Web {
+    async fn new(t: &TestDb, role: procure::access::Role) -> Web {
+        let name = format!("{}-{}", role.code(), &procure::crypto::secret()[..8]);
+        let token = t.api_token(&name, role).await;
+        Web {
+            state: procure::web::state::AppState::new(t.db.clone(), Default::default()),
+            token,
+        }
+    }
+
+    async fn send(&self, req: axum::http::Request<axum::body::Body>) -> (u16, String) {
+        use tower::ServiceExt;
+        let mut req = req;
+        req.headers_mut().insert(
+            axum::http::header::AUTHORIZATION,
+            format!("Bearer {}", self.token).parse().unwrap(),
+        );
+        let resp = procure::web::router(self.state.clone())
+            .oneshot(req)
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn get(&self, uri: &str) -> (u16, String) {
+        self.send(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+fn sample(file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("imports")
+        .join(file)
+}
+
+both_backends! {
+    async fn the_provider_pages_and_api_show_scorecards_scores_and_evaluations(t: &TestDb) {
+        let r = import_paths(&t.db, &[sample("sample-register.xlsx")], &opts(), None).await.unwrap();
+        assert!(r.ok);
+        let w = Web::new(t, procure::access::Role::Auditor).await;
+        let (status, page) = w.get("/providers?as_of=2019-06-30").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("承接机构评价档案") && page.contains("平均得分"), "{page}");
+
+        // The provider paid while failed (GDGM-2017-026): its page, chart and evaluations.
+        let uscc: String = {
+            use sea_orm::{ConnectionTrait, Statement};
+            let row = t.db.query_one_raw(Statement::from_string(t.db.get_database_backend(),
+                "SELECT p.uscc FROM contracts c JOIN providers p ON p.id = c.provider_id WHERE c.code = 'GDGM-2017-026'"))
+                .await.unwrap().unwrap();
+            row.try_get_by_index(0).unwrap()
+        };
+        assert!(page.contains(&format!("/providers/{uscc}?as_of=2019-06-30")));
+        let (status, page) = w.get(&format!("/providers/{uscc}?as_of=2019-06-30")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("<svg") && page.contains("GDGM-2017-026") && page.contains("不合格"), "{page}");
+        let (status, doc) = w.get(&format!("/api/v1/providers/{uscc}?as_of=2019-06-30")).await;
+        assert_eq!(status, 200);
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(doc["uscc"], uscc.as_str());
+        assert!(doc["scorecard"]["fails"].as_i64().unwrap() >= 1, "{doc}");
+        assert!(doc["scorecard"]["open_exceptions"].as_i64().unwrap() >= 1, "{doc}");
+        let evaluations = doc["evaluations"].as_array().unwrap();
+        assert!(evaluations.iter().any(|e| e["contract"] == "GDGM-2017-026" && e["grade"] == "fail"));
+        assert!(evaluations.iter().all(|e| e["source"].as_str().unwrap().starts_with("sample-register.xlsx 绩效评价!")));
+
+        // The corrected evaluation and its correction, on the API and the contract page.
+        let (status, list) = w.get("/api/v1/contracts/GDGM-2017-023/evaluations").await;
+        assert_eq!(status, 200);
+        let list: Vec<serde_json::Value> = serde_json::from_str(&list).unwrap();
+        let finals: Vec<_> = list.iter().filter(|e| e["kind"] == "final").collect();
+        assert_eq!(finals.len(), 2);
+        assert_eq!(finals[0]["replaced_by"], finals[1]["id"]);
+        assert_eq!(finals[1]["replaces"], finals[0]["id"]);
+        let (status, page) = w.get("/contracts/GDGM-2017-023").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("id=\"evaluations\"") && page.contains("（更正）"), "{page}");
+
+        let (status, _) = w.get("/api/v1/providers/NO-SUCH").await;
+        assert_eq!(status, 404);
+        let (status, _) = w.get("/api/v1/contracts/NO-SUCH/evaluations").await;
+        assert_eq!(status, 404);
+        let (status, doc) = w.get("/api/v1/providers?as_of=2019-06-30").await;
+        assert_eq!(status, 200);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&doc).unwrap()["report"], "providers");
+    }
+}
+
+both_backends! {
+    async fn an_evaluations_upload_is_previewed_with_its_new_and_unchanged_rows(t: &TestDb) {
+        let r = import_paths(&t.db, &[sample("sample-contracts.csv")], &opts(), None).await.unwrap();
+        assert!(r.ok);
+        let w = Web::new(t, procure::access::Role::Finance).await;
+        let bytes = std::fs::read(sample("sample-evaluations.csv")).unwrap();
+        let upload = |bytes: Vec<u8>| {
+            let boundary = "procure-evaluations-boundary";
+            let mut body = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"sample-evaluations.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .into_bytes();
+            body.extend_from_slice(&bytes);
+            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            axum::http::Request::post("/api/v1/uploads")
+                .header(axum::http::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        };
+        let (status, doc) = w.send(upload(bytes.clone())).await;
+        assert_eq!(status, 201, "{doc}");
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        let counts = &doc["check"]["files"][0]["counts"]["evaluations"];
+        let rows = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as i64 - 1;
+        assert_eq!(counts["read"].as_i64(), Some(rows), "{doc}");
+        // The one correction is a change; every other row is new.
+        assert_eq!(counts["updated"].as_i64(), Some(1), "{doc}");
+        assert_eq!(counts["inserted"].as_i64(), Some(rows - 1), "{doc}");
+        // Nothing is stored before the upload is confirmed.
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM evaluations").await, 0);
+        import_paths(&t.db, &[sample("sample-evaluations.csv")], &opts(), None).await.unwrap();
+        let (_, doc) = w.send(upload(bytes)).await;
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(doc["check"]["files"][0]["counts"]["evaluations"]["unchanged"].as_i64(), Some(rows), "{doc}");
+    }
+}
