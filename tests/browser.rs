@@ -488,7 +488,10 @@ async fn steps(c: &Client, t: &common::TestDb, base: &str, downloads: &Path) -> 
     c.goto(&format!("{base}/providers?as_of={AS_OF}")).await?;
     element(c, "#providers").await?;
     screenshot(c, "07a-providers-english.png").await?;
-    element(c, "#providers tbody tr td a").await?.click().await?;
+    element(c, "#providers tbody tr td a")
+        .await?
+        .click()
+        .await?;
     element(c, "#scorecard").await?;
     element(c, "#scores-chart svg").await?;
     element(c, "#evaluations").await?;

@@ -461,8 +461,9 @@ both_backends! {
         let r = import(t, &[f]).await;
         assert!(r.ok, "{:?}", errors(&r));
         let w: Vec<&str> = r.files[0].warnings.iter().map(|p| p.code).collect();
-        assert_eq!(w, ["term_over_1_year", "payment_outside_term"]);
-        assert_eq!(scalar(t, "SELECT warnings FROM import_batches").await, 2);
+        // Paid after the term with no end-of-term evaluation (Order 102 art. 25) as well.
+        assert_eq!(w, ["term_over_1_year", "payment_outside_term", "final_payment_before_evaluation"]);
+        assert_eq!(scalar(t, "SELECT warnings FROM import_batches").await, 3);
     }
 }
 

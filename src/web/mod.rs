@@ -262,6 +262,7 @@ mod tests {
         ("hardening", include_str!("hardening.rs")),
         ("imports", include_str!("imports.rs")),
         ("params", include_str!("params.rs")),
+        ("providers", include_str!("providers.rs")),
         ("render", include_str!("render.rs")),
         ("reports", include_str!("reports.rs")),
         ("routes", include_str!("routes.rs")),
@@ -274,6 +275,7 @@ mod tests {
     const FEATURES: &[&str] = &[
         "dashboard",
         "contracts",
+        "providers",
         "uploads",
         "reports",
         "imports",
