@@ -441,3 +441,60 @@ both_backends! {
         assert_eq!(doc["check"]["files"][0]["counts"]["evaluations"]["unchanged"].as_i64(), Some(rows), "{doc}");
     }
 }
+
+both_backends! {
+    async fn the_settings_reach_import_and_report_from_the_command_line_and_the_environment(t: &TestDb) {
+        let procure = || std::process::Command::new(env!("CARGO_BIN_EXE_procure"));
+        let sample = sample("sample-register.xlsx");
+        let out = procure().args(["--database", &t.url, "import"]).arg(&sample).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        // The import warned at the planted final payment's amount cell.
+        let shown = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(shown.contains("第二十五条"), "{shown}");
+        let exceptions = |extra: &[&str], env: Option<(&str, &str)>| {
+            let mut cmd = procure();
+            cmd.args(["--database", &t.url]).args(extra).args(["report", "exceptions", "--as-of", "2019-06-30", "--format", "csv", "--output", "-"]);
+            if let Some((k, v)) = env {
+                cmd.env(k, v);
+            }
+            let out = cmd.output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        // GDGM-2017-006 ended 2017-11-07: overdue after 90 days, not after 800.
+        assert!(exceptions(&[], None).contains("绩效评价逾期,GDGM-2017-006"));
+        assert!(!exceptions(&["--evaluation-overdue-days", "800"], None).contains("绩效评价逾期"));
+        assert!(!exceptions(&[], Some(("PROCURE_EVALUATION_OVERDUE_DAYS", "800"))).contains("绩效评价逾期"));
+        // Thresholds that do not descend are refused before anything runs.
+        let out = procure().args(["--database", &t.url, "--grade-pass", "95", "report", "summary"]).output().unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("must descend"));
+        let out = procure().args(["--database", &t.url, "--grade-good", "80.555", "report", "summary"]).output().unwrap();
+        assert!(!out.status.success());
+    }
+}
+
+both_backends! {
+    async fn an_evaluation_recorded_after_the_as_recorded_day_does_not_count(t: &TestDb) {
+        assert!(import(t, "contracts.csv", CONTRACTS).await.ok);
+        // The contracts were recorded long ago; the evaluation is recorded today.
+        use sea_orm::ConnectionTrait;
+        t.db.execute_unprepared("UPDATE import_batches SET recorded_at = '2019-01-02 00:00:00+00:00'").await.unwrap();
+        let evals = format!("{EVAL_HEADER}GD-001,末期,丙评估事务所,,2019-08-15,85,,,,,\n");
+        assert!(import(t, "evaluations.csv", &evals).await.ok);
+        let at = |as_recorded: Option<NaiveDate>| {
+            let req = Request {
+                name: ReportName::Exceptions,
+                scope: Scope { as_of: day(2019, 12, 31), as_recorded, ..Default::default() },
+                by: Vec::new(),
+                lang: Lang::Zh,
+                evaluations: Settings::default(),
+            };
+            async move { build(&t.db, &req).await.unwrap() }
+        };
+        let now = at(None).await;
+        assert_eq!(exceptions_of(&now, "绩效评价逾期").into_iter().map(|r| r.0).collect::<Vec<_>>(), vec!["GD-002"]);
+        let then = at(Some(day(2019, 12, 31))).await;
+        assert_eq!(exceptions_of(&then, "绩效评价逾期").into_iter().map(|r| r.0).collect::<Vec<_>>(), vec!["GD-001", "GD-002"]);
+    }
+}
