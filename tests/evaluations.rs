@@ -433,6 +433,10 @@ both_backends! {
         // The one correction is a change; every other row is new.
         assert_eq!(counts["updated"].as_i64(), Some(1), "{doc}");
         assert_eq!(counts["inserted"].as_i64(), Some(rows - 1), "{doc}");
+        // The preview page names the kind with its new, changed and unchanged rows.
+        let (status, page) = w.get(&format!("/upload/{}", doc["token"].as_str().unwrap())).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("<td>绩效评价</td>"), "{page}");
         // Nothing is stored before the upload is confirmed.
         assert_eq!(t.scalar("SELECT COUNT(*) FROM evaluations").await, 0);
         import_paths(&t.db, &[sample("sample-evaluations.csv")], &opts(), None).await.unwrap();

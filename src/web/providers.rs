@@ -275,12 +275,17 @@ async fn one(
         Unit::ScoreCenti,
         ctx.lang == Lang::Zh,
     );
+    let mut shown = serde_json::to_value(&d).unwrap_or_default();
+    for c in shown["contracts"].as_array_mut().into_iter().flatten() {
+        let value = c["value"].as_str().map(group_thousands).unwrap_or_default();
+        c["value_fmt"] = json!(value);
+    }
     page(
         &ctx,
         "provider.html",
         context! {
             nav => "providers", as_of => as_of.to_string(),
-            d => v(&d), tbl => v(table(&card)), chart => chart, ..base(&ctx)
+            d => v(shown), tbl => v(table(&card)), chart => chart, ..base(&ctx)
         },
     )
 }
