@@ -502,3 +502,27 @@ both_backends! {
         assert_eq!(exceptions_of(&then, "绩效评价逾期").into_iter().map(|r| r.0).collect::<Vec<_>>(), vec!["GD-001", "GD-002"]);
     }
 }
+
+both_backends! {
+    async fn the_scorecard_groups_like_the_other_reports(t: &TestDb) {
+        assert!(import(t, "contracts.csv", CONTRACTS).await.ok);
+        let evals = format!("{EVAL_HEADER}GD-001,末期,丙评估事务所,,2019-07-20,92,,,,,\nGD-002,末期,丙评估事务所,,2019-07-20,81,,,,,\n");
+        assert!(import(t, "evaluations.csv", &evals).await.ok);
+        let req = Request {
+            name: ReportName::Providers,
+            scope: Scope { as_of: day(2019, 12, 31), ..Default::default() },
+            by: vec![procure::reports::Dim::Category],
+            lang: Lang::En,
+            evaluations: Settings::default(),
+        };
+        let r = build(&t.db, &req).await.unwrap();
+        let keys: Vec<&str> = r.columns.iter().map(|c| c.key).collect();
+        assert_eq!(&keys[..4], ["category", "uscc", "provider", "contracts"]);
+        assert_eq!(r.rows.len(), 2);
+        assert_eq!(r.rows[0][0].plain(), "Elderly care");
+        let total = r.total.as_ref().unwrap();
+        // The average of 92 and 81; the last grade is a provider's, blank in the total.
+        assert_eq!(total[10].plain(), "86.50");
+        assert_eq!(total[11].plain(), "");
+    }
+}

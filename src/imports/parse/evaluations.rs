@@ -119,3 +119,32 @@ impl RowParse<'_, '_, '_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_are_read_exactly_from_numbers_and_text() {
+        let centi = |c: Cell| score(&c).map(|s| s.map(Score::centi));
+        assert_eq!(centi(Cell::Number(86.5)), Ok(Some(8650)));
+        // The float nearest 86.55 is below it; its shortest text is still 86.55.
+        assert_eq!(centi(Cell::Number(86.55)), Ok(Some(8655)));
+        assert_eq!(centi(Cell::Int(90)), Ok(Some(9000)));
+        assert_eq!(centi(Cell::Text("８６.５分".into())), Ok(Some(8650)));
+        assert_eq!(centi(Cell::Text(" 100 ".into())), Ok(Some(10_000)));
+        assert_eq!(centi(Cell::Empty), Ok(None));
+        for bad in [
+            Cell::Number(100.5),
+            Cell::Number(86.555),
+            Cell::Text("优".into()),
+            Cell::Int(-1),
+        ] {
+            assert_eq!(
+                centi(bad.clone()),
+                Err(Kind::Evaluation(EvaluationKind::BadScore)),
+                "{bad:?}"
+            );
+        }
+    }
+}
