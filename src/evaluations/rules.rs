@@ -44,10 +44,51 @@ pub enum Finding<'a, P> {
     EvaluationOverdue { due: NaiveDate },
 }
 
+/// Whether an end-of-term evaluation among `standing` is dated on or before `d`.
+fn evaluated_by(standing: &[&Evaluation], d: NaiveDate) -> bool {
+    standing
+        .iter()
+        .any(|e| e.kind == EvaluationType::Final && e.on <= d)
+}
+
+/// What the rules find in one payment, given what the contract was paid before it (by date,
+/// then as recorded) and the evaluations that stand. A reversal (a negative amount) is
+/// never a final payment nor one made while failed.
+pub fn judge<'a, P>(
+    terms: Terms,
+    paid_before: i64,
+    p: &'a Payment<P>,
+    standing: &[&'a Evaluation],
+) -> Vec<Finding<'a, P>> {
+    let mut out = Vec::new();
+    if p.fen <= 0 {
+        return out;
+    }
+    let paid = paid_before.saturating_add(p.fen);
+    let completes = paid_before < terms.value_fen && paid >= terms.value_fen;
+    if (completes || p.on > terms.end) && !evaluated_by(standing, p.on) {
+        out.push(Finding::FinalBeforeEvaluation {
+            payment: &p.row,
+            on: p.on,
+            fen: p.fen,
+        });
+    }
+    for e in standing.iter().filter(|e| e.grade == Grade::Fail) {
+        if p.on > e.on && e.fixed_on.is_none_or(|f| p.on < f) {
+            out.push(Finding::PaidWhileFailed {
+                payment: &p.row,
+                on: p.on,
+                fen: p.fen,
+                failed: e,
+            });
+        }
+    }
+    out
+}
+
 /// Checks one contract as of `as_of`: `payments` and `evaluations` are those dated on or
 /// before it. Payments are taken in the order given (by date, then as recorded); reversals
-/// (negative amounts) are never a final payment nor one made while failed, but count in the
-/// running total.
+/// count in the running total.
 pub fn check<'a, P>(
     terms: Terms,
     payments: &'a [Payment<P>],
@@ -56,43 +97,17 @@ pub fn check<'a, P>(
     settings: &Settings,
 ) -> Vec<Finding<'a, P>> {
     let standing = standing(evaluations);
-    let final_by = |d: NaiveDate| {
-        standing
-            .iter()
-            .any(|e| e.kind == EvaluationType::Final && e.on <= d)
-    };
     let mut out = Vec::new();
     let mut paid = 0i64;
     for p in payments {
-        let before = paid;
+        out.extend(judge(terms, paid, p, &standing));
         paid = paid.saturating_add(p.fen);
-        if p.fen <= 0 {
-            continue;
-        }
-        let completes = before < terms.value_fen && paid >= terms.value_fen;
-        if (completes || p.on > terms.end) && !final_by(p.on) {
-            out.push(Finding::FinalBeforeEvaluation {
-                payment: &p.row,
-                on: p.on,
-                fen: p.fen,
-            });
-        }
-        for e in standing.iter().filter(|e| e.grade == Grade::Fail) {
-            if p.on > e.on && e.fixed_on.is_none_or(|f| p.on < f) {
-                out.push(Finding::PaidWhileFailed {
-                    payment: &p.row,
-                    on: p.on,
-                    fen: p.fen,
-                    failed: e,
-                });
-            }
-        }
     }
     let due = terms
         .end
         .checked_add_days(Days::new(u64::from(settings.overdue_days)))
         .unwrap_or(NaiveDate::MAX);
-    if as_of > due && !final_by(as_of) {
+    if as_of > due && !evaluated_by(&standing, as_of) {
         out.push(Finding::EvaluationOverdue { due });
     }
     out

@@ -591,7 +591,6 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
             sha256: sha256.clone(),
             actor: opts.actor.clone(),
             dry_run: opts.dry_run,
-            evaluations: opts.evaluations,
         };
         let checked = check_and_store(
             db,

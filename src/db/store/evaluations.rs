@@ -18,9 +18,10 @@ use sea_orm::{
 use super::{resolve_codes, Counts, Ctx, HistoryRow, KEYS_PER_LOOKUP};
 use crate::db::sql::{get, stmt};
 use crate::disbursements::ContractTerms;
-use crate::entities::{disbursement, evaluation};
+use crate::entities::evaluation;
 use crate::evaluations::rules::{self, Finding, Payment, Terms};
-use crate::evaluations::{Evaluation, Score, Settings};
+use crate::evaluations::{Evaluation, Score};
+use crate::money::Money;
 use crate::register::columns::Field;
 use crate::register::problems::{EvaluationKind, Kind};
 use crate::register::records::{EvaluationRecord, Source};
@@ -263,67 +264,72 @@ fn cell_value(r: &EvaluationRecord, f: Field) -> Option<String> {
     }
 }
 
-/// The contracts a batch paid where a payment of it may break an evaluation rule: it is
-/// dated after the term, or it brings the contract to its full value (by date, then as
-/// recorded), or the contract has a failed evaluation. The database finds them, so a batch
-/// of a million payments loads only those contracts' payments.
-async fn candidates(ctx: &Ctx<'_>) -> Result<Vec<i64>, DbErr> {
-    let sql = "SELECT DISTINCT x.contract_id FROM ( \
-         SELECT d.contract_id, d.batch_id, d.amount_fen, d.paid_on, c.value_fen, c.end_on, \
+/// A payment of this batch that may break an evaluation rule, with what its contract was
+/// paid before it.
+struct Candidate {
+    contract_id: i64,
+    paid_on: NaiveDate,
+    fen: i64,
+    paid_before: i64,
+    sheet: String,
+    row: i64,
+}
+
+/// The payments of this batch that may break an evaluation rule: dated after the term, or
+/// bringing the contract to its full value (by date, then as recorded), or paid on a contract
+/// with a failed evaluation. The database computes each one's running total, so a batch of a
+/// million payments brings back only these.
+async fn candidates(ctx: &Ctx<'_>) -> Result<Vec<Candidate>, DbErr> {
+    let sql = "SELECT x.contract_id, x.paid_on, x.amount_fen, x.running - x.amount_fen AS paid_before, \
+         x.source_sheet, x.source_row FROM ( \
+         SELECT d.contract_id, d.batch_id, d.amount_fen, d.paid_on, d.source_sheet, d.source_row, \
+         c.value_fen, c.end_on, \
          SUM(d.amount_fen) OVER (PARTITION BY d.contract_id ORDER BY d.paid_on, d.id) AS running \
          FROM disbursements d JOIN contracts c ON c.id = d.contract_id \
          WHERE d.contract_id IN (SELECT contract_id FROM disbursements WHERE batch_id = ?)) x \
          WHERE x.batch_id = ? AND x.amount_fen > 0 AND (x.paid_on > x.end_on \
-         OR (x.running >= x.value_fen AND x.running - x.amount_fen < x.value_fen)) \
-         UNION SELECT DISTINCT d.contract_id FROM disbursements d \
-         JOIN evaluations e ON e.contract_id = d.contract_id \
-         WHERE d.batch_id = ? AND e.grade = 'fail'";
+         OR (x.running >= x.value_fen AND x.running - x.amount_fen < x.value_fen) \
+         OR EXISTS (SELECT 1 FROM evaluations e WHERE e.contract_id = x.contract_id AND e.grade = 'fail')) \
+         ORDER BY x.contract_id, x.paid_on";
     let b = ctx.batch_id;
     let rows = ctx
         .txn
         .query_all_raw(stmt(
             ctx.txn.get_database_backend(),
             sql,
-            vec![b.into(), b.into(), b.into()],
+            vec![b.into(), b.into()],
         ))
         .await?;
-    let mut ids = rows
-        .iter()
-        .map(|r| get::<i64>(r, "contract_id"))
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
-    Ok(ids)
+    rows.iter()
+        .map(|r| {
+            Ok(Candidate {
+                contract_id: get(r, "contract_id")?,
+                paid_on: get(r, "paid_on")?,
+                fen: get(r, "amount_fen")?,
+                paid_before: get(r, "paid_before")?,
+                sheet: get(r, "source_sheet")?,
+                row: get(r, "source_row")?,
+            })
+        })
+        .collect()
 }
 
 /// Warns, at the cell, of each payment of this batch that completes its contract or is
 /// dated after its term with no end-of-term evaluation on or before it, or that is made
-/// while the contract's last failed evaluation has no fixes done.
+/// after a failed evaluation and before its fixes were done.
 pub(super) async fn warn_payments(
     ctx: &mut Ctx<'_>,
     known: &HashMap<String, ContractTerms>,
-    settings: &Settings,
 ) -> Result<(), DbErr> {
-    let ids = candidates(ctx).await?;
-    if ids.is_empty() {
+    let found = candidates(ctx).await?;
+    if found.is_empty() {
         return Ok(());
     }
     let terms: HashMap<i64, &ContractTerms> = known.values().map(|t| (t.id, t)).collect();
+    let mut ids: Vec<i64> = found.iter().map(|c| c.contract_id).collect();
+    ids.dedup();
+    let mut evaluations: HashMap<i64, Vec<Evaluation>> = HashMap::new();
     for chunk in ids.chunks(KEYS_PER_LOOKUP) {
-        let mut payments: HashMap<i64, Vec<Payment<disbursement::Model>>> = HashMap::new();
-        for m in disbursement::Entity::find()
-            .filter(disbursement::Column::ContractId.is_in(chunk.iter().copied()))
-            .order_by_asc(disbursement::Column::PaidOn)
-            .order_by_asc(disbursement::Column::Id)
-            .all(ctx.txn)
-            .await?
-        {
-            payments.entry(m.contract_id).or_default().push(Payment {
-                on: m.paid_on,
-                fen: m.amount.fen(),
-                row: m,
-            });
-        }
-        let mut evaluations: HashMap<i64, Vec<Evaluation>> = HashMap::new();
         for m in evaluation::Entity::find()
             .filter(evaluation::Column::ContractId.is_in(chunk.iter().copied()))
             .all(ctx.txn)
@@ -334,48 +340,48 @@ pub(super) async fn warn_payments(
                 .or_default()
                 .push(domain(&m));
         }
-        for id in chunk {
-            let Some(t) = terms.get(id) else { continue };
-            let terms = Terms {
-                value_fen: t.value_fen,
-                start: t.start,
-                end: t.end,
+    }
+    for c in found {
+        let Some(t) = terms.get(&c.contract_id) else {
+            continue;
+        };
+        let terms = Terms {
+            value_fen: t.value_fen,
+            start: t.start,
+            end: t.end,
+        };
+        let evals = evaluations
+            .get(&c.contract_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let standing = crate::evaluations::standing(evals);
+        let payment = Payment {
+            on: c.paid_on,
+            fen: c.fen,
+            row: (),
+        };
+        for f in rules::judge(terms, c.paid_before, &payment, &standing) {
+            let (kind, field, value) = match f {
+                Finding::FinalBeforeEvaluation { .. } => (
+                    EvaluationKind::FinalPaymentBeforeEvaluation,
+                    Field::Amount,
+                    Money::from_fen(c.fen).to_string(),
+                ),
+                Finding::PaidWhileFailed { failed, .. } => (
+                    EvaluationKind::PaymentWhileFailed {
+                        evaluated: failed.on.to_string(),
+                        fixed: failed.fixed_on.map(|d| d.to_string()),
+                    },
+                    Field::Date,
+                    c.paid_on.to_string(),
+                ),
+                Finding::EvaluationOverdue { .. } => continue,
             };
-            let paid = payments.remove(id).unwrap_or_default();
-            let evals = evaluations.remove(id).unwrap_or_default();
-            // Overdue evaluations are judged as of a date, by the report: not here.
-            for f in rules::check(terms, &paid, &evals, NaiveDate::MIN, settings) {
-                let (p, kind, field) = match f {
-                    Finding::FinalBeforeEvaluation { payment, .. } => (
-                        payment,
-                        EvaluationKind::FinalPaymentBeforeEvaluation,
-                        Field::Amount,
-                    ),
-                    Finding::PaidWhileFailed {
-                        payment, failed, ..
-                    } => (
-                        payment,
-                        EvaluationKind::PaymentWhileFailed {
-                            evaluated: failed.on.to_string(),
-                            fixed: failed.fixed_on.map(|d| d.to_string()),
-                        },
-                        Field::Date,
-                    ),
-                    Finding::EvaluationOverdue { .. } => continue,
-                };
-                if p.batch_id != ctx.batch_id {
-                    continue;
-                }
-                let src = Source {
-                    sheet: p.source_sheet.as_str().into(),
-                    row: u32::try_from(p.source_row).unwrap_or(0),
-                };
-                let value = match field {
-                    Field::Amount => p.amount.to_string(),
-                    _ => p.paid_on.to_string(),
-                };
-                ctx.problem(&src, field, Some(value), Kind::Evaluation(kind));
-            }
+            let src = Source {
+                sheet: c.sheet.as_str().into(),
+                row: u32::try_from(c.row).unwrap_or(0),
+            };
+            ctx.problem(&src, field, Some(value), Kind::Evaluation(kind));
         }
     }
     Ok(())

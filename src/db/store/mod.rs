@@ -61,8 +61,6 @@ pub struct FileMeta {
     pub actor: String,
     /// A check that will be rolled back: it need not wait for other imports.
     pub dry_run: bool,
-    /// The rules of paying against evaluations, for the warnings an import gives.
-    pub evaluations: crate::evaluations::Settings,
 }
 
 pub struct Outcome {
@@ -206,7 +204,6 @@ pub struct Store<'a> {
     /// The contracts named so far, by code, from this file or the ledger: what payments are
     /// checked against and service reports filed under.
     known: HashMap<String, ContractTerms>,
-    evaluation_settings: crate::evaluations::Settings,
 }
 
 impl<'a> Store<'a> {
@@ -263,7 +260,6 @@ impl<'a> Store<'a> {
             },
             counts: BTreeMap::new(),
             known: HashMap::new(),
-            evaluation_settings: meta.evaluations,
         })
     }
 
@@ -314,8 +310,7 @@ impl<'a> Store<'a> {
         // With every payment and evaluation of the file stored: a payment may be released
         // by an evaluation further down the same workbook.
         if self.counts.contains_key(&SheetKind::Disbursements) {
-            evaluations::warn_payments(&mut self.ctx, &self.known, &self.evaluation_settings)
-                .await?;
+            evaluations::warn_payments(&mut self.ctx, &self.known).await?;
         }
         let kinds: Vec<&str> = {
             let mut k: Vec<&str> = parsed
