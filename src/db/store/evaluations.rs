@@ -280,11 +280,12 @@ struct Candidate {
 /// with a failed evaluation. The database computes each one's running total, so a batch of a
 /// million payments brings back only these.
 async fn candidates(ctx: &Ctx<'_>) -> Result<Vec<Candidate>, DbErr> {
+    // PostgreSQL sums BIGINT as NUMERIC: the running total is cast back.
     let sql = "SELECT x.contract_id, x.paid_on, x.amount_fen, x.running - x.amount_fen AS paid_before, \
          x.source_sheet, x.source_row FROM ( \
          SELECT d.contract_id, d.batch_id, d.amount_fen, d.paid_on, d.source_sheet, d.source_row, \
          c.value_fen, c.end_on, \
-         SUM(d.amount_fen) OVER (PARTITION BY d.contract_id ORDER BY d.paid_on, d.id) AS running \
+         CAST(SUM(d.amount_fen) OVER (PARTITION BY d.contract_id ORDER BY d.paid_on, d.id) AS BIGINT) AS running \
          FROM disbursements d JOIN contracts c ON c.id = d.contract_id \
          WHERE d.contract_id IN (SELECT contract_id FROM disbursements WHERE batch_id = ?)) x \
          WHERE x.batch_id = ? AND x.amount_fen > 0 AND (x.paid_on > x.end_on \
