@@ -24,6 +24,7 @@ pub mod gate;
 pub mod hardening;
 pub mod imports;
 pub mod params;
+pub mod providers;
 pub mod render;
 pub mod reports;
 pub mod routes;
@@ -66,6 +67,7 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(session::router())
         .merge(dashboard::router())
         .merge(contracts::router())
+        .merge(providers::router())
         .merge(uploads::router(body_limit))
         .merge(reports::router())
         .merge(budget::router())
@@ -264,6 +266,7 @@ mod tests {
         ("hardening", include_str!("hardening.rs")),
         ("imports", include_str!("imports.rs")),
         ("params", include_str!("params.rs")),
+        ("providers", include_str!("providers.rs")),
         ("render", include_str!("render.rs")),
         ("reports", include_str!("reports.rs")),
         ("routes", include_str!("routes.rs")),
@@ -277,6 +280,7 @@ mod tests {
     const FEATURES: &[&str] = &[
         "dashboard",
         "contracts",
+        "providers",
         "uploads",
         "reports",
         "budget",
