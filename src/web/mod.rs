@@ -275,6 +275,8 @@ mod tests {
         ("templates", include_str!("templates.rs")),
         ("uploads", include_str!("uploads.rs")),
         ("budget", include_str!("budget.rs")),
+        ("tokens", include_str!("tokens.rs")),
+        ("writes", include_str!("writes.rs")),
     ];
 
     const FEATURES: &[&str] = &[
