@@ -2,6 +2,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod guards;
 mod m20260101_000001_ledger;
 mod m20261128_000001_uploads;
 mod m20261128_000002_access;

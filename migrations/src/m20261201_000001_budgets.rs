@@ -6,7 +6,6 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -100,43 +99,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let db = manager.get_connection();
-        let t = "budget_lines";
-        match manager.get_database_backend() {
-            DbBackend::Postgres => {
-                // procure_append_only() was created with the ledger's history triggers.
-                db.execute_unprepared(&format!(
-                    "CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} \
-                     FOR EACH ROW EXECUTE FUNCTION procure_append_only()"
-                ))
-                .await?;
-                db.execute_unprepared(&format!(
-                    "CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} \
-                     FOR EACH STATEMENT EXECUTE FUNCTION procure_append_only()"
-                ))
-                .await?;
-            }
-            _ => {
-                for op in ["UPDATE", "DELETE"] {
-                    db.execute_unprepared(&format!(
-                        "CREATE TRIGGER {t}_no_{low} BEFORE {op} ON {t} \
-                         BEGIN SELECT RAISE(ABORT, '{t} is append-only: {op} refused'); END",
-                        low = op.to_lowercase()
-                    ))
-                    .await?;
-                }
-                // As m20261130_000002_append_only: a REPLACE would delete the row in its way
-                // without firing the DELETE trigger.
-                db.execute_unprepared(&format!(
-                    "CREATE TRIGGER {t}_no_replace BEFORE INSERT ON {t} \
-                     WHEN EXISTS (SELECT 1 FROM {t} WHERE id = NEW.id OR \
-                     (budget_year = NEW.budget_year AND code = NEW.code AND approval_doc = NEW.approval_doc)) \
-                     BEGIN SELECT RAISE(ABORT, '{t} is append-only: an insert that would \
-                     replace an existing row refused'); END"
-                ))
-                .await?;
-            }
-        }
+        crate::guards::append_only(
+            manager.get_connection(),
+            manager.get_database_backend(),
+            "budget_lines",
+            "id = NEW.id OR (budget_year = NEW.budget_year AND code = NEW.code AND approval_doc = NEW.approval_doc)",
+        )
+        .await?;
         Ok(())
     }
 

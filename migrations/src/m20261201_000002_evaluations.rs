@@ -9,7 +9,6 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -125,40 +124,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let db = manager.get_connection();
-        match manager.get_database_backend() {
-            DbBackend::Postgres => {
-                // procure_append_only() was created with the ledger's history triggers.
-                db.execute_unprepared(
-                    "CREATE TRIGGER evaluations_append_only BEFORE UPDATE OR DELETE ON evaluations \
-                     FOR EACH ROW EXECUTE FUNCTION procure_append_only()",
-                )
-                .await?;
-                db.execute_unprepared(
-                    "CREATE TRIGGER evaluations_no_truncate BEFORE TRUNCATE ON evaluations \
-                     FOR EACH STATEMENT EXECUTE FUNCTION procure_append_only()",
-                )
-                .await?;
-            }
-            _ => {
-                for op in ["update", "delete"] {
-                    db.execute_unprepared(&format!(
-                        "CREATE TRIGGER evaluations_no_{op} BEFORE {} ON evaluations \
-                         BEGIN SELECT RAISE(ABORT, 'evaluations is append-only: {} refused'); END",
-                        op.to_uppercase(),
-                        op.to_uppercase()
-                    ))
-                    .await?;
-                }
-                db.execute_unprepared(&format!(
-                    "CREATE TRIGGER evaluations_no_replace BEFORE INSERT ON evaluations \
-                     WHEN EXISTS (SELECT 1 FROM evaluations WHERE {REPLACE_GUARD}) \
-                     BEGIN SELECT RAISE(ABORT, 'evaluations is append-only: an insert that would \
-                     replace an existing row refused'); END"
-                ))
-                .await?;
-            }
-        }
+        crate::guards::append_only(
+            manager.get_connection(),
+            manager.get_database_backend(),
+            "evaluations",
+            REPLACE_GUARD,
+        )
+        .await?;
         Ok(())
     }
 

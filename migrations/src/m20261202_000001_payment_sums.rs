@@ -134,7 +134,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for (t, key) in TABLES {
-            append_only(db, backend, t, key).await?;
+            crate::guards::append_only(db, backend, t, &format!("id = NEW.id OR ({key})")).await?;
         }
         Ok(())
     }
@@ -147,49 +147,4 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(PaymentMonths::Table).to_owned())
             .await
     }
-}
-
-/// The guards every append-only table has: no UPDATE, DELETE or TRUNCATE, and on SQLite no
-/// insert that would replace a row (see the append-only migration).
-async fn append_only(
-    db: &impl ConnectionTrait,
-    backend: DbBackend,
-    t: &str,
-    key: &str,
-) -> Result<(), DbErr> {
-    match backend {
-        DbBackend::Postgres => {
-            // procure_append_only() was created with the ledger's history triggers.
-            db.execute_unprepared(&format!(
-                "CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} \
-                     FOR EACH ROW EXECUTE FUNCTION procure_append_only()"
-            ))
-            .await?;
-            db.execute_unprepared(&format!(
-                "CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} \
-                     FOR EACH STATEMENT EXECUTE FUNCTION procure_append_only()"
-            ))
-            .await?;
-        }
-        _ => {
-            for op in ["UPDATE", "DELETE"] {
-                db.execute_unprepared(&format!(
-                    "CREATE TRIGGER {t}_no_{lower} BEFORE {op} ON {t} \
-                         BEGIN SELECT RAISE(ABORT, '{t} is append-only: {op} refused'); END",
-                    lower = op.to_lowercase()
-                ))
-                .await?;
-            }
-            // REPLACE deletes the row in the way without a DELETE trigger (see the
-            // append-only migration): refuse the insert that would take a row's place.
-            db.execute_unprepared(&format!(
-                "CREATE TRIGGER {t}_no_replace BEFORE INSERT ON {t} \
-                     WHEN EXISTS (SELECT 1 FROM {t} WHERE id = NEW.id OR ({key})) \
-                     BEGIN SELECT RAISE(ABORT, '{t} is append-only: an insert that would \
-                     replace an existing row refused'); END"
-            ))
-            .await?;
-        }
-    }
-    Ok(())
 }
