@@ -20,17 +20,13 @@ use procure::web::state::{AppState, WebConfig};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use tower::ServiceExt;
 
+/// A one-contract upload.
 fn upload(token: &str) -> Request<Body> {
-    let body = "--b0undary\r\nContent-Disposition: form-data; name=\"files\"; filename=\"c.csv\"\r\n\r\n\
-                项目编号,项目名称,服务类别,承接机构,合同金额,开始日期,结束日期\nC1,t,老年服务,p,1000,2019-01-01,2019-12-31\n\r\n--b0undary--\r\n";
-    Request::post("/api/v1/uploads?lang=en")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(
-            header::CONTENT_TYPE,
-            "multipart/form-data; boundary=b0undary",
-        )
-        .body(Body::from(body))
-        .unwrap()
+    multipart(
+        token,
+        "c.csv",
+        "项目编号,项目名称,服务类别,承接机构,合同金额,开始日期,结束日期\nC1,t,老年服务,p,1000,2019-01-01,2019-12-31\n",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
