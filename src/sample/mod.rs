@@ -14,8 +14,10 @@
 //! - `seeded`: the seeded generator of any size;
 //! - `writers`: xlsx and csv writers;
 //! - `budgets`: budget lines covering the contracts, with the sample's planted exceptions;
-//! - `template`: the blank register template with its 填写说明 sheet.
+//! - `template`: the blank register template with its 填写说明 sheet;
+//! - `book`: the same layout for the ledger's export of its register.
 
+mod book;
 mod budgets;
 mod places;
 mod register;
@@ -24,6 +26,7 @@ mod seeded;
 mod template;
 mod writers;
 
+pub use book::{register_csv, register_xlsx, Book, BookRows, SheetCell};
 pub use budgets::BUDGET_HEADERS;
 pub use register::write_sample;
 pub use seeded::generate;
