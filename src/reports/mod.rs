@@ -3,6 +3,7 @@
 
 pub mod audit_trail;
 pub mod budget;
+pub mod register;
 
 pub mod table;
 pub mod writers;
