@@ -39,15 +39,12 @@ pub fn xlsx(reg: &Register, as_of: Option<NaiveDate>) -> anyhow::Result<Vec<u8>>
         None => "全部已登记数据".to_string(),
     };
     let note = format!("本台账由系统从已登记数据导出（{until}）；金额单位：元。修改后可按原格式重新导入，已登记的记录不会重复。");
-    register_xlsx(
-        "政府购买社会组织服务项目台账（导出）",
-        &note,
-        book(reg),
-    )
+    register_xlsx("政府购买社会组织服务项目台账（导出）", &note, book(reg))
 }
 
 /// One csv per sheet, with the file name it is written as, in the order to import them
-/// (budget lines before the contracts that name them, contracts before their payments).
+/// (budget lines before the contracts that name them, contracts before their payments),
+/// named as `procure generate` names its csv files.
 pub fn csvs(reg: &Register) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
     let Book {
         contracts,
@@ -56,19 +53,16 @@ pub fn csvs(reg: &Register) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
         budgets,
     } = book(reg);
     Ok(vec![
-        ("register-budgets.csv", register_csv(SheetKind::Budgets, budgets)?),
+        ("budgets.csv", register_csv(SheetKind::Budgets, budgets)?),
         (
-            "register-contracts.csv",
+            "contracts.csv",
             register_csv(SheetKind::Contracts, contracts)?,
         ),
         (
-            "register-disbursements.csv",
+            "disbursements.csv",
             register_csv(SheetKind::Disbursements, payments)?,
         ),
-        (
-            "register-services.csv",
-            register_csv(SheetKind::Services, services)?,
-        ),
+        ("services.csv", register_csv(SheetKind::Services, services)?),
     ])
 }
 

@@ -33,7 +33,13 @@ pub fn register_xlsx(title: &str, note: &str, book: Book<'_>) -> anyhow::Result<
     wb.set_properties(&properties(title)?);
     let st = Styles::new();
     write_help(&mut wb, &st)?;
-    write_sheet(wb.add_worksheet(), &CONTRACTS, Some(note), &st, book.contracts)?;
+    write_sheet(
+        wb.add_worksheet(),
+        &CONTRACTS,
+        Some(note),
+        &st,
+        book.contracts,
+    )?;
     write_sheet(wb.add_worksheet(), &DISBURSEMENTS, None, &st, book.payments)?;
     write_sheet(wb.add_worksheet(), &SERVICES, None, &st, book.services)?;
     write_sheet(wb.add_worksheet(), &BUDGETS, None, &st, book.budgets)?;

@@ -69,7 +69,8 @@ pub async fn load(db: &impl ConnectionTrait, as_of: Option<NaiveDate>) -> Result
         .map(|c| (c.contract.id, c.contract.code.clone()))
         .collect();
 
-    let mut q = disbursement::Entity::find().order_by_asc(disbursement::Column::BatchId)
+    let mut q = disbursement::Entity::find()
+        .order_by_asc(disbursement::Column::BatchId)
         .order_by_asc(disbursement::Column::SourceSheet)
         .order_by_asc(disbursement::Column::SourceRow)
         .order_by_asc(disbursement::Column::Id);
@@ -91,7 +92,8 @@ pub async fn load(db: &impl ConnectionTrait, as_of: Option<NaiveDate>) -> Result
         })
         .collect();
 
-    let mut q = service_report::Entity::find().order_by_asc(service_report::Column::BatchId)
+    let mut q = service_report::Entity::find()
+        .order_by_asc(service_report::Column::BatchId)
         .order_by_asc(service_report::Column::SourceSheet)
         .order_by_asc(service_report::Column::SourceRow)
         .order_by_asc(service_report::Column::Id);
@@ -110,7 +112,8 @@ pub async fn load(db: &impl ConnectionTrait, as_of: Option<NaiveDate>) -> Result
         })
         .collect();
 
-    let mut q = budget_line::Entity::find().order_by_asc(budget_line::Column::BatchId)
+    let mut q = budget_line::Entity::find()
+        .order_by_asc(budget_line::Column::BatchId)
         .order_by_asc(budget_line::Column::SourceSheet)
         .order_by_asc(budget_line::Column::SourceRow)
         .order_by_asc(budget_line::Column::Id);
