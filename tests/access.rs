@@ -119,6 +119,12 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
     ),
     (
         "GET",
+        "/reports/register",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
         "/budget",
         &["finance", "auditor", "manager"],
         Anon::Never,

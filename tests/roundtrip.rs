@@ -244,3 +244,72 @@ both_backends! {
         }
     }
 }
+
+/// `GET path` signed with `token`: status, content type and body.
+async fn web_get(t: &TestDb, token: &str, path: &str) -> (u16, String, Vec<u8>) {
+    use procure::web::state::{AppState, WebConfig};
+    use tower::ServiceExt;
+    let state = AppState::new(t.db.clone(), WebConfig::default());
+    let req = axum::http::Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = procure::web::router(state).oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let mime = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, mime, body.to_vec())
+}
+
+both_backends! {
+    async fn the_reports_page_offers_the_register_as_a_workbook_or_zipped_csv_that_reimports(t: &TestDb) {
+        import(t, &[sample()]).await;
+        let token = t.api_token("officer", procure::access::Role::Finance).await;
+        let (status, _, page) = web_get(t, &token, "/reports").await;
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&page).contains("/reports/register"));
+
+        let (status, mime, xlsx) = web_get(t, &token, "/reports/register").await;
+        assert_eq!(status, 200);
+        assert!(mime.contains("spreadsheetml"), "{mime}");
+        let reg = register::load(&t.db, None).await.unwrap();
+        assert_eq!(xlsx, register::xlsx(&reg, None).unwrap(), "the page and the command write the same bytes");
+
+        let (status, mime, zip) = web_get(t, &token, "/reports/register?format=csv&as_of=2019-06-30").await;
+        assert_eq!(status, 200);
+        assert_eq!(mime, "application/zip");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+        assert_eq!(archive.len(), 4);
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for name in ["budgets.csv", "contracts.csv", "disbursements.csv", "services.csv"] {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut archive.by_name(name).unwrap(), &mut bytes).unwrap();
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            files.push(path);
+        }
+        // As of mid-2019: the copy has no later payment, and its summary then is the same.
+        let b = another(t).await;
+        import(&b, &files).await;
+        assert_eq!(b.scalar("SELECT COUNT(*) FROM disbursements WHERE paid_on > '2019-06-30'").await, 0);
+        let summary = |db: &sea_orm::DatabaseConnection| {
+            let db = db.clone();
+            async move {
+                let req = Request { name: ReportName::Summary, scope: Scope { as_of: day(2019, 6, 30), ..Default::default() }, by: vec![], lang: Lang::Zh };
+                writers::write(&build(&db, &req).await.unwrap(), OutputFormat::Csv).unwrap()
+            }
+        };
+        assert_eq!(summary(&t.db).await, summary(&b.db).await);
+
+        let (status, _, _) = web_get(t, &token, "/reports/register?format=pdf").await;
+        assert_eq!(status, 400);
+    }
+}

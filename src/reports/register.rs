@@ -6,9 +6,7 @@
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
-use crate::db::read::register::{
-    self, Register, RegisterContract, RegisterPayment, RegisterService,
-};
+use crate::db::read::register::{self, RegisterContract, RegisterPayment, RegisterService};
 use crate::entities::budget_line;
 use crate::register::columns::SheetKind;
 use crate::sample::{register_csv, register_xlsx, Book, BookRows, SheetCell};
@@ -23,6 +21,8 @@ pub enum RegisterFormat {
     /// One csv per sheet (UTF-8 with BOM).
     Csv,
 }
+
+pub use crate::db::read::register::Register;
 
 /// The register as of a day (everything recorded when `None`).
 pub async fn load(

@@ -2,7 +2,7 @@
 //! downloads auditors take, and the JSON API under `/api/v1` that does the same for programs.
 //!
 //! One module per feature, each with its pages, its JSON handlers and its `router()`:
-//! [`dashboard`], [`contracts`], [`uploads`], [`reports`], [`budget`], [`imports`], [`audit`],
+//! [`dashboard`], [`contracts`], [`uploads`], [`reports`], [`register`], [`budget`], [`imports`], [`audit`],
 //! [`accounts`], [`session`], [`apidoc`]. They share only the pieces below them: [`params`]
 //! (query parsing), [`render`] (page frame, error and login pages), [`error`], [`ctx`],
 //! [`auth`] (the permission table), [`gate`] (the access check), [`routes`] (how a route is
@@ -24,6 +24,7 @@ pub mod gate;
 pub mod hardening;
 pub mod imports;
 pub mod params;
+pub mod register;
 pub mod render;
 pub mod reports;
 pub mod routes;
@@ -68,6 +69,7 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(contracts::router())
         .merge(uploads::router(body_limit))
         .merge(reports::router())
+        .merge(register::router())
         .merge(budget::router())
         .merge(imports::router())
         .merge(audit::router())
