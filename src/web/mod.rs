@@ -19,6 +19,7 @@ pub mod charts;
 pub mod contracts;
 pub mod ctx;
 pub mod dashboard;
+pub mod disclosure;
 pub mod error;
 pub mod gate;
 pub mod hardening;
@@ -70,6 +71,7 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(uploads::router(body_limit))
         .merge(reports::router())
         .merge(register::router())
+        .merge(disclosure::router())
         .merge(budget::router())
         .merge(imports::router())
         .merge(audit::router())
