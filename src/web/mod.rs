@@ -276,6 +276,8 @@ mod tests {
         ("templates", include_str!("templates.rs")),
         ("uploads", include_str!("uploads.rs")),
         ("budget", include_str!("budget.rs")),
+        ("register", include_str!("register.rs")),
+        ("disclosure", include_str!("disclosure.rs")),
     ];
 
     const FEATURES: &[&str] = &[
@@ -284,6 +286,8 @@ mod tests {
         "uploads",
         "reports",
         "budget",
+        "register",
+        "disclosure",
         "imports",
         "audit",
         "accounts",
