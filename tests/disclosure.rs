@@ -112,6 +112,11 @@ both_backends! {
         let paid: i64 = c["yearly"].as_array().unwrap().iter().map(|y| procure::Money::parse(y["disbursed"].as_str().unwrap()).unwrap().fen()).sum();
         let ledger = t.scalar(&format!("SELECT CAST(SUM(d.amount_fen) AS BIGINT) FROM disbursements d JOIN contracts c ON c.id = d.contract_id WHERE c.code = '{code}'")).await;
         assert_eq!(paid, ledger);
+        // The evaluation's result, where there is one.
+        let evaluated = all.iter().find(|c| c["evaluation"].is_string()).expect("an evaluated contract");
+        let a = get(&state, &format!("/disclosure/{}", evaluated["code"].as_str().unwrap())).await;
+        assert!(a.text().contains(evaluated["evaluation"].as_str().unwrap()));
+        assert!(all.iter().any(|c| c["evaluation"].is_null()));
         // English too, at the same link.
         let a = get(&state, &format!("/disclosure/{code}?lang=en")).await;
         assert!(a.text().contains("Yearly funding"), "{}", a.text());

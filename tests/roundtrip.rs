@@ -180,7 +180,7 @@ both_backends! {
         let files = export(t, dir.path(), RegisterFormat::Xlsx).await;
         use calamine::Reader;
         let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&files[0]).unwrap();
-        assert_eq!(wb.sheet_names(), ["填写说明", "项目合同", "拨付记录", "服务统计", "预算项目"]);
+        assert_eq!(wb.sheet_names(), ["填写说明", "项目合同", "拨付记录", "服务统计", "预算项目", "绩效评价"]);
         // title, note, header, records, 合计
         let rows = |wb: &mut calamine::Xlsx<_>, s: &str| wb.worksheet_range(s).unwrap().height();
         assert_eq!(rows(&mut wb, "项目合同"), 97 + 4);
@@ -206,8 +206,8 @@ both_backends! {
         })
         .unwrap();
         let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
-        import(t, &[find("budgets.csv"), find("contracts.csv"), find("disbursements.csv"), find("services.csv")]).await;
-        round_trip(t, RegisterFormat::Csv, &["disbursements.csv", "contracts.csv", "services.csv", "budgets.csv"]).await;
+        import(t, &[find("budgets.csv"), find("contracts.csv"), find("disbursements.csv"), find("services.csv"), find("evaluations.csv")]).await;
+        round_trip(t, RegisterFormat::Csv, &["disbursements.csv", "evaluations.csv", "contracts.csv", "services.csv", "budgets.csv"]).await;
     }
 }
 
@@ -224,7 +224,7 @@ both_backends! {
         })
         .unwrap();
         let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
-        import(t, &[find("budgets.csv"), find("contracts.csv"), find("disbursements.csv"), find("services.csv")]).await;
+        import(t, &[find("budgets.csv"), find("contracts.csv"), find("disbursements.csv"), find("services.csv"), find("evaluations.csv")]).await;
         // From csv rows to a workbook's: the rows are numbered differently, so the whole
         // source (file, sheet and row) is set aside, as batch names are.
         let b = another(t).await;
@@ -236,7 +236,7 @@ both_backends! {
                 line.split(',').filter(|cell| !cell.starts_with("FILE")).collect::<Vec<_>>().join(",")
             }).collect::<Vec<_>>().join("\n"))).collect()
         };
-        let before = strip(every_report(t, &["disbursements.csv", "contracts.csv", "services.csv", "budgets.csv"]).await);
+        let before = strip(every_report(t, &["disbursements.csv", "evaluations.csv", "contracts.csv", "services.csv", "budgets.csv"]).await);
         let after = strip(every_report(&b, &["exported.xlsx"]).await);
         assert_eq!(before.len(), after.len());
         for ((label, x), (_, y)) in before.iter().zip(&after) {
@@ -286,10 +286,10 @@ both_backends! {
         assert_eq!(status, 200);
         assert_eq!(mime, "application/zip");
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
-        assert_eq!(archive.len(), 4);
+        assert_eq!(archive.len(), 5);
         let dir = tempfile::tempdir().unwrap();
         let mut files = Vec::new();
-        for name in ["budgets.csv", "contracts.csv", "disbursements.csv", "services.csv"] {
+        for name in ["budgets.csv", "contracts.csv", "disbursements.csv", "services.csv", "evaluations.csv"] {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut archive.by_name(name).unwrap(), &mut bytes).unwrap();
             let path = dir.path().join(name);

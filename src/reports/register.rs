@@ -6,8 +6,11 @@
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
-use crate::db::read::register::{self, RegisterContract, RegisterPayment, RegisterService};
+use crate::db::read::register::{
+    self, RegisterContract, RegisterEvaluation, RegisterPayment, RegisterService,
+};
 use crate::entities::budget_line;
+use crate::evaluations::Score;
 use crate::register::columns::SheetKind;
 use crate::sample::{register_csv, register_xlsx, Book, BookRows, SheetCell};
 
@@ -51,6 +54,7 @@ pub fn csvs(reg: &Register) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
         payments,
         services,
         budgets,
+        evaluations,
     } = book(reg);
     Ok(vec![
         ("budgets.csv", register_csv(SheetKind::Budgets, budgets)?),
@@ -63,6 +67,10 @@ pub fn csvs(reg: &Register) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
             register_csv(SheetKind::Disbursements, payments)?,
         ),
         ("services.csv", register_csv(SheetKind::Services, services)?),
+        (
+            "evaluations.csv",
+            register_csv(SheetKind::Evaluations, evaluations)?,
+        ),
     ])
 }
 
@@ -72,6 +80,7 @@ fn book(reg: &Register) -> Book<'_> {
         payments: rows(reg.payments.iter().map(payment_cells)),
         services: rows(reg.services.iter().map(service_cells)),
         budgets: rows(reg.budgets.iter().map(budget_cells)),
+        evaluations: rows(reg.evaluations.iter().map(evaluation_cells)),
     }
 }
 
@@ -162,5 +171,24 @@ fn budget_cells(b: &budget_line::Model) -> Vec<SheetCell> {
         text(&b.approval_doc),
         SheetCell::Date(b.approval_date),
         opt_text(b.adjusts_doc.as_deref()),
+    ]
+}
+
+fn evaluation_cells(r: &RegisterEvaluation) -> Vec<SheetCell> {
+    let e = &r.evaluation;
+    vec![
+        text(&r.code),
+        text(e.kind.zh()),
+        opt_text(e.evaluator.as_deref()),
+        opt_text(e.evaluator_uscc.as_deref()),
+        SheetCell::Date(e.evaluated_on),
+        SheetCell::Score(Score::from_centi(e.score_centi).centi()),
+        // The grade as recorded: it agrees with the score under the settings it was
+        // checked with.
+        text(e.grade.zh()),
+        opt_text(e.findings.as_deref()),
+        opt_text(e.fixes.as_deref()),
+        opt_date(e.fixed_on),
+        opt_date(r.corrects),
     ]
 }

@@ -5,9 +5,11 @@
 use rust_xlsxwriter::Workbook;
 
 use super::budgets::{BUDGETS, BUDGET_HEADERS};
+use super::evaluations::EVALUATION_HEADERS;
 use super::template::write_help;
 use super::writers::{
-    csv_to, properties, write_sheet, Encoding, Styles, CONTRACTS, DISBURSEMENTS, SERVICES,
+    csv_to, properties, write_sheet, Encoding, Styles, CONTRACTS, DISBURSEMENTS, EVALUATIONS,
+    SERVICES,
 };
 use super::{CONTRACT_HEADERS, DISBURSEMENT_HEADERS, SERVICE_HEADERS};
 use crate::register::columns::SheetKind;
@@ -18,15 +20,16 @@ pub use super::rows::SheetCell;
 /// column order.
 pub type BookRows<'a> = Box<dyn Iterator<Item = Vec<SheetCell>> + 'a>;
 
-/// The four sheets of a register.
+/// The five sheets of a register.
 pub struct Book<'a> {
     pub contracts: BookRows<'a>,
     pub payments: BookRows<'a>,
     pub services: BookRows<'a>,
     pub budgets: BookRows<'a>,
+    pub evaluations: BookRows<'a>,
 }
 
-/// The workbook: 填写说明, then 项目合同, 拨付记录, 服务统计 and 预算项目, each with its
+/// The workbook: 填写说明, then 项目合同, 拨付记录, 服务统计, 预算项目 and 绩效评价, each with its
 /// title, an optional note line, its header and its 合计 row.
 pub fn register_xlsx(title: &str, note: &str, book: Book<'_>) -> anyhow::Result<Vec<u8>> {
     let mut wb = Workbook::new();
@@ -43,6 +46,13 @@ pub fn register_xlsx(title: &str, note: &str, book: Book<'_>) -> anyhow::Result<
     write_sheet(wb.add_worksheet(), &DISBURSEMENTS, None, &st, book.payments)?;
     write_sheet(wb.add_worksheet(), &SERVICES, None, &st, book.services)?;
     write_sheet(wb.add_worksheet(), &BUDGETS, None, &st, book.budgets)?;
+    write_sheet(
+        wb.add_worksheet(),
+        &EVALUATIONS,
+        None,
+        &st,
+        book.evaluations,
+    )?;
     Ok(wb.save_to_buffer()?)
 }
 
@@ -53,6 +63,7 @@ pub fn register_csv(kind: SheetKind, rows: BookRows<'_>) -> anyhow::Result<Vec<u
         SheetKind::Disbursements => &DISBURSEMENT_HEADERS,
         SheetKind::Services => &SERVICE_HEADERS,
         SheetKind::Budgets => &BUDGET_HEADERS,
+        SheetKind::Evaluations => &EVALUATION_HEADERS,
     };
     let mut out = Vec::new();
     csv_to(&mut out, Encoding::Utf8Bom, headers, rows)?;

@@ -77,6 +77,7 @@ impl Weigh for Kept {
                     + c.street.as_ref().map_or(0, String::len)
                     + c.uscc.as_ref().map_or(0, String::len)
                     + c.yearly.len() * std::mem::size_of::<(i32, Money)>()
+                    + c.evaluation.as_ref().map_or(0, std::mem::size_of_val)
             })
             .sum()
     }
@@ -201,7 +202,27 @@ fn item(c: &Disclosed, lang: Lang) -> Value {
         "yearly": c.yearly.iter().map(|(y, m)| json!({"year": y, "disbursed": m.to_string()})).collect::<Vec<_>>(),
         "start": c.start.to_string(),
         "end": c.end.to_string(),
-        "evaluation": c.evaluation,
+        "evaluation": evaluation_text(c, lang),
+    })
+}
+
+/// The latest evaluation as one phrase: grade (score, type, date).
+fn evaluation_text(c: &Disclosed, lang: Lang) -> Option<String> {
+    c.evaluation.as_ref().map(|e| match lang {
+        Lang::Zh => format!(
+            "{}（{}分，{}，{}）",
+            e.grade.zh(),
+            e.score,
+            e.kind.zh(),
+            e.on
+        ),
+        Lang::En => format!(
+            "{} ({} points, {}, {})",
+            e.grade.en(),
+            e.score,
+            e.kind.en(),
+            e.on
+        ),
     })
 }
 
@@ -333,7 +354,7 @@ fn as_report(contracts: &[&Disclosed], lang: Lang) -> Report {
                 ),
                 Val::Date(Some(c.start)),
                 Val::Date(Some(c.end)),
-                opt(c.evaluation.clone()),
+                opt(evaluation_text(c, lang)),
             ]
         })
         .collect();

@@ -25,6 +25,7 @@ pub mod gate;
 pub mod hardening;
 pub mod imports;
 pub mod params;
+pub mod providers;
 pub mod register;
 pub mod render;
 pub mod reports;
@@ -68,6 +69,7 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(session::router())
         .merge(dashboard::router())
         .merge(contracts::router())
+        .merge(providers::router())
         .merge(uploads::router(body_limit))
         .merge(reports::router())
         .merge(register::router())
@@ -268,6 +270,7 @@ mod tests {
         ("hardening", include_str!("hardening.rs")),
         ("imports", include_str!("imports.rs")),
         ("params", include_str!("params.rs")),
+        ("providers", include_str!("providers.rs")),
         ("render", include_str!("render.rs")),
         ("reports", include_str!("reports.rs")),
         ("routes", include_str!("routes.rs")),
@@ -276,6 +279,8 @@ mod tests {
         ("templates", include_str!("templates.rs")),
         ("uploads", include_str!("uploads.rs")),
         ("budget", include_str!("budget.rs")),
+        ("tokens", include_str!("tokens.rs")),
+        ("writes", include_str!("writes.rs")),
         ("register", include_str!("register.rs")),
         ("disclosure", include_str!("disclosure.rs")),
     ];
@@ -283,6 +288,7 @@ mod tests {
     const FEATURES: &[&str] = &[
         "dashboard",
         "contracts",
+        "providers",
         "uploads",
         "reports",
         "budget",

@@ -9,11 +9,12 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryOrder};
 
 use super::super::sql::{get, month_expr, stmt};
 use crate::contracts::{Category, FundingSource, ProcurementMethod};
-use crate::entities::{contract, provider};
+use crate::entities::{contract, evaluation, provider};
+use crate::evaluations::{EvaluationType, Grade, Score};
 use crate::money::Money;
 
 /// One contract as the public sees it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct Disclosed {
     pub code: String,
     /// The year it was signed (or, unsigned, began): the year it is listed under.
@@ -30,8 +31,17 @@ pub struct Disclosed {
     pub yearly: Vec<(i32, Money)>,
     pub start: NaiveDate,
     pub end: NaiveDate,
-    /// The evaluation's result, once evaluations are recorded (none before).
-    pub evaluation: Option<String>,
+    /// The latest evaluation's result (none before the first).
+    pub evaluation: Option<Evaluated>,
+}
+
+/// An evaluation's result as published: its type, date, score and grade.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub kind: EvaluationType,
+    pub on: NaiveDate,
+    pub score: Score,
+    pub grade: Grade,
 }
 
 /// Every contract recorded, in code order.
@@ -56,6 +66,19 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Vec<Disclosed>, DbErr> {
         let fen: i64 = get(&r, "fen")?;
         let year: i32 = month.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
         *yearly.entry(id).or_default().entry(year).or_default() += fen;
+    }
+    // The latest evaluation of each contract that no correction replaced.
+    let all = evaluation::Entity::find().all(db).await?;
+    let replaced: std::collections::HashSet<i64> =
+        all.iter().filter_map(|e| e.replaces_id).collect();
+    let mut latest: HashMap<i64, evaluation::Model> = HashMap::new();
+    for e in all.into_iter().filter(|e| !replaced.contains(&e.id)) {
+        let newer = latest
+            .get(&e.contract_id)
+            .is_none_or(|l| (e.evaluated_on, e.id) > (l.evaluated_on, l.id));
+        if newer {
+            latest.insert(e.contract_id, e);
+        }
     }
     let contracts = contract::Entity::find()
         .order_by_asc(contract::Column::Code)
@@ -82,7 +105,12 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Vec<Disclosed>, DbErr> {
             funding: c.funding,
             start: c.start_on,
             end: c.end_on,
-            evaluation: None,
+            evaluation: latest.remove(&c.id).map(|e| Evaluated {
+                kind: e.kind,
+                on: e.evaluated_on,
+                score: Score::from_centi(e.score_centi),
+                grade: e.grade,
+            }),
         })
         .collect())
 }

@@ -7,6 +7,7 @@ pub mod budget;
 pub mod contracts;
 pub mod dashboard;
 pub mod disclosure;
+pub mod evaluations;
 pub mod history;
 pub mod ledger;
 pub mod register;

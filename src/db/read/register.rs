@@ -1,6 +1,7 @@
 //! The register as recorded, row by row, for its export in the import template's layout
 //! (`crate::reports::register`): contracts as they stand now, every payment with the voucher
-//! a reversal cancels, every service report and every budget line and adjustment, each in
+//! a reversal cancels, every service report, every budget line and adjustment and every evaluation (a
+//! correction with the date of what it corrects), each in
 //! the order it was recorded (batch, then the row it came from: a store may write a file's
 //! rows in another order, reversals after what they reverse), so that importing them again
 //! replays the same checks in the same order.
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::entities::{budget_line, contract, disbursement, provider, service_report};
+use crate::entities::{budget_line, contract, disbursement, evaluation, provider, service_report};
 
 /// A contract and its provider's USCC.
 pub struct RegisterContract {
@@ -31,17 +32,26 @@ pub struct RegisterService {
     pub report: service_report::Model,
 }
 
+/// An evaluation with its contract's code and, for a correction, the date of the evaluation
+/// it corrects.
+pub struct RegisterEvaluation {
+    pub code: String,
+    pub evaluation: evaluation::Model,
+    pub corrects: Option<NaiveDate>,
+}
+
 /// Everything the export writes.
 pub struct Register {
     pub contracts: Vec<RegisterContract>,
     pub payments: Vec<RegisterPayment>,
     pub services: Vec<RegisterService>,
     pub budgets: Vec<budget_line::Model>,
+    pub evaluations: Vec<RegisterEvaluation>,
 }
 
 /// The register with, when `as_of` is given, only what had happened by that day: contracts
-/// signed (or, unsigned, begun) by then, payments made and service periods ended by then, and
-/// budget lines and adjustments approved by then.
+/// signed (or, unsigned, begun) by then, payments made and service periods ended by then, budget
+/// lines and adjustments approved and evaluations made by then.
 pub async fn load(db: &impl ConnectionTrait, as_of: Option<NaiveDate>) -> Result<Register, DbErr> {
     let within = |d: NaiveDate| as_of.is_none_or(|a| d <= a);
     let usccs: HashMap<i64, Option<String>> = provider::Entity::find()
@@ -121,10 +131,32 @@ pub async fn load(db: &impl ConnectionTrait, as_of: Option<NaiveDate>) -> Result
         q = q.filter(budget_line::Column::ApprovalDate.lte(a));
     }
     let budgets = q.all(db).await?;
+
+    let mut q = evaluation::Entity::find()
+        .order_by_asc(evaluation::Column::BatchId)
+        .order_by_asc(evaluation::Column::SourceSheet)
+        .order_by_asc(evaluation::Column::SourceRow)
+        .order_by_asc(evaluation::Column::Id);
+    if let Some(a) = as_of {
+        q = q.filter(evaluation::Column::EvaluatedOn.lte(a));
+    }
+    let rows = q.all(db).await?;
+    let dates: HashMap<i64, NaiveDate> = rows.iter().map(|e| (e.id, e.evaluated_on)).collect();
+    let evaluations = rows
+        .into_iter()
+        .filter_map(|e| {
+            Some(RegisterEvaluation {
+                code: codes.get(&e.contract_id)?.clone(),
+                corrects: e.replaces_id.and_then(|id| dates.get(&id).copied()),
+                evaluation: e,
+            })
+        })
+        .collect();
     Ok(Register {
         contracts,
         payments,
         services,
         budgets,
+        evaluations,
     })
 }
