@@ -95,6 +95,7 @@ async fn every_report(t: &TestDb, names: &[&str]) -> Vec<(String, String)> {
                     },
                     by: by.clone(),
                     lang: Lang::Zh,
+                    evaluations: Default::default(),
                 };
                 let Ok(report) = build(&t.db, &req).await else {
                     continue;
@@ -303,7 +304,7 @@ both_backends! {
         let summary = |db: &sea_orm::DatabaseConnection| {
             let db = db.clone();
             async move {
-                let req = Request { name: ReportName::Summary, scope: Scope { as_of: day(2019, 6, 30), ..Default::default() }, by: vec![], lang: Lang::Zh };
+                let req = Request { name: ReportName::Summary, scope: Scope { as_of: day(2019, 6, 30), ..Default::default() }, by: vec![], lang: Lang::Zh, evaluations: Default::default() };
                 writers::write(&build(&db, &req).await.unwrap(), OutputFormat::Csv).unwrap()
             }
         };
