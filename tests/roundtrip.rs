@@ -314,3 +314,35 @@ both_backends! {
         assert_eq!(status, 400);
     }
 }
+
+both_backends! {
+    async fn procure_export_register_writes_the_workbook_or_a_csv_folder_and_as_of_keeps_what_had_happened(t: &TestDb) {
+        import(t, &[sample()]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_procure"))
+                .current_dir(dir.path())
+                .args(["--database", &t.url, "export", "register"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        };
+        run(&[]);
+        let reg = register::load(&t.db, None).await.unwrap();
+        assert_eq!(std::fs::read(dir.path().join("register.xlsx")).unwrap(), register::xlsx(&reg, None).unwrap());
+        run(&["--format", "csv", "--as-of", "2019-06-30", "--output", "mid-2019"]);
+        let folder = dir.path().join("mid-2019");
+        let files: Vec<PathBuf> = ["budgets.csv", "contracts.csv", "disbursements.csv", "services.csv", "evaluations.csv"]
+            .iter()
+            .map(|n| folder.join(n))
+            .collect();
+        let payments = std::fs::read_to_string(&files[2]).unwrap();
+        assert!(payments.lines().skip(1).all(|l| l.split(',').nth(1).unwrap() <= "2019-06-30"), "{payments}");
+        let b = another(t).await;
+        import(&b, &files).await;
+        let paid = |db: &'static str| format!("SELECT CAST(SUM(amount_fen) AS BIGINT) FROM disbursements WHERE paid_on <= '{db}'");
+        assert_eq!(b.scalar(&paid("2019-06-30")).await, t.scalar(&paid("2019-06-30")).await);
+        assert_eq!(b.scalar("SELECT COUNT(*) FROM disbursements WHERE paid_on > '2019-06-30'").await, 0);
+    }
+}
