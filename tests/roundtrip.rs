@@ -346,3 +346,24 @@ both_backends! {
         assert_eq!(b.scalar("SELECT COUNT(*) FROM disbursements WHERE paid_on > '2019-06-30'").await, 0);
     }
 }
+
+both_backends! {
+    async fn an_exported_register_edited_in_one_cell_reimports_as_one_update(t: &TestDb) {
+        import(t, &[sample()]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let files = export(t, dir.path(), RegisterFormat::Csv).await;
+        let contracts = &files[1];
+        let text = std::fs::read_to_string(contracts).unwrap();
+        let line = text.lines().nth(1).unwrap().to_string();
+        let code = line.split(',').next().unwrap().to_string();
+        let title = line.split(',').nth(1).unwrap().to_string();
+        std::fs::write(contracts, text.replacen(&title, &format!("{title}更名"), 1)).unwrap();
+        let r = import(t, &[contracts.clone()]).await;
+        let f = &r.files[0];
+        assert_eq!(f.status, FileStatus::Stored);
+        assert_eq!((f.total.updated, f.total.inserted), (1, 0), "{:?}", f.counts);
+        assert_eq!(f.total.unchanged, f.total.read - 1);
+        let renamed = t.scalar(&format!("SELECT COUNT(*) FROM contracts WHERE code = '{code}' AND title = '{title}更名'")).await;
+        assert_eq!(renamed, 1);
+    }
+}
