@@ -358,7 +358,7 @@ both_backends! {
         let code = line.split(',').next().unwrap().to_string();
         let title = line.split(',').nth(1).unwrap().to_string();
         std::fs::write(contracts, text.replacen(&title, &format!("{title}更名"), 1)).unwrap();
-        let r = import(t, &[contracts.clone()]).await;
+        let r = import(t, std::slice::from_ref(contracts)).await;
         let f = &r.files[0];
         assert_eq!(f.status, FileStatus::Stored);
         assert_eq!((f.total.updated, f.total.inserted), (1, 0), "{:?}", f.counts);
