@@ -398,7 +398,8 @@ both_backends! {
         })
         .unwrap();
         let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
-        let r = import_paths(&t.db, &[find("budgets.csv"), find("contracts.csv"), find("disbursements.csv")], &opts(), None).await.unwrap();
+        // The evaluations before the payments they release.
+        let r = import_paths(&t.db, &[find("budgets.csv"), find("contracts.csv"), find("evaluations.csv"), find("disbursements.csv")], &opts(), None).await.unwrap();
         assert!(r.ok, "{:?}", errors(&r));
         assert!(warnings(&r).iter().all(|w| w.0 == "payment_outside_term" || w.0 == "term_over_1_year"), "{:?}", warnings(&r));
         assert!(t.scalar("SELECT COUNT(*) FROM budget_lines").await > 10);

@@ -407,7 +407,8 @@ both_backends! {
 
 both_backends! {
     async fn an_evaluations_upload_is_previewed_with_its_new_and_unchanged_rows(t: &TestDb) {
-        let r = import_paths(&t.db, &[sample("sample-contracts.csv")], &opts(), None).await.unwrap();
+        // The budget lines first: the sample's contracts name them.
+        let r = import_paths(&t.db, &[sample("sample-budgets.csv"), sample("sample-contracts.csv")], &opts(), None).await.unwrap();
         assert!(r.ok);
         let w = Web::new(t, procure::access::Role::Finance).await;
         let bytes = std::fs::read(sample("sample-evaluations.csv")).unwrap();

@@ -29,8 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_upload_previews::Migration),
             Box::new(m20261130_000004_login_failure_counts::Migration),
             Box::new(m20261201_000001_budgets::Migration),
-            Box::new(m20261202_000001_payment_sums::Migration),
             Box::new(m20261201_000002_evaluations::Migration),
+            Box::new(m20261202_000001_payment_sums::Migration),
         ]
     }
 }
