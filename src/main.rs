@@ -121,6 +121,24 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
 }
 
 #[derive(Subcommand)]
+enum ExportWhat {
+    /// The register (contracts, payments with their reversals, service reports, budget
+    /// lines) in the import template's layout: edit it and import it again
+    Register {
+        /// Only what had happened by this date (default: everything recorded)
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// One workbook (xlsx), or one csv per sheet in a folder (csv)
+        #[arg(long, value_enum, default_value = "xlsx")]
+        format: procure::reports::register::RegisterFormat,
+        /// The file (xlsx; '-' for standard output) or folder (csv) to write [default:
+        /// register.xlsx or register/, with the as-of date in the name when given]
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Create or update the database schema
     Migrate,
@@ -180,6 +198,11 @@ enum Command {
         /// What the report would have said on this day: only what had been imported by then
         #[arg(long, value_parser = parse_date)]
         as_recorded: Option<chrono::NaiveDate>,
+    },
+    /// Export the ledger: `register` writes it in the import template's layout
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
     },
     /// Run the web server
     Serve {
@@ -430,6 +453,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("{}", path.display());
             }
         }
+        Command::Export {
+            what:
+                ExportWhat::Register {
+                    as_of,
+                    format,
+                    output,
+                },
+        } => {
+            let db = procure::db::connect(&cli.database).await?;
+            export_register(&db, as_of, format, output).await?;
+        }
         Command::Serve {
             addr,
             max_upload_mb,
@@ -601,6 +635,51 @@ async fn demo_accounts(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
         eprintln!("  {name:<16} {:<8} {password}", role.code());
+    }
+    Ok(())
+}
+
+/// `procure export register`: the workbook, or a folder of csv files.
+async fn export_register(
+    db: &sea_orm::DatabaseConnection,
+    as_of: Option<chrono::NaiveDate>,
+    format: procure::reports::register::RegisterFormat,
+    output: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use procure::reports::register::{self, RegisterFormat};
+    let reg = register::load(db, as_of).await?;
+    let stem = match as_of {
+        Some(d) => format!("register-{d}"),
+        None => "register".to_string(),
+    };
+    let write = |path: &std::path::Path, bytes: &[u8]| {
+        std::fs::write(path, bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    };
+    match format {
+        RegisterFormat::Xlsx => {
+            let bytes = register::xlsx(&reg, as_of)?;
+            let path = output.unwrap_or_else(|| PathBuf::from(format!("{stem}.xlsx")));
+            if path.as_os_str() == "-" {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                out.write_all(&bytes)?;
+                out.flush()?;
+            } else {
+                write(&path, &bytes)?;
+                eprintln!("{}", path.display());
+            }
+        }
+        RegisterFormat::Csv => {
+            let dir = output.unwrap_or_else(|| PathBuf::from(stem));
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+            for (name, bytes) in register::csvs(&reg)? {
+                let path = dir.join(name);
+                write(&path, &bytes)?;
+                eprintln!("{}", path.display());
+            }
+        }
     }
     Ok(())
 }

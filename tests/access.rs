@@ -85,6 +85,24 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
     ),
     (
         "GET",
+        "/disclosure",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::IfPublic,
+    ),
+    (
+        "GET",
+        "/disclosure/download",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::IfPublic,
+    ),
+    (
+        "GET",
+        "/disclosure/{code}",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::IfPublic,
+    ),
+    (
+        "GET",
         "/",
         &["admin", "finance", "auditor", "manager"],
         Anon::Never,
@@ -131,6 +149,12 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
     ),
     (
         "GET",
+        "/reports/register",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
         "/budget",
         &["finance", "auditor", "manager"],
         Anon::Never,
@@ -167,6 +191,12 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
     (
         "GET",
         "/api/v1/summary",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::IfPublic,
+    ),
+    (
+        "GET",
+        "/api/v1/disclosure",
         &["admin", "finance", "auditor", "manager"],
         Anon::IfPublic,
     ),

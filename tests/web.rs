@@ -517,10 +517,11 @@ async fn the_openapi_document_describes_every_api_route() {
         "/api/v1/providers",
         "/api/v1/providers/{uscc}",
         "/api/v1/contracts/{code}/evaluations",
+        "/api/v1/disclosure",
     ] {
         assert!(paths.contains_key(p), "the OpenAPI document lacks {p}");
     }
-    assert_eq!(paths.len(), 17, "a route was added: list it above");
+    assert_eq!(paths.len(), 18, "a route was added: list it above");
     // The bodies the operations name are described, with the types inside them.
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for s in [

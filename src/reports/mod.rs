@@ -5,6 +5,7 @@ pub mod audit_trail;
 pub mod budget;
 mod evaluations;
 mod providers;
+pub mod register;
 
 pub mod table;
 pub mod writers;

@@ -15,8 +15,10 @@
 //! - `writers`: xlsx and csv writers;
 //! - `budgets`: budget lines covering the contracts, with the sample's planted exceptions;
 //! - `evaluations`: the evaluations of the sample and of the seeded generator;
-//! - `template`: the blank register template with its 填写说明 sheet.
+//! - `template`: the blank register template with its 填写说明 sheet;
+//! - `book`: the same layout for the ledger's export of its register.
 
+mod book;
 mod budgets;
 mod evaluations;
 mod places;
@@ -26,6 +28,7 @@ mod seeded;
 mod template;
 mod writers;
 
+pub use book::{register_csv, register_xlsx, Book, BookRows, SheetCell};
 pub use budgets::BUDGET_HEADERS;
 pub use evaluations::EVALUATION_HEADERS;
 pub use register::write_sample;

@@ -67,7 +67,7 @@ pub(super) struct ServiceRow {
 }
 
 /// One cell, typed: the xlsx writer gives it a number format, the csv writer a text form.
-pub(super) enum SheetCell {
+pub enum SheetCell {
     Text(String),
     Date(NaiveDate),
     /// An amount in fen.
@@ -81,7 +81,7 @@ pub(super) enum SheetCell {
 }
 
 impl SheetCell {
-    pub(super) fn text(&self) -> String {
+    pub fn text(&self) -> String {
         match self {
             SheetCell::Text(s) => s.clone(),
             SheetCell::Date(d) => d.format("%Y-%m-%d").to_string(),

@@ -118,56 +118,7 @@ pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
     let mut wb = Workbook::new();
     wb.set_properties(&properties("政府购买社会组织服务项目台账模板")?);
     let st = Styles::new();
-
-    let help = wb.add_worksheet();
-    help.set_name("填写说明")?;
-    help.set_column_width(0, 12)?;
-    help.set_column_width(1, 18)?;
-    help.set_column_width(2, 8)?;
-    help.set_column_width(3, 80)?;
-    help.set_landscape().set_print_fit_to_pages(1, 0);
-    let wrap = Format::new()
-        .set_text_wrap()
-        .set_align(FormatAlign::VerticalCenter);
-    help.set_row_height(0, 30)?;
-    help.merge_range(
-        0,
-        0,
-        0,
-        3,
-        "政府购买社会组织服务项目台账填写说明",
-        &st.title,
-    )?;
-    let mut r = 1;
-    for line in GENERAL_HELP {
-        help.set_row_height(r, 36)?;
-        help.merge_range(r, 0, r, 3, line, &wrap)?;
-        r += 1;
-    }
-    r += 1;
-    for (c, h) in ["工作表", "列名", "是否必填", "填写要求"]
-        .iter()
-        .enumerate()
-    {
-        help.write_string_with_format(r, c as u16, *h, &st.header)?;
-    }
-    let bordered = st.text.clone().set_text_wrap();
-    for sheet in [
-        &CONTRACTS,
-        &DISBURSEMENTS,
-        &SERVICES,
-        &BUDGETS,
-        &EVALUATIONS,
-    ] {
-        for h in sheet.headers {
-            r += 1;
-            let required = sheet.required.contains(h);
-            help.write_string_with_format(r, 0, sheet.name, &bordered)?;
-            help.write_string_with_format(r, 1, *h, &bordered)?;
-            help.write_string_with_format(r, 2, if required { "必填" } else { "选填" }, &bordered)?;
-            help.write_string_with_format(r, 3, column_help(sheet.name, h), &bordered)?;
-        }
-    }
+    write_help(&mut wb, &st)?;
 
     let text_col = Format::new().set_num_format("@");
     let date_col = Format::new().set_num_format("yyyy-mm-dd");
@@ -235,4 +186,59 @@ pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
         ws.set_freeze_panes(1, 0)?;
     }
     save(&mut wb, path)
+}
+
+/// The 填写说明 sheet: the general rules, then each sheet's columns with what they take. The
+/// template and the ledger's export (`crate::reports::register`) both begin with it.
+pub(super) fn write_help(wb: &mut Workbook, st: &Styles) -> anyhow::Result<()> {
+    let help = wb.add_worksheet();
+    help.set_name("填写说明")?;
+    help.set_column_width(0, 12)?;
+    help.set_column_width(1, 18)?;
+    help.set_column_width(2, 8)?;
+    help.set_column_width(3, 80)?;
+    help.set_landscape().set_print_fit_to_pages(1, 0);
+    let wrap = Format::new()
+        .set_text_wrap()
+        .set_align(FormatAlign::VerticalCenter);
+    help.set_row_height(0, 30)?;
+    help.merge_range(
+        0,
+        0,
+        0,
+        3,
+        "政府购买社会组织服务项目台账填写说明",
+        &st.title,
+    )?;
+    let mut r = 1;
+    for line in GENERAL_HELP {
+        help.set_row_height(r, 36)?;
+        help.merge_range(r, 0, r, 3, line, &wrap)?;
+        r += 1;
+    }
+    r += 1;
+    for (c, h) in ["工作表", "列名", "是否必填", "填写要求"]
+        .iter()
+        .enumerate()
+    {
+        help.write_string_with_format(r, c as u16, *h, &st.header)?;
+    }
+    let bordered = st.text.clone().set_text_wrap();
+    for sheet in [
+        &CONTRACTS,
+        &DISBURSEMENTS,
+        &SERVICES,
+        &BUDGETS,
+        &EVALUATIONS,
+    ] {
+        for h in sheet.headers {
+            r += 1;
+            let required = sheet.required.contains(h);
+            help.write_string_with_format(r, 0, sheet.name, &bordered)?;
+            help.write_string_with_format(r, 1, *h, &bordered)?;
+            help.write_string_with_format(r, 2, if required { "必填" } else { "选填" }, &bordered)?;
+            help.write_string_with_format(r, 3, column_help(sheet.name, h), &bordered)?;
+        }
+    }
+    Ok(())
 }

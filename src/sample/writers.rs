@@ -263,38 +263,45 @@ pub(super) fn write_csv(
 ) -> anyhow::Result<()> {
     let fail = |e: &dyn std::fmt::Display| anyhow!("cannot write {}: {e}", path.display());
     let mut out = create(path)?;
+    csv_to(&mut out, encoding, headers, rows).map_err(|e| fail(&e))?;
+    out.flush().map_err(|e| fail(&e))
+}
+
+/// The csv of [`write_csv`] into any writer (a file, or a download's bytes).
+pub(super) fn csv_to(
+    out: &mut dyn Write,
+    encoding: Encoding,
+    headers: &[&str],
+    rows: impl Iterator<Item = Vec<SheetCell>>,
+) -> anyhow::Result<()> {
     let mut body: Vec<u8> = Vec::new();
     {
         let sink: &mut dyn Write = if encoding == Encoding::Gbk {
             &mut body
         } else {
             if encoding == Encoding::Utf8Bom {
-                out.write_all("\u{feff}".as_bytes()).map_err(|e| fail(&e))?;
+                out.write_all("\u{feff}".as_bytes())?;
             }
-            &mut out
+            &mut *out
         };
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(sink);
-        w.write_record(headers).map_err(|e| fail(&e))?;
+        w.write_record(headers)?;
         for cells in rows {
-            w.write_record(cells.iter().map(SheetCell::text))
-                .map_err(|e| fail(&e))?;
+            w.write_record(cells.iter().map(SheetCell::text))?;
         }
-        w.flush().map_err(|e| fail(&e))?;
+        w.flush()?;
     }
     if encoding == Encoding::Gbk {
-        let text = String::from_utf8(body).map_err(|e| fail(&e))?;
+        let text = String::from_utf8(body)?;
         let (bytes, _, unmappable) = encoding_rs::GBK.encode(&text);
         if unmappable {
-            bail!(
-                "cannot write {}: a character has no GBK code",
-                path.display()
-            );
+            bail!("a character has no GBK code");
         }
-        out.write_all(&bytes).map_err(|e| fail(&e))?;
+        out.write_all(&bytes)?;
     }
-    out.flush().map_err(|e| fail(&e))
+    Ok(())
 }
 
 pub(super) fn save(wb: &mut Workbook, path: &Path) -> anyhow::Result<()> {

@@ -386,6 +386,9 @@ pub struct LedgerCache {
     version: AtomicI64,
     summaries: Arc<Slot<axum::body::Bytes>>,
     views: Arc<Slot<AnyView>>,
+    /// Values that depend on the ledger's state alone (the disclosure site's contracts):
+    /// one per state, whatever the date or query a visitor sends.
+    kept: Arc<Slot<AnyView>>,
     budget: Arc<Budget>,
 }
 
@@ -397,12 +400,14 @@ impl Default for LedgerCache {
 
 impl LedgerCache {
     /// A cache keeping at most `bytes` (estimated) of figures: a quarter for the summary's
-    /// JSON, the rest for the dashboard's views, which carry charts and tables.
+    /// JSON, a quarter for the disclosure site's contracts, the rest for the dashboard's
+    /// views, which carry charts and tables.
     pub fn new(bytes: usize, anonymous: AnonymousLimits) -> Self {
         LedgerCache {
             version: AtomicI64::new(-1),
             summaries: Arc::new(Slot::new(bytes / 4)),
-            views: Arc::new(Slot::new(bytes - bytes / 4)),
+            views: Arc::new(Slot::new(bytes - bytes / 4 - bytes / 4)),
+            kept: Arc::new(Slot::new(bytes / 4)),
             budget: Budget::new(anonymous),
         }
     }
@@ -418,7 +423,7 @@ impl LedgerCache {
 
     /// The estimated bytes kept now.
     pub fn bytes(&self) -> usize {
-        self.summaries.bytes() + self.views.bytes()
+        self.summaries.bytes() + self.views.bytes() + self.kept.bytes()
     }
 
     /// Looks at the ledger's state; true when it changed since the last look.
@@ -435,6 +440,7 @@ impl LedgerCache {
         self.refresh(db).await?;
         self.summaries.clear();
         self.views.clear();
+        self.kept.clear();
         Ok(())
     }
 
@@ -494,6 +500,39 @@ impl LedgerCache {
             .downcast_ref::<Arc<V>>()
             .cloned()
             .ok_or_else(|| Refused::Db(DbErr::Custom("cached view of another type".into())))
+    }
+}
+
+impl LedgerCache {
+    /// A value computed once per ledger state, whatever the date, language or query: what
+    /// the disclosure site serves is filtered from it in memory, so a visitor who varies a
+    /// parameter never makes the server aggregate again (one type of value per server).
+    pub async fn per_state<V, F, Fut>(&self, asker: Asker, compute: F) -> Result<Arc<V>, Refused>
+    where
+        V: Any + Send + Sync + Weigh,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, DbErr>> + Send + 'static,
+    {
+        // The one key: the state is the version the slot already compares.
+        let key = (NaiveDate::MIN, Lang::Zh);
+        let boxed = self
+            .kept
+            .get_or(
+                self.version(),
+                key,
+                asker,
+                &self.budget,
+                move || async move {
+                    let value = compute().await?;
+                    let weight = value.weight();
+                    Ok((Box::new(Arc::new(value)) as AnyView, weight))
+                },
+            )
+            .await?;
+        boxed
+            .downcast_ref::<Arc<V>>()
+            .cloned()
+            .ok_or_else(|| Refused::Db(DbErr::Custom("kept value of another type".into())))
     }
 }
 

@@ -2,7 +2,7 @@
 //! downloads auditors take, and the JSON API under `/api/v1` that does the same for programs.
 //!
 //! One module per feature, each with its pages, its JSON handlers and its `router()`:
-//! [`dashboard`], [`contracts`], [`uploads`], [`reports`], [`budget`], [`imports`], [`audit`],
+//! [`dashboard`], [`contracts`], [`uploads`], [`reports`], [`register`], [`budget`], [`imports`], [`audit`],
 //! [`accounts`], [`session`], [`apidoc`]. They share only the pieces below them: [`params`]
 //! (query parsing), [`render`] (page frame, error and login pages), [`error`], [`ctx`],
 //! [`auth`] (the permission table), [`gate`] (the access check), [`routes`] (how a route is
@@ -19,12 +19,14 @@ pub mod charts;
 pub mod contracts;
 pub mod ctx;
 pub mod dashboard;
+pub mod disclosure;
 pub mod error;
 pub mod gate;
 pub mod hardening;
 pub mod imports;
 pub mod params;
 pub mod providers;
+pub mod register;
 pub mod render;
 pub mod reports;
 pub mod routes;
@@ -70,6 +72,8 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(providers::router())
         .merge(uploads::router(body_limit))
         .merge(reports::router())
+        .merge(register::router())
+        .merge(disclosure::router())
         .merge(budget::router())
         .merge(imports::router())
         .merge(audit::router())
@@ -277,6 +281,8 @@ mod tests {
         ("budget", include_str!("budget.rs")),
         ("tokens", include_str!("tokens.rs")),
         ("writes", include_str!("writes.rs")),
+        ("register", include_str!("register.rs")),
+        ("disclosure", include_str!("disclosure.rs")),
     ];
 
     const FEATURES: &[&str] = &[
@@ -286,6 +292,8 @@ mod tests {
         "uploads",
         "reports",
         "budget",
+        "register",
+        "disclosure",
         "imports",
         "audit",
         "accounts",

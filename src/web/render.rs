@@ -50,6 +50,7 @@ pub fn base(ctx: &Ctx) -> minijinja::Value {
             "accounts": ctx.can("/accounts"),
             "api": ctx.can("/api"),
             "public": ctx.can("/public"),
+            "disclosure": ctx.can("/disclosure"),
         })),
     }
 }

@@ -24,6 +24,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "preview.html",
     "reports.html",
     "budget.html",
+    "disclosure.html",
+    "disclosure_contract.html",
     "imports.html",
     "api.html",
     "error.html",
