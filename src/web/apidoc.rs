@@ -78,8 +78,23 @@ async fn api_docs(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 /// Gives every response the `description` OpenAPI requires (3.1, Response Object), where its
 /// declaration has none: the error answers all have the same body, `ErrorBody`, and say what
 /// went wrong in its code, so a phrase per status is what a client generator needs.
+///
+/// It also lists every error code an answer can carry in the error body's `code`, from
+/// [`ErrorCode::ALL`](super::error::ErrorCode::ALL), so the document cannot fall behind the enum.
 pub fn described(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    use utoipa::openapi::RefOr;
+    use utoipa::openapi::{RefOr, Schema};
+    if let Some(components) = doc.components.as_mut() {
+        if let Some(RefOr::T(Schema::Object(detail))) = components.schemas.get_mut("ErrorDetail") {
+            if let Some(RefOr::T(Schema::Object(code))) = detail.properties.get_mut("code") {
+                code.enum_values = Some(
+                    super::error::ErrorCode::ALL
+                        .iter()
+                        .map(|c| c.as_str().into())
+                        .collect(),
+                );
+            }
+        }
+    }
     for item in doc.paths.paths.values_mut() {
         let ops = [
             &mut item.get,
@@ -123,7 +138,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_response_of_every_operation_has_a_description() {
+    fn every_response_has_a_description_and_every_error_code_is_listed() {
         let config = crate::web::state::WebConfig::default();
         let (_, doc, _) = crate::web::routes(&config).split(ApiDoc::openapi());
         let doc = serde_json::to_value(described(doc)).unwrap();
@@ -144,5 +159,13 @@ mod tests {
             }
         }
         assert!(seen > 20, "{seen} responses");
+        let codes = &doc["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"];
+        for c in crate::web::error::ErrorCode::ALL {
+            assert!(
+                codes.as_array().unwrap().iter().any(|v| v == c.as_str()),
+                "error code {} is not in the document",
+                c.as_str()
+            );
+        }
     }
 }

@@ -238,8 +238,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable: bad_request, unauthorized, bad_token, forbidden, csrf, not_found,
-    /// preview_mismatch, too_large, busy, internal.
+    /// Stable, for programs: one of `ErrorCode::ALL` (the document lists them).
     pub code: String,
     /// For people, in the request's language.
     pub message: String,
