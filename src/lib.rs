@@ -12,6 +12,7 @@ pub mod disbursements;
 pub mod entities;
 pub mod imports;
 pub mod money;
+pub mod ocds;
 pub mod providers;
 pub mod register;
 pub mod reports;

@@ -88,6 +88,28 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
 }
 
 #[derive(Subcommand)]
+enum ExportWhat {
+    /// Open Contracting Data Standard 1.1.5: a release or record package, one ocid per contract
+    Ocds {
+        /// The date the export is for (default: today)
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Only what had been imported by the end of this day counts
+        #[arg(long, value_parser = parse_date)]
+        as_recorded: Option<chrono::NaiveDate>,
+        /// A release package (every release) or a record package (releases and compiled release per ocid)
+        #[arg(long, value_enum, default_value = "release")]
+        package: procure::ocds::PackageKind,
+        /// The ocid prefix; kept in the database once given (default: the kept one, else ocds-procure)
+        #[arg(long)]
+        ocid_prefix: Option<String>,
+        /// Where to write it (- for standard output, the default)
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Create or update the database schema
     Migrate,
@@ -217,6 +239,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Export the ledger in another standard's form
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
     },
     /// Write the sample register (--sample) or a seeded synthetic register for demos and benchmarks
     Generate {
@@ -505,6 +532,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 TokenAction::Revoke { id } => {
                     procure::access::revoke_token(&db, id, &me).await?;
                     println!("revoked token {id}");
+                }
+            }
+        }
+        Command::Export {
+            what:
+                ExportWhat::Ocds {
+                    as_of,
+                    as_recorded,
+                    package,
+                    ocid_prefix,
+                    output,
+                },
+        } => {
+            let db = procure::db::connect(&cli.database).await?;
+            let scope = procure::reports::Scope {
+                as_of: as_of.unwrap_or_else(procure::dates::today),
+                as_recorded,
+                ..Default::default()
+            };
+            let bytes =
+                procure::db::read::ocds::export(&db, &scope, ocid_prefix.as_deref(), package)
+                    .await?;
+            match output.filter(|p| p.as_os_str() != "-") {
+                Some(path) => {
+                    std::fs::write(&path, &bytes)
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    eprintln!("{}", path.display());
+                }
+                None => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    if let Err(e) = out.write_all(&bytes).and_then(|_| out.flush()) {
+                        if e.kind() != std::io::ErrorKind::BrokenPipe {
+                            return Err(e.into());
+                        }
+                    }
                 }
             }
         }

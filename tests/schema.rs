@@ -584,7 +584,7 @@ both_backends! {
     async fn the_schema_version_is_the_newest_migration(t: &TestDb) {
         let v = procure::db::schema_version(&t.db).await.unwrap();
         assert_eq!(v, Some(common::newest_migration()));
-        assert_eq!(v.as_deref(), Some("m20261202_000001_payment_sums"));
+        assert_eq!(v.as_deref(), Some("m20261203_000001_settings"));
         // migrating again is a no-op
         procure::db::migrate(&t.db).await.unwrap();
     }

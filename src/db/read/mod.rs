@@ -8,4 +8,5 @@ pub mod contracts;
 pub mod dashboard;
 pub mod history;
 pub mod ledger;
+pub mod ocds;
 pub mod uploads;
