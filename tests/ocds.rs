@@ -459,3 +459,57 @@ fn the_checks_refuse_a_broken_release() {
     dangling["buyer"]["id"] = "nobody".into();
     assert!(std::panic::catch_unwind(|| references_resolve(&dangling)).is_err());
 }
+
+async fn api_get(
+    state: &procure::web::state::AppState,
+    token: &str,
+    uri: &str,
+) -> (axum::http::StatusCode, Vec<u8>) {
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(uri)
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = procure::web::router(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = resp.status();
+    (
+        status,
+        axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+}
+
+both_backends! {
+    async fn the_api_pages_packages_with_links_next_and_serves_one_ocid(t: &TestDb) {
+        load(t, &[sample()]).await;
+        let token = t.api_token("ocds-reader", procure::access::Role::Auditor).await;
+        let state = procure::web::state::AppState::new(t.db.clone(), procure::web::state::WebConfig::default());
+        let o = ocds();
+        // 97 processes: a page of 100 has no next page; the CLI's bytes are the API's
+        let (status, body) = api_get(&state, &token, "/api/v1/ocds/releases?as_of=2019-06-30").await;
+        assert_eq!(status, 200);
+        let p = o.package_is_valid(&body);
+        assert!(p.get("links").is_none());
+        assert_eq!(body, export(&t.db, &scope(day(2019, 6, 30), None), None, PackageKind::Release).await.unwrap());
+        // a page past the last is not there (a package holds at least one record)
+        let (status, _) = api_get(&state, &token, "/api/v1/ocds/records?as_of=2019-06-30&page=2").await;
+        assert_eq!(status, 404);
+        let (_, body) = api_get(&state, &token, "/api/v1/ocds/records?as_of=2019-06-30").await;
+        let recs = o.package_is_valid(&body);
+        let first = recs["records"][0]["ocid"].as_str().unwrap().to_string();
+        let (status, body) = api_get(&state, &token, &format!("/api/v1/ocds/{first}?as_of=2019-06-30")).await;
+        assert_eq!(status, 200);
+        let one = o.package_is_valid(&body);
+        assert_eq!(one["records"].as_array().unwrap().len(), 1);
+        assert_eq!(one["records"][0], recs["records"][0]);
+        let (status, _) = api_get(&state, &token, "/api/v1/ocds/ocds-procure-NO-SUCH").await;
+        assert_eq!(status, 404);
+        let (status, _) = api_get(&state, &token, "/api/v1/ocds/releases?as_of=2019-13-01").await;
+        assert_eq!(status, 400);
+    }
+}

@@ -253,11 +253,36 @@ pub fn record_package(ledger: &Ledger, opts: &Options, processes: &[Process]) ->
 
 /// The package as bytes (compact JSON, UTF-8, a final newline).
 pub fn write(ledger: &Ledger, opts: &Options, kind: PackageKind) -> Vec<u8> {
-    let ps = processes(ledger, opts);
-    let package = match kind {
+    write_page(ledger, opts, kind, &|_| true, 0, usize::MAX, None)
+}
+
+/// One page of a package: the processes of the contracts `keep` accepts, in code order,
+/// `skip` of them left out and at most `take` written; `next` (the next page's address)
+/// goes in `links.next` as OCDS packages page.
+pub fn write_page(
+    ledger: &Ledger,
+    opts: &Options,
+    kind: PackageKind,
+    keep: &dyn Fn(&Contract) -> bool,
+    skip: usize,
+    take: usize,
+    next: Option<String>,
+) -> Vec<u8> {
+    let mut cs: Vec<&Contract> = ledger.contracts.iter().filter(|c| keep(c)).collect();
+    cs.sort_by(|a, b| a.code.cmp(&b.code));
+    let ps: Vec<Process> = cs
+        .into_iter()
+        .skip(skip)
+        .take(take)
+        .map(|c| process_releases(c, ledger, opts))
+        .collect();
+    let mut package = match kind {
         PackageKind::Release => release_package(ledger, opts, &ps),
         PackageKind::Record => record_package(ledger, opts, &ps),
     };
+    if let Some(n) = next {
+        package.set("links", J::obj().with("next", J::s(n)));
+    }
     let mut s = package.to_text();
     s.push('\n');
     s.into_bytes()

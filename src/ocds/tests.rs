@@ -188,3 +188,31 @@ fn methods_map_to_the_codelist() {
 fn strings_are_escaped() {
     assert_eq!(J::s("a\"b\\c\n").to_text(), "\"a\\\"b\\\\c\\n\"");
 }
+
+#[test]
+fn a_page_names_the_next_one_in_links() {
+    let text = String::from_utf8(write_page(
+        &ledger(),
+        &opts(),
+        PackageKind::Record,
+        &|_| true,
+        0,
+        1,
+        Some("/api/v1/ocds/records?as_of=2019-07-31&page=2".into()),
+    ))
+    .unwrap();
+    assert!(
+        text.ends_with(",\"links\":{\"next\":\"/api/v1/ocds/records?as_of=2019-07-31&page=2\"}}\n")
+    );
+    let none = String::from_utf8(write_page(
+        &ledger(),
+        &opts(),
+        PackageKind::Record,
+        &|_| true,
+        1,
+        1,
+        None,
+    ))
+    .unwrap();
+    assert!(none.contains("\"records\":[]"));
+}

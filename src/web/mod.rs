@@ -23,6 +23,7 @@ pub mod error;
 pub mod gate;
 pub mod hardening;
 pub mod imports;
+pub mod ocds;
 pub mod params;
 pub mod render;
 pub mod reports;
@@ -69,6 +70,7 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(uploads::router(body_limit))
         .merge(reports::router())
         .merge(budget::router())
+        .merge(ocds::router())
         .merge(imports::router())
         .merge(audit::router())
         .merge(accounts::router())
@@ -272,6 +274,7 @@ mod tests {
         ("templates", include_str!("templates.rs")),
         ("uploads", include_str!("uploads.rs")),
         ("budget", include_str!("budget.rs")),
+        ("ocds", include_str!("ocds.rs")),
     ];
 
     const FEATURES: &[&str] = &[
@@ -280,6 +283,7 @@ mod tests {
         "uploads",
         "reports",
         "budget",
+        "ocds",
         "imports",
         "audit",
         "accounts",

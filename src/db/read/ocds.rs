@@ -300,3 +300,12 @@ pub async fn export(
     };
     Ok(crate::ocds::write(&ledger, &opts, kind))
 }
+
+/// The ledger for `scope` and the kept ocid prefix, for the web's pages of packages.
+pub async fn load_with_prefix(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+) -> Result<(Ledger, String), DbErr> {
+    let prefix = prefix(db, None).await?;
+    Ok((load(db, scope).await?, prefix))
+}
