@@ -101,6 +101,7 @@ fn main() {
                         },
                         by,
                         lang: Lang::Zh,
+                        evaluations: Default::default(),
                     };
                     let ours = best(|| {
                         let start = Instant::now();

@@ -285,3 +285,38 @@ pub mod import_attempt {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod evaluation {
+    use sea_orm::entity::prelude::*;
+
+    use crate::evaluations::{EvaluationType, Grade};
+
+    /// A performance evaluation (绩效评价); append-only, a correction names what it replaces.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "evaluations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub contract_id: i64,
+        pub kind: EvaluationType,
+        pub evaluator: Option<String>,
+        pub evaluator_uscc: Option<String>,
+        pub evaluated_on: Date,
+        /// Hundredths of a point (`evaluations::Score`).
+        pub score_centi: i64,
+        pub grade: Grade,
+        pub findings: Option<String>,
+        pub fixes: Option<String>,
+        pub fixed_on: Option<Date>,
+        pub replaces_id: Option<i64>,
+        pub revision: i64,
+        pub batch_id: i64,
+        pub source_sheet: String,
+        pub source_row: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -10,6 +10,7 @@ pub mod dates;
 pub mod db;
 pub mod disbursements;
 pub mod entities;
+pub mod evaluations;
 pub mod imports;
 pub mod money;
 pub mod ocds;

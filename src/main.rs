@@ -29,9 +29,42 @@ struct Cli {
     /// percentage of it was disbursed by 31 December
     #[arg(long, global = true, env = "PROCURE_BUDGET_UNDEREXECUTED_PCT", default_value = "50", value_parser = procure::budgets::parse_pct)]
     budget_underexecuted_pct: rust_decimal::Decimal,
+    #[command(flatten)]
+    evaluations: EvaluationArgs,
 
     #[command(subcommand)]
     command: Command,
+}
+
+/// The grade thresholds of evaluation scores and the days an end-of-term evaluation may
+/// wait after a term ends (`procure::evaluations::Settings`); they apply to `import`,
+/// `report` and `serve`.
+#[derive(clap::Args)]
+struct EvaluationArgs {
+    /// Lowest score graded 优秀 (excellent)
+    #[arg(long, global = true, env = "PROCURE_GRADE_EXCELLENT", default_value = "90", value_parser = parse_score)]
+    grade_excellent: procure::evaluations::Score,
+    /// Lowest score graded 良好 (good)
+    #[arg(long, global = true, env = "PROCURE_GRADE_GOOD", default_value = "80", value_parser = parse_score)]
+    grade_good: procure::evaluations::Score,
+    /// Lowest score graded 合格 (pass); below it is 不合格 (fail)
+    #[arg(long, global = true, env = "PROCURE_GRADE_PASS", default_value = "60", value_parser = parse_score)]
+    grade_pass: procure::evaluations::Score,
+    /// Days after a term's end before a missing end-of-term evaluation is overdue
+    #[arg(
+        long,
+        global = true,
+        env = "PROCURE_EVALUATION_OVERDUE_DAYS",
+        default_value_t = 90
+    )]
+    evaluation_overdue_days: u32,
+}
+
+fn parse_score(s: &str) -> Result<procure::evaluations::Score, String> {
+    s.parse::<rust_decimal::Decimal>()
+        .ok()
+        .and_then(procure::evaluations::Score::new)
+        .ok_or_else(|| format!("'{s}' is not a score from 0 to 100 with at most two decimals"))
 }
 
 #[derive(Subcommand)]
@@ -113,7 +146,7 @@ enum ExportWhat {
 enum Command {
     /// Create or update the database schema
     Migrate,
-    /// Import registers (contracts, disbursements, service reports, budget lines) from Excel or CSV files
+    /// Import registers (contracts, disbursements, service reports, budget lines, evaluations) from Excel or CSV files
     Import {
         /// xlsx, xlsm, xls, xlsb, ods, csv or tsv files, imported in order
         #[arg(required = true)]
@@ -138,7 +171,7 @@ enum Command {
         #[arg(long)]
         keep_original: bool,
     },
-    /// Make a report: summary, spend, beneficiaries, contracts, exceptions, history or budget
+    /// Make a report: summary, spend, beneficiaries, contracts, exceptions, history, budget or providers
     Report {
         #[arg(value_enum)]
         name: procure::reports::ReportName,
@@ -286,6 +319,18 @@ fn main() -> ExitCode {
     let _ = procure::budgets::set_settings(procure::budgets::Settings {
         underexecuted_below_pct: cli.budget_underexecuted_pct,
     });
+    let evaluations = procure::evaluations::Settings {
+        excellent: cli.evaluations.grade_excellent,
+        good: cli.evaluations.grade_good,
+        pass: cli.evaluations.grade_pass,
+        overdue_days: cli.evaluations.evaluation_overdue_days,
+    };
+    if let Err(e) = evaluations.validate() {
+        eprintln!("procure: {e}");
+        return ExitCode::FAILURE;
+    }
+    // Like the zone: set once, read by imports, reports and the server.
+    let _ = evaluations.install();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -336,6 +381,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 actor: procure::cli_import::os_user(),
                 address: None,
                 keep_original,
+                evaluations: procure::evaluations::Settings::current(),
             };
             if !procure::cli_import::run(&db, &files, &opts, json).await? {
                 return Ok(ExitCode::FAILURE);
@@ -376,6 +422,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 scope,
                 by,
                 lang: cli.lang,
+                evaluations: procure::evaluations::Settings::current(),
             };
             let report = procure::reports::build(&db, &req).await?;
             let format = format.unwrap_or(procure::reports::writers::OutputFormat::Table);

@@ -101,6 +101,18 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
         &["finance", "auditor", "manager"],
         Anon::Never,
     ),
+    (
+        "GET",
+        "/providers",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/providers/{uscc}",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
     ("GET", "/upload", &["finance"], Anon::Never),
     ("POST", "/upload", &["finance"], Anon::Never),
     ("GET", "/upload/{token}", &["finance"], Anon::Never),
@@ -208,6 +220,24 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
     ),
     (
         "GET",
+        "/api/v1/contracts/{code}/evaluations",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/providers",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/providers/{uscc}",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
         "/api/v1/imports",
         &["finance", "auditor"],
         Anon::Never,
@@ -240,6 +270,7 @@ fn concrete(path: &str) -> String {
     path.replace("{lang}", "en")
         .replace("{file}", "app.css")
         .replace("{code}", "NO-SUCH")
+        .replace("{uscc}", "NO-SUCH")
         .replace("{ocid}", "ocds-procure-NO-SUCH")
         .replace("{token}", "0123456789abcdef")
         .replace("{id}", "999999")

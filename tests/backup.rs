@@ -17,6 +17,7 @@ async fn summary_csv(db: &sea_orm::DatabaseConnection) -> Vec<u8> {
         },
         by: vec![],
         lang: procure::Lang::Zh,
+        evaluations: Default::default(),
     };
     writers::csv(&reports::build(db, &req).await.unwrap()).unwrap()
 }

@@ -494,7 +494,20 @@ async fn steps(c: &Client, t: &common::TestDb, base: &str, downloads: &Path) -> 
     .await?;
     element(c, "#budget-table").await?;
     element(c, "svg").await?;
-    screenshot(c, "07b-budget-english.png").await?;
+    screenshot(c, "07c-budget-english.png").await?;
+    // The provider scorecards, and the first provider's page: its scorecard, its scores over
+    // time as a chart, its contracts and evaluations.
+    c.goto(&format!("{base}/providers?as_of={AS_OF}")).await?;
+    element(c, "#providers").await?;
+    screenshot(c, "07a-providers-english.png").await?;
+    element(c, "#providers tbody tr td a")
+        .await?
+        .click()
+        .await?;
+    element(c, "#scorecard").await?;
+    element(c, "#scores-chart svg").await?;
+    element(c, "#evaluations").await?;
+    screenshot(c, "07b-provider-english.png").await?;
 
     // The summary CSV, downloaded by the browser from the English dashboard.
     c.goto(&format!("{base}/?as_of={AS_OF}")).await?;

@@ -131,6 +131,7 @@ fn req(name: ReportName, as_of: NaiveDate) -> Request {
         },
         by: Vec::new(),
         lang: Lang::Zh,
+        evaluations: Default::default(),
     }
 }
 

@@ -129,6 +129,7 @@ fn the_sample_is_the_same_bytes_on_every_run() {
         "sample-contracts.csv",
         "sample-disbursements.csv",
         "sample-services.csv",
+        "sample-evaluations.csv",
         "templates/register-template.xlsx",
     ] {
         let (x, y) = (
@@ -415,7 +416,14 @@ fn the_template_marks_required_columns_and_explains_how_to_fill_them() {
         open_workbook(dir.path().join("templates/register-template.xlsx")).unwrap();
     assert_eq!(
         wb.sheet_names(),
-        ["填写说明", "项目合同", "拨付记录", "服务统计", "预算项目"]
+        [
+            "填写说明",
+            "项目合同",
+            "拨付记录",
+            "服务统计",
+            "预算项目",
+            "绩效评价"
+        ]
     );
     let header = |wb: &mut Xlsx<_>, name: &str| -> Vec<String> {
         let range = wb.worksheet_range(name).unwrap();
@@ -470,7 +478,23 @@ fn the_template_marks_required_columns_and_explains_how_to_fill_them() {
             "服务人次"
         ]
     );
-    for sheet in ["项目合同", "拨付记录", "服务统计"] {
+    assert_eq!(
+        header(&mut wb, "绩效评价"),
+        [
+            "项目编号*",
+            "评价类型*",
+            "评价机构",
+            "评价机构统一社会信用代码",
+            "评价日期*",
+            "得分*",
+            "等级",
+            "主要问题",
+            "整改要求",
+            "整改完成日期",
+            "更正评价日期"
+        ]
+    );
+    for sheet in ["项目合同", "拨付记录", "服务统计", "绩效评价"] {
         assert_eq!(
             wb.worksheet_range(sheet).unwrap().height(),
             1,
@@ -494,6 +518,9 @@ fn the_template_marks_required_columns_and_explains_how_to_fill_them() {
         "2019-06-25",
         "合同上的项目全称；不超过500个字符",
         "选填；不超过2000个字符",
+        "中期/末期/年度",
+        "更正评价日期",
+        "第二十五条",
     ] {
         assert!(help.contains(needle), "填写说明 mentions {needle}");
     }
@@ -518,8 +545,8 @@ fn generate_with_a_seed_makes_the_requested_counts_and_the_same_bytes_again() {
         tempfile::tempdir().unwrap(),
     );
     let files = generate(&options(a.path(), 7, SampleFormat::Both)).unwrap();
-    // budgets, contracts, disbursements and services, as xlsx and csv
-    assert_eq!(files.len(), 8);
+    // budgets, contracts, disbursements, services and evaluations, as xlsx and csv
+    assert_eq!(files.len(), 10);
     generate(&options(b.path(), 7, SampleFormat::Both)).unwrap();
     generate(&options(c.path(), 8, SampleFormat::Csv)).unwrap();
     for f in &files {
@@ -568,6 +595,14 @@ fn generate_with_a_seed_makes_the_requested_counts_and_the_same_bytes_again() {
         let want: Vec<Vec<String>> = t.records.iter().map(|r| as_csv_text(&t, r)).collect();
         assert_eq!(records, want, "{file}: csv and xlsx hold the same data");
     }
+    // Every contract has its end-of-term evaluation, one row each, in the same order.
+    let bytes = std::fs::read(a.path().join("evaluations.csv")).unwrap();
+    let body = std::str::from_utf8(&bytes)
+        .unwrap()
+        .trim_start_matches('\u{feff}');
+    let (h, records) = csv_records(body.as_bytes());
+    assert_eq!(h, procure::sample::EVALUATION_HEADERS);
+    assert_eq!(records.iter().filter(|r| r[1] == "末期").count(), 40);
 }
 
 #[test]

@@ -463,7 +463,8 @@ both_backends! {
         assert!(r.ok, "{:?}", errors(&r));
         // (and no_budget: the contract names no budget line)
         let w: Vec<&str> = r.files[0].warnings.iter().map(|p| p.code).filter(|c| *c != "no_budget").collect();
-        assert_eq!(w, ["term_over_1_year", "payment_outside_term"]);
+        // Paid after the term with no end-of-term evaluation (Order 102 art. 25) as well.
+        assert_eq!(w, ["term_over_1_year", "payment_outside_term", "final_payment_before_evaluation"]);
         assert_eq!(scalar(t, "SELECT warnings FROM import_batches").await, 3);
     }
 }

@@ -53,6 +53,7 @@ fn req(name: ReportName, as_of: NaiveDate, by: &[Dim]) -> Request {
         },
         by: by.to_vec(),
         lang: Lang::Zh,
+        evaluations: Default::default(),
     }
 }
 
@@ -291,7 +292,7 @@ both_backends! {
 }
 
 /// The sample reports committed in `reports/`, made from the sample register.
-const SAMPLES: [(&str, ReportName, &[Dim]); 6] = [
+const SAMPLES: [(&str, ReportName, &[Dim]); 7] = [
     ("summary-2019-06-30.csv", ReportName::Summary, &[]),
     (
         "spend-by-category-2019-06-30.csv",
@@ -306,6 +307,7 @@ const SAMPLES: [(&str, ReportName, &[Dim]); 6] = [
     ("contracts-2019-06-30.csv", ReportName::Contracts, &[]),
     ("exceptions-2019-06-30.csv", ReportName::Exceptions, &[]),
     ("budget-2019-06-30.csv", ReportName::Budget, &[]),
+    ("providers-2019-06-30.csv", ReportName::Providers, &[]),
 ];
 
 both_backends! {

@@ -84,8 +84,9 @@ both_backends! {
 both_backends! {
     async fn the_sample_csvs_one_of_them_gbk_give_the_same_ledger(t: &TestDb) {
         let opts = ImportOptions { actor: "test".into(), ..Default::default() };
-        // The budget lines first: the contracts name them.
-        let files: Vec<PathBuf> = ["sample-budgets.csv", "sample-contracts.csv", "sample-disbursements.csv", "sample-services.csv"]
+        // The budget lines first: the contracts name them; the evaluations before the payments
+        // they release.
+        let files: Vec<PathBuf> = ["sample-budgets.csv", "sample-contracts.csv", "sample-evaluations.csv", "sample-disbursements.csv", "sample-services.csv"]
             .iter()
             .map(|f| imports_dir().join(f))
             .collect();

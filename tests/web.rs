@@ -514,13 +514,16 @@ async fn the_openapi_document_describes_every_api_route() {
         "/api/v1/reports/{name}",
         "/api/v1/audit",
         "/api/v1/budget",
+        "/api/v1/providers",
+        "/api/v1/providers/{uscc}",
+        "/api/v1/contracts/{code}/evaluations",
         "/api/v1/ocds/releases",
         "/api/v1/ocds/records",
         "/api/v1/ocds/{ocid}",
     ] {
         assert!(paths.contains_key(p), "the OpenAPI document lacks {p}");
     }
-    assert_eq!(paths.len(), 17, "a route was added: list it above");
+    assert_eq!(paths.len(), 20, "a route was added: list it above");
     // The bodies the operations name are described, with the types inside them.
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for s in [
@@ -704,6 +707,7 @@ both_backends! {
                     scope: Scope { as_of, ..Default::default() },
                     by,
                     lang: Lang::Zh,
+                    evaluations: Default::default(),
                 };
                 let db = t.db.clone();
                 async move {

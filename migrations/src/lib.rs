@@ -11,6 +11,7 @@ mod m20261130_000002_append_only;
 mod m20261130_000003_upload_previews;
 mod m20261130_000004_login_failure_counts;
 mod m20261201_000001_budgets;
+mod m20261201_000002_evaluations;
 mod m20261202_000001_payment_sums;
 mod m20261203_000001_settings;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_login_failure_counts::Migration),
             Box::new(m20261201_000001_budgets::Migration),
             Box::new(m20261202_000001_payment_sums::Migration),
+            Box::new(m20261201_000002_evaluations::Migration),
             Box::new(m20261203_000001_settings::Migration),
         ]
     }

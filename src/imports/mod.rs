@@ -46,6 +46,8 @@ pub struct ImportOptions {
     /// by default on the command line: the copy goes through the database driver whole, which
     /// at a million rows raises peak memory from about 250 MB to 360-600 MB.
     pub keep_original: bool,
+    /// Grade thresholds an evaluation's 等级 must agree with, and the overdue days.
+    pub evaluations: crate::evaluations::Settings,
 }
 
 impl Default for ImportOptions {
@@ -58,6 +60,7 @@ impl Default for ImportOptions {
             actor: "operator".into(),
             address: None,
             keep_original: false,
+            evaluations: crate::evaluations::Settings::current(),
         }
     }
 }
@@ -215,6 +218,7 @@ pub fn parse_bytes(
     let mut parser = parse::Parser::new(file, opts.kind, opts.limits.max_rows);
     parser.progress = progress;
     parser.tap = tap;
+    parser.grades = opts.evaluations;
     // A reader that panics on a file it cannot handle (seen with calamine on real .xlsb
     // files) refuses that file like any other unreadable one, naming the reader.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -258,9 +262,9 @@ pub fn parse_bytes(
         let names: Vec<&str> = parsed.sheets.iter().map(|s| s.name.as_str()).collect();
         parsed.problems.push(file_problem(
             file,
-            format!("没有找到可识别的登记表：前20行内没有项目合同、资金拨付、服务统计或预算项目的表头（工作表：{}）", names.join("、")),
+            format!("没有找到可识别的登记表：前20行内没有项目合同、资金拨付、服务统计、预算项目或绩效评价的表头（工作表：{}）", names.join("、")),
             format!(
-                "no register found: no sheet has a contracts, disbursements, services or budgets header in its first 20 rows (sheets: {})",
+                "no register found: no sheet has a contracts, disbursements, services, budgets or evaluations header in its first 20 rows (sheets: {})",
                 names.join(", ")
             ),
         ));
@@ -759,6 +763,7 @@ async fn store_streamed(
     let parsed = finished(rest.await, &meta.name);
     store.add_columns(&parsed.parsed.columns);
     store.services(&parsed.parsed.services).await?;
+    store.evaluations(&parsed.parsed.evaluations).await?;
     let outcome = store.finish(&parsed.parsed).await?;
     Ok((outcome, parsed))
 }

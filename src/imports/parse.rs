@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::Months;
 
 mod budget;
+mod evaluations;
 
 use super::reader::RowSink;
 use crate::contracts::{Category, ContractCode, FundingSource, ProcurementMethod};
@@ -68,6 +69,8 @@ pub struct Parser<'p> {
     max_rows: u32,
     sheet: Option<SheetState>,
     pub out: Parsed,
+    /// The grade thresholds an evaluation's 等级 is checked against.
+    pub grades: crate::evaluations::Settings,
     /// Every error counted by code; only the first of each code are kept in `out`.
     pub errors: Tally,
     /// The file is refused and every error's list is full: the rest is not read.
@@ -88,6 +91,7 @@ impl<'p> Parser<'p> {
             max_rows,
             sheet: None,
             out: Parsed::default(),
+            grades: crate::evaluations::Settings::current(),
             errors: Tally::new(MAX_ERRORS_KEPT),
             stopped: false,
         }
@@ -241,6 +245,7 @@ impl<'p> Parser<'p> {
             SheetKind::Disbursements => rp.payment(),
             SheetKind::Services => rp.service(),
             SheetKind::Budgets => rp.budget(),
+            SheetKind::Evaluations => rp.evaluation(),
         }
     }
 
@@ -250,6 +255,7 @@ impl<'p> Parser<'p> {
             SheetKind::Disbursements => &[Field::Amount],
             SheetKind::Services => &[Field::NewPeople, Field::Sessions],
             SheetKind::Budgets => &[Field::Approved],
+            SheetKind::Evaluations => &[],
         };
         for &f in summable {
             let Some(col) = map.col(f) else { continue };

@@ -20,6 +20,7 @@ pub enum SheetKind {
     Services,
     /// 预算项目 (`crate::budgets`).
     Budgets,
+    Evaluations,
 }
 
 impl SheetKind {
@@ -29,6 +30,7 @@ impl SheetKind {
             SheetKind::Disbursements => "资金拨付",
             SheetKind::Services => "服务统计",
             SheetKind::Budgets => "预算项目",
+            SheetKind::Evaluations => "绩效评价",
         }
     }
 
@@ -38,6 +40,7 @@ impl SheetKind {
             SheetKind::Disbursements => "disbursements",
             SheetKind::Services => "services",
             SheetKind::Budgets => "budgets",
+            SheetKind::Evaluations => "evaluations",
         }
     }
 
@@ -48,6 +51,7 @@ impl SheetKind {
             SheetKind::Disbursements => &["拨付", "支付", "付款", "资金", "payment", "disburse"],
             SheetKind::Services => &["服务", "人数", "统计", "service", "beneficiar"],
             SheetKind::Budgets => &["预算", "budget"],
+            SheetKind::Evaluations => &["评价", "绩效", "evaluat"],
         }
     }
 }
@@ -89,6 +93,16 @@ pub enum Field {
     ApprovalDoc,
     ApprovalDate,
     Adjusts,
+    EvalType,
+    Evaluator,
+    EvaluatorUscc,
+    EvalDate,
+    Score,
+    Grade,
+    Findings,
+    Fixes,
+    FixedOn,
+    Corrects,
 }
 
 impl Field {
@@ -128,6 +142,16 @@ impl Field {
             Field::ApprovalDoc => ("approval document", "批复文号"),
             Field::ApprovalDate => ("approval date", "批复日期"),
             Field::Adjusts => ("adjusted document", "调整文号"),
+            Field::EvalType => ("evaluation type", "评价类型"),
+            Field::Evaluator => ("evaluator", "评价机构"),
+            Field::EvaluatorUscc => ("evaluator USCC", "评价机构统一社会信用代码"),
+            Field::EvalDate => ("evaluation date", "评价日期"),
+            Field::Score => ("score", "得分"),
+            Field::Grade => ("grade", "等级"),
+            Field::Findings => ("main problems", "主要问题"),
+            Field::Fixes => ("required fixes", "整改要求"),
+            Field::FixedOn => ("fixes done on", "整改完成日期"),
+            Field::Corrects => ("corrected evaluation date", "更正评价日期"),
         }
     }
 
@@ -257,6 +281,20 @@ impl Field {
                 "adjusts",
                 "adjusted document",
             ],
+            Field::EvalType => &["评价类型", "评价阶段", "evaluation type"],
+            Field::Evaluator => &["评价机构", "评价单位", "第三方评价机构", "evaluator"],
+            Field::EvaluatorUscc => &[
+                "评价机构统一社会信用代码",
+                "评价机构信用代码",
+                "evaluator uscc",
+            ],
+            Field::EvalDate => &["评价日期", "评估日期", "evaluation date"],
+            Field::Score => &["得分", "评价得分", "分数", "score"],
+            Field::Grade => &["等级", "评价等级", "评价结果", "grade"],
+            Field::Findings => &["主要问题", "存在问题", "main problems", "findings"],
+            Field::Fixes => &["整改要求", "整改意见", "required fixes"],
+            Field::FixedOn => &["整改完成日期", "整改日期", "fixes done on"],
+            Field::Corrects => &["更正评价日期", "被更正评价日期", "corrects"],
         }
     }
 }
@@ -281,6 +319,19 @@ fn fields(kind: SheetKind) -> &'static [Field] {
             ApprovalDate,
             Adjusts,
         ],
+        SheetKind::Evaluations => &[
+            Code,
+            EvalType,
+            Evaluator,
+            EvaluatorUscc,
+            EvalDate,
+            Score,
+            Grade,
+            Findings,
+            Fixes,
+            FixedOn,
+            Corrects,
+        ],
     }
 }
 
@@ -293,7 +344,7 @@ pub const NOTE_MAX_CHARS: usize = 2_000;
 
 /// The free-text fields and their limits, counted after trimming and width folding. The
 /// other fields have rules of their own that bound them (codes, vocabularies, dates).
-pub const FREE_TEXT: [(Field, usize); 12] = [
+pub const FREE_TEXT: [(Field, usize); 15] = [
     (Field::Title, NAME_MAX_CHARS),
     (Field::Provider, NAME_MAX_CHARS),
     (Field::Purchaser, NAME_MAX_CHARS),
@@ -306,6 +357,9 @@ pub const FREE_TEXT: [(Field, usize); 12] = [
     (Field::BudgetName, NAME_MAX_CHARS),
     (Field::ApprovalDoc, NAME_MAX_CHARS),
     (Field::Adjusts, NAME_MAX_CHARS),
+    (Field::Evaluator, NAME_MAX_CHARS),
+    (Field::Findings, NOTE_MAX_CHARS),
+    (Field::Fixes, NOTE_MAX_CHARS),
 ];
 
 impl Field {
@@ -334,6 +388,7 @@ pub fn required(kind: SheetKind) -> &'static [Field] {
             ApprovalDoc,
             ApprovalDate,
         ],
+        SheetKind::Evaluations => &[Code, EvalType, EvalDate, Score],
     }
 }
 
@@ -453,6 +508,7 @@ pub fn detect(sheet_name: &str, rows: &[(u32, Vec<Cell>)], forced: Option<SheetK
             SheetKind::Disbursements,
             SheetKind::Services,
             SheetKind::Budgets,
+            SheetKind::Evaluations,
         ],
     };
     let name = header_key(sheet_name);
@@ -559,6 +615,21 @@ mod tests {
             panic!()
         };
         assert_eq!(map.kind, SheetKind::Services);
+        let rows = vec![(
+            1,
+            row(&[
+                "项目编号",
+                "评价类型",
+                "评价机构统一社会信用代码",
+                "评价日期",
+                "得分",
+            ]),
+        )];
+        let Detection::Found(map) = detect("Sheet1", &rows, None) else {
+            panic!()
+        };
+        assert_eq!(map.kind, SheetKind::Evaluations);
+        assert_eq!(map.col(Field::EvaluatorUscc), Some(2));
     }
 
     #[test]
@@ -579,6 +650,7 @@ mod tests {
             SheetKind::Disbursements,
             SheetKind::Services,
             SheetKind::Budgets,
+            SheetKind::Evaluations,
         ] {
             for &f in fields(kind) {
                 for alias in f.aliases() {

@@ -5,5 +5,6 @@
 
 pub mod cells;
 pub mod columns;
+pub mod evaluation_problems;
 pub mod problems;
 pub mod records;

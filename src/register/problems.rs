@@ -7,6 +7,7 @@ mod budget;
 pub use budget::BudgetKind;
 
 use crate::money::MoneyError;
+pub use crate::register::evaluation_problems::EvaluationKind;
 use crate::Lang;
 
 /// Where in a file something was found: `拨付!D17`.
@@ -182,6 +183,8 @@ pub enum Kind {
     },
     /// Budget lines and contracts against them.
     Budget(BudgetKind),
+    /// The evaluations register's findings.
+    Evaluation(EvaluationKind),
 }
 
 impl Kind {
@@ -226,6 +229,7 @@ impl Kind {
             Kind::NotPositive => "not_positive",
             Kind::ProviderUsccConflict { .. } => "provider_uscc_conflict",
             Kind::Budget(b) => b.code(),
+            Kind::Evaluation(k) => k.code(),
         }
     }
 
@@ -511,6 +515,7 @@ impl Kind {
                 }
             }
             Kind::Budget(b) => b.describe(lang),
+            Kind::Evaluation(k) => k.describe(zh),
         }
     }
 
@@ -520,6 +525,7 @@ impl Kind {
             | Kind::PaymentOutsideTerm { .. }
             | Kind::UsccManyNames { .. } => Severity::Warning,
             Kind::Budget(b) => b.severity(),
+            Kind::Evaluation(k) if k.is_warning() => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::contracts::{Category, ContractCode, FundingSource, ProcurementMethod};
+use crate::evaluations::{EvaluationType, Grade, Score};
 use crate::money::Money;
 use crate::providers::Uscc;
 use crate::register::columns::{ColumnMap, SheetKind};
@@ -83,6 +84,26 @@ pub struct BudgetRecord {
     pub adjusts: Option<String>,
 }
 
+/// One performance evaluation (绩效评价). Its identity is (contract, type, date); a
+/// correction names the date of the evaluation of the same contract and type it replaces.
+#[derive(Debug, Clone)]
+pub struct EvaluationRecord {
+    pub src: Source,
+    pub code: ContractCode,
+    pub kind: EvaluationType,
+    pub evaluator: Option<String>,
+    pub evaluator_uscc: Option<Uscc>,
+    pub on: NaiveDate,
+    pub score: Score,
+    /// Given, or else derived from the score by the grade thresholds.
+    pub grade: Grade,
+    pub findings: Option<String>,
+    pub fixes: Option<String>,
+    pub fixed_on: Option<NaiveDate>,
+    /// 更正评价日期: the date of the evaluation this row replaces.
+    pub corrects: Option<NaiveDate>,
+}
+
 /// What was found in one sheet.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SheetSummary {
@@ -103,6 +124,7 @@ pub struct Parsed {
     pub payments: Vec<PaymentRecord>,
     pub services: Vec<ServiceRecord>,
     pub budgets: Vec<BudgetRecord>,
+    pub evaluations: Vec<EvaluationRecord>,
     pub problems: Vec<Problem>,
     /// Each register sheet's columns, to name the cell of a problem found later.
     pub columns: HashMap<String, ColumnMap>,

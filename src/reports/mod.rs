@@ -3,6 +3,8 @@
 
 pub mod audit_trail;
 pub mod budget;
+mod evaluations;
+mod providers;
 
 pub mod table;
 pub mod writers;
@@ -36,6 +38,7 @@ pub enum ReportName {
     History,
     /// 预算执行: budget lines against commitments and payments.
     Budget,
+    Providers,
 }
 
 impl ReportName {
@@ -48,6 +51,7 @@ impl ReportName {
             ReportName::Exceptions => "exceptions",
             ReportName::History => "history",
             ReportName::Budget => "budget",
+            ReportName::Providers => "providers",
         }
     }
 
@@ -69,6 +73,7 @@ impl ReportName {
             ReportName::Exceptions => ("审计异常清单", "Exceptions for audit"),
             ReportName::History => ("变更记录", "History of changes"),
             ReportName::Budget => ("预算执行", "Budget execution"),
+            ReportName::Providers => ("承接机构评价档案", "Provider scorecards"),
         }
     }
 }
@@ -156,6 +161,8 @@ pub struct Request {
     pub scope: Scope,
     pub by: Vec<Dim>,
     pub lang: Lang,
+    /// Grade thresholds and the days an end-of-term evaluation may wait.
+    pub evaluations: crate::evaluations::Settings,
 }
 
 fn money(fen: i64) -> Val {
@@ -235,6 +242,7 @@ pub async fn build(db: &impl ConnectionTrait, req: &Request) -> Result<Report, D
         ReportName::Contracts => contracts(&snap, req, &mut report),
         ReportName::Exceptions => exceptions(db, &snap, req, &mut report).await?,
         ReportName::Budget => budget::build(db, &snap, req, &mut report).await?,
+        ReportName::Providers => providers::scorecard(db, &snap, req, &mut report).await?,
         ReportName::History => unreachable!("handled above"),
     }
     Ok(report)
@@ -788,6 +796,7 @@ async fn exceptions(
             ],
         ));
     }
+    rows.extend(evaluations::exception_rows(db, snap, req).await?);
     rows.sort_by(|a, b| {
         (a.0, a.1[1].plain(), a.1[3].plain()).cmp(&(b.0, b.1[1].plain(), b.1[3].plain()))
     });

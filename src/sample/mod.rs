@@ -14,9 +14,11 @@
 //! - `seeded`: the seeded generator of any size;
 //! - `writers`: xlsx and csv writers;
 //! - `budgets`: budget lines covering the contracts, with the sample's planted exceptions;
+//! - `evaluations`: the evaluations of the sample and of the seeded generator;
 //! - `template`: the blank register template with its 填写说明 sheet.
 
 mod budgets;
+mod evaluations;
 mod places;
 mod register;
 mod rows;
@@ -25,6 +27,7 @@ mod template;
 mod writers;
 
 pub use budgets::BUDGET_HEADERS;
+pub use evaluations::EVALUATION_HEADERS;
 pub use register::write_sample;
 pub use seeded::generate;
 

@@ -11,6 +11,9 @@ use rand_chacha::ChaCha8Rng;
 use rust_xlsxwriter::Workbook;
 
 use super::budgets::{budget_cells, sample_budgets, SampleBudget, BUDGETS, BUDGET_HEADERS};
+use super::evaluations::{
+    evaluation_cells, sample_evaluations, Planted, SampleEvaluation, EVALUATION_HEADERS,
+};
 use super::places::*;
 use super::rows::*;
 use super::template::write_template;
@@ -41,6 +44,11 @@ pub(super) struct SampleRegister {
     pub(super) payments: Vec<SamplePayment>,
     pub(super) reports: Vec<ServiceRow>,
     pub(super) budgets: Vec<SampleBudget>,
+    pub(super) evaluations: Vec<SampleEvaluation>,
+    /// Where the evaluation exceptions are planted: read by the test that keeps README.md's
+    /// list of them true.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) planted: Planted,
 }
 
 /// How finely a contract value was negotiated; the exact total is reached by moving whole
@@ -271,12 +279,16 @@ pub(super) fn sample_register() -> SampleRegister {
     let payments = sample_payments(&mut rng, &contracts, extracted);
     // Drawn from no random numbers, so the figures above stay as they were.
     let budgets = sample_budgets(&mut contracts, &payments);
+    let (evaluations, planted) =
+        sample_evaluations(SAMPLE_SEED, &contracts, &payments, as_of, extracted);
     SampleRegister {
         providers,
         contracts,
         payments,
         reports,
         budgets,
+        evaluations,
+        planted,
     }
 }
 
@@ -551,8 +563,8 @@ pub(super) fn sample_payments(
 }
 
 /// Writes the 97-contract sample register into `dir` (the project's `imports/`):
-/// `sample-register.xlsx` (three sheets with title, header and 合计 rows), the same data
-/// as three csv files, and `templates/register-template.xlsx`. Returns the paths written.
+/// `sample-register.xlsx` (three sheets with title, header and 合计 rows, and the
+/// evaluations sheet), the same data as four csv files, and `templates/register-template.xlsx`. Returns the paths written.
 pub fn write_sample(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let reg = sample_register();
     make_dir(&dir.join("templates"))?;
@@ -594,6 +606,13 @@ pub fn write_sample(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         &st,
         reg.budgets.iter().map(budget_cells),
     )?;
+    write_sheet(
+        wb.add_worksheet(),
+        &EVALUATIONS,
+        None,
+        &st,
+        reg.evaluations.iter().map(evaluation_cells),
+    )?;
     save(&mut wb, &path)?;
     written.push(path);
 
@@ -630,6 +649,14 @@ pub fn write_sample(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         Encoding::Utf8,
         &SERVICE_HEADERS,
         reg.reports.iter().map(report_cells),
+    )?;
+    written.push(path);
+    let path = dir.join("sample-evaluations.csv");
+    write_csv(
+        &path,
+        Encoding::Utf8Bom,
+        &EVALUATION_HEADERS,
+        reg.evaluations.iter().map(evaluation_cells),
     )?;
     written.push(path);
 

@@ -75,6 +75,8 @@ pub(super) enum SheetCell {
     Count(u64),
     /// 统计期间: `2019年6月` in a workbook (as officers type it), `2019-06` in a csv.
     Month(i32, u32),
+    /// An evaluation's score in hundredths of a point.
+    Score(i64),
     Blank,
 }
 
@@ -86,6 +88,7 @@ impl SheetCell {
             SheetCell::Yuan(fen) => Money::from_fen(*fen).to_string(),
             SheetCell::Count(n) => n.to_string(),
             SheetCell::Month(y, m) => format!("{y:04}-{m:02}"),
+            SheetCell::Score(c) => crate::evaluations::Score::from_centi(*c).to_string(),
             SheetCell::Blank => String::new(),
         }
     }

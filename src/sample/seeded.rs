@@ -10,6 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use rust_xlsxwriter::Workbook;
 
 use super::budgets::{budget_cells, budget_lines, BUDGETS, BUDGET_HEADERS};
+use super::evaluations::{evaluation_cells, generated_evaluations, EVALUATION_HEADERS};
 use super::places::*;
 use super::rows::*;
 use super::writers::*;
@@ -187,10 +188,11 @@ pub(super) fn generated_reports(
 
 /// Writes a seeded synthetic register for demos and benchmarks into `opts.out`: one
 /// workbook per kind (`budgets.xlsx`, `contracts.xlsx`, `disbursements.xlsx`,
-/// `services.xlsx`, each a
+/// `services.xlsx`, `evaluations.xlsx` (every contract's end-of-term evaluation), each a
 /// single sheet with title, header and 合计 rows, written in constant-memory mode) and/or
-/// `budgets.csv`, `contracts.csv`, `disbursements.csv`, `services.csv` (UTF-8 with BOM,
-/// header and records). The contracts name their budget lines: import the budgets first. One workbook per kind lets a benchmark time each import alone and keeps a
+/// `budgets.csv`, `contracts.csv`, `disbursements.csv`, `services.csv`, `evaluations.csv`
+/// (UTF-8 with BOM, header and records). The contracts name their budget lines: import the
+/// budgets first. One workbook per kind lets a benchmark time each import alone and keeps a
 /// million-row sheet in a file of its own. Same seed, same bytes.
 pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
     if opts.contracts == 0 {
@@ -226,14 +228,19 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
     let payments = || generated_payments(&plans, opts.seed).map(|p| payment_cells(&p));
     let reports = || generated_reports(&plans, opts.seed).map(|r| report_cells(&r));
     let lines = || budgets.iter().map(budget_cells);
+    let evaluations = || {
+        generated_evaluations(plans.iter().map(|p| &p.contract), opts.seed)
+            .map(|e| evaluation_cells(&e))
+    };
     let mut written = Vec::new();
     if opts.format.xlsx() {
         let st = Styles::new();
-        let sheets: [(&Sheet, &str, Rows<'_>); 4] = [
+        let sheets: [(&Sheet, &str, Rows<'_>); 5] = [
             (&BUDGETS, "budgets.xlsx", Box::new(lines())),
             (&CONTRACTS, "contracts.xlsx", Box::new(contracts())),
             (&DISBURSEMENTS, "disbursements.xlsx", Box::new(payments())),
             (&SERVICES, "services.xlsx", Box::new(reports())),
+            (&EVALUATIONS, "evaluations.xlsx", Box::new(evaluations())),
         ];
         for (sheet, file, rows) in sheets {
             let path = opts.out.join(file);
@@ -246,7 +253,7 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     if opts.format.csv() {
-        let files: [(&[&str], &str, Rows<'_>); 4] = [
+        let files: [(&[&str], &str, Rows<'_>); 5] = [
             (&BUDGET_HEADERS, "budgets.csv", Box::new(lines())),
             (&CONTRACT_HEADERS, "contracts.csv", Box::new(contracts())),
             (
@@ -255,6 +262,11 @@ pub fn generate(opts: &GenerateOptions) -> anyhow::Result<Vec<PathBuf>> {
                 Box::new(payments()),
             ),
             (&SERVICE_HEADERS, "services.csv", Box::new(reports())),
+            (
+                &EVALUATION_HEADERS,
+                "evaluations.csv",
+                Box::new(evaluations()),
+            ),
         ];
         for (headers, file, rows) in files {
             let path = opts.out.join(file);

@@ -5,8 +5,9 @@ use std::path::Path;
 use rust_xlsxwriter::{DataValidation, Format, FormatAlign, Workbook};
 
 use super::budgets::BUDGETS;
-use super::writers::{properties, save, Styles, CONTRACTS, DISBURSEMENTS, SERVICES};
+use super::writers::{properties, save, Styles, CONTRACTS, DISBURSEMENTS, EVALUATIONS, SERVICES};
 use crate::contracts::{Category, FundingSource, ProcurementMethod};
+use crate::evaluations::{EvaluationType, Grade};
 use crate::register::columns::FREE_TEXT;
 
 // ---------------------------------------------------------------------------------------
@@ -76,12 +77,31 @@ fn column_rule(sheet: &str, header: &str) -> String {
         (_, "调整文号") => {
             "仅调整行填写：被调整预算项目的批复文号。已登记的预算项目不修改，调整另起一行".into()
         }
+        (_, "评价类型") => format!("填写其一：{}", EvaluationType::expected()),
+        (_, "评价机构") => "开展绩效评价的机构全称，如第三方评估机构".into(),
+        (_, "评价机构统一社会信用代码") => {
+            "评价机构的18位代码，系统按GB 32100-2015核对末位校验码".into()
+        }
+        (_, "评价日期") => "评价结论出具的日期".into(),
+        (_, "得分") => "0至100分，最多两位小数".into(),
+        (_, "等级") => format!(
+            "填写其一：{}；可不填，按得分自动评定（默认90分及以上优秀、80分及以上良好、60分及以上合格），填写时须与得分一致",
+            Grade::expected()
+        ),
+        (_, "主要问题") => "评价发现的主要问题".into(),
+        (_, "整改要求") => "评价提出的整改要求".into(),
+        (_, "整改完成日期") => {
+            "整改完成的日期；评价不合格而未填写的，视为尚未整改完成，其间拨付将列为异常".into()
+        }
+        (_, "更正评价日期") => {
+            "仅更正记录填写：被更正的同一项目、同一评价类型那条评价的评价日期".into()
+        }
         _ => String::new(),
     }
 }
 
-pub(super) const GENERAL_HELP: [&str; 10] = [
-    "一、本模板有“项目合同”“拨付记录”“服务统计”“预算项目”四张表，请在对应表中逐行填写，一行一条记录。请勿修改表头文字；表头带“*”的列必须填写。表头上方可以保留标题行和说明行。",
+pub(super) const GENERAL_HELP: [&str; 11] = [
+    "一、本模板有“项目合同”“拨付记录”“服务统计”“预算项目”“绩效评价”五张表，请在对应表中逐行填写，一行一条记录。请勿修改表头文字；表头带“*”的列必须填写。表头上方可以保留标题行和说明行。",
     "二、金额：单位为元，精确到分（最多两位小数）。可以填数字，也可以填“1,234.50”“¥1,234.50”“1234.5元”“(1,234.50)”（负数）等写法；表头写作“（万元）”时，该列金额按万元计。",
     "三、日期：请使用Excel日期格式（如2019-06-25），也可以填写文本“2019-06-25”“2019/6/25”“2019年6月25日”“2019.6.25”“20190625”。",
     "四、合计行：第一列为“合计”“总计”或“小计”的行是汇总行，不作为记录导入；系统会核对合计金额（和人数）是否等于各行之和，不相等时整份文件不导入。",
@@ -91,6 +111,7 @@ pub(super) const GENERAL_HELP: [&str; 10] = [
     "八、同一合同的累计拨付金额不得超过合同金额。",
     "九、服务统计只填人数和人次，不填任何个人信息；同一人接受两个项目的服务时，两个项目各计一次。",
     "十、预算项目：先有预算、后购买服务（财预〔2017〕87号）。每个合同在“预算项目编码”填写所用预算项目；同一预算项目下的合同金额合计不得超过预算（含调整）。已登记的预算项目不修改：追加或调减另起一行，填写调整自己的批复文号、日期和金额，并在“调整文号”填写原预算项目的批复文号。",
+    "十一、已登记的绩效评价不修改。评价有误时，另起一行登记更正后的评价，并在“更正评价日期”填写被更正那条评价的评价日期。付清合同或合同期满后拨付，应在末期绩效评价之后（《政府购买服务管理办法》第二十五条）。",
 ];
 
 pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
@@ -131,7 +152,13 @@ pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
         help.write_string_with_format(r, c as u16, *h, &st.header)?;
     }
     let bordered = st.text.clone().set_text_wrap();
-    for sheet in [&CONTRACTS, &DISBURSEMENTS, &SERVICES, &BUDGETS] {
+    for sheet in [
+        &CONTRACTS,
+        &DISBURSEMENTS,
+        &SERVICES,
+        &BUDGETS,
+        &EVALUATIONS,
+    ] {
         for h in sheet.headers {
             r += 1;
             let required = sheet.required.contains(h);
@@ -145,7 +172,7 @@ pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
     let text_col = Format::new().set_num_format("@");
     let date_col = Format::new().set_num_format("yyyy-mm-dd");
     let yuan_col = Format::new().set_num_format("#,##0.00");
-    let lists: [(&str, Vec<&str>); 3] = [
+    let lists: [(&str, Vec<&str>); 5] = [
         ("服务类别", Category::ALL.iter().map(|c| c.zh()).collect()),
         (
             "采购方式",
@@ -155,8 +182,19 @@ pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
             "资金来源",
             FundingSource::ALL.iter().map(|c| c.zh()).collect(),
         ),
+        (
+            "评价类型",
+            EvaluationType::ALL.iter().map(|c| c.zh()).collect(),
+        ),
+        ("等级", Grade::ALL.iter().map(|c| c.zh()).collect()),
     ];
-    for sheet in [&CONTRACTS, &DISBURSEMENTS, &SERVICES, &BUDGETS] {
+    for sheet in [
+        &CONTRACTS,
+        &DISBURSEMENTS,
+        &SERVICES,
+        &BUDGETS,
+        &EVALUATIONS,
+    ] {
         let ws = wb.add_worksheet();
         ws.set_name(sheet.name)?;
         for (c, h) in sheet.headers.iter().enumerate() {
@@ -176,6 +214,7 @@ pub(super) fn write_template(path: &Path) -> anyhow::Result<()> {
                 *h,
                 "项目编号"
                     | "统一社会信用代码"
+                    | "评价机构统一社会信用代码"
                     | "凭证号"
                     | "冲销凭证号"
                     | "统计期间"

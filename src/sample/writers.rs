@@ -65,6 +65,17 @@ pub(super) const DISBURSEMENTS: Sheet = Sheet {
     widths: &[15.0, 12.0, 15.0, 18.0, 10.0, 18.0, 44.0],
 };
 
+pub(super) const EVALUATIONS: Sheet = Sheet {
+    name: "绩效评价",
+    title: "官渡区政府购买社会组织服务项目绩效评价",
+    headers: &super::EVALUATION_HEADERS,
+    required: &["项目编号", "评价类型", "评价日期", "得分"],
+    totals: &[],
+    widths: &[
+        15.0, 8.0, 30.0, 22.0, 12.0, 8.0, 8.0, 34.0, 30.0, 13.0, 13.0,
+    ],
+};
+
 pub(super) const SERVICES: Sheet = Sheet {
     name: "服务统计",
     title: "官渡区政府购买社会组织服务项目服务统计",
@@ -194,12 +205,20 @@ pub(super) fn write_sheet(
                 SheetCell::Month(y, m) => {
                     ws.write_string_with_format(r, col, format!("{y}年{m}月"), &st.text)?;
                 }
+                SheetCell::Score(c) => {
+                    // Two decimals, as the yuan are shown; the f64 nearest the score.
+                    ws.write_number_with_format(r, col, *c as f64 / 100.0, &st.yuan)?;
+                }
                 SheetCell::Blank => {
                     ws.write_blank(r, col, &st.text)?;
                 }
             }
         }
         records += 1;
+    }
+    if sheet.totals.is_empty() {
+        // A register of facts that do not add up (evaluations) has no 合计 row.
+        return Ok(records);
     }
     r += 1;
     ws.write_string_with_format(r, 0, "合计", &st.total_label)?;

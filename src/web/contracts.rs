@@ -127,11 +127,32 @@ async fn one(
             v
         })
         .collect();
+    // The contract's evaluations, corrected ones included (marked), as the providers pages
+    // show them.
+    let scope = crate::db::read::ledger::Scope {
+        as_of,
+        ..Default::default()
+    };
+    let evaluations: Vec<serde_json::Value> =
+        crate::db::read::evaluations::evaluations(&state.db, &scope, Some(&c.code))
+            .await
+            .or_page(&ctx)?
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                v["contract"] = json!(e.code);
+                v["evaluated_on"] = json!(e.on);
+                v["kind_name"] = json!(e.kind.name(ctx.lang));
+                v["grade_name"] = json!(e.grade.name(ctx.lang));
+                v["source"] = json!(e.source());
+                v
+            })
+            .collect();
     page(
         &ctx,
         "contract.html",
         context! {
-            nav => "contracts", as_of => as_of.to_string(),
+            nav => "contracts", as_of => as_of.to_string(), evaluations => v(evaluations),
             value => group_thousands(&c.value.to_string()),
             paid => group_thousands(&c.paid.to_string()),
             remaining => group_thousands(&c.remaining.to_string()),

@@ -250,6 +250,7 @@ fn summary_request(as_of: NaiveDate, lang: Lang) -> reports::Request {
         },
         by: Vec::new(),
         lang,
+        evaluations: crate::evaluations::Settings::current(),
     }
 }
 

@@ -25,6 +25,7 @@ pub mod hardening;
 pub mod imports;
 pub mod ocds;
 pub mod params;
+pub mod providers;
 pub mod render;
 pub mod reports;
 pub mod routes;
@@ -67,6 +68,7 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(session::router())
         .merge(dashboard::router())
         .merge(contracts::router())
+        .merge(providers::router())
         .merge(uploads::router(body_limit))
         .merge(reports::router())
         .merge(budget::router())
@@ -266,6 +268,7 @@ mod tests {
         ("hardening", include_str!("hardening.rs")),
         ("imports", include_str!("imports.rs")),
         ("params", include_str!("params.rs")),
+        ("providers", include_str!("providers.rs")),
         ("render", include_str!("render.rs")),
         ("reports", include_str!("reports.rs")),
         ("routes", include_str!("routes.rs")),
@@ -280,6 +283,7 @@ mod tests {
     const FEATURES: &[&str] = &[
         "dashboard",
         "contracts",
+        "providers",
         "uploads",
         "reports",
         "budget",

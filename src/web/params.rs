@@ -108,6 +108,7 @@ impl ReportParams {
             },
             by,
             lang,
+            evaluations: crate::evaluations::Settings::current(),
         })
     }
 

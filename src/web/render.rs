@@ -239,6 +239,7 @@ pub fn import_names(lang: Lang) -> (serde_json::Value, serde_json::Value) {
             "disbursements": lang.pick("资金拨付", "disbursements"),
             "services": lang.pick("服务统计", "service reports"),
             "budgets": lang.pick("预算项目", "budget lines"),
+            "evaluations": lang.pick("绩效评价", "evaluations"),
         }),
     )
 }

@@ -87,7 +87,7 @@ async fn beneficiaries(
 
 /// Any report as a file: summary, spend, beneficiaries, contracts, exceptions, history, budget; JSON,
 /// CSV (UTF-8 with BOM, opens in Excel) or XLSX.
-#[utoipa::path(get, path = "/api/v1/reports/{name}", params(("name" = String, Path, description = "summary, spend, beneficiaries, contracts, exceptions, history or budget"), ReportParams),
+#[utoipa::path(get, path = "/api/v1/reports/{name}", params(("name" = String, Path, description = "summary, spend, beneficiaries, contracts, exceptions, history, budget or providers"), ReportParams),
     responses((status = 200, description = "The report file"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn report(
     State(state): State<AppState>,
@@ -97,8 +97,8 @@ async fn report(
 ) -> Result<Response, ApiError> {
     let name = ReportName::from_str(&name, true).map_err(|_| {
         WebError::not_found(
-            format!("没有名为“{name}”的报表：可选 summary、spend、beneficiaries、contracts、exceptions、history、budget"),
-            format!("no report named '{name}': use summary, spend, beneficiaries, contracts, exceptions, history or budget"),
+            format!("没有名为“{name}”的报表：可选 summary、spend、beneficiaries、contracts、exceptions、history、budget、providers"),
+            format!("no report named '{name}': use summary, spend, beneficiaries, contracts, exceptions, history, budget or providers"),
         )
         .api(ctx.lang)
     })?;
@@ -116,6 +116,7 @@ fn report_help(name: ReportName, lang: Lang) -> &'static str {
         ReportName::Exceptions => lang.pick("审计关注事项：超期拨付、期满未付清、缺少服务统计等。", "what auditors chase: payments outside the term, balances unpaid, missing service reports."),
         ReportName::History => lang.pick("每一次导入和每一处变更。", "every import and every change."),
         ReportName::Budget => lang.pick("按预算年度、资金来源、服务类别：批复、调整、已签约、已拨付、签约率、执行率与结余。", "by budget year, funding source and category: approved, adjustments, committed, disbursed, signing and execution rates, and balance."),
+        ReportName::Providers => lang.pick("每个承接机构一行：合同、拨付、服务、绩效评价得分与等级、异常数。", "one row per provider: contracts, payments, people, evaluation scores and grades, open exceptions."),
     }
 }
 

@@ -30,6 +30,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "login.html",
     "audit.html",
     "accounts.html",
+    "providers.html",
+    "provider.html",
+    "evaluations.html",
 );
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -267,6 +267,7 @@ fn options(state: &AppState, lang: Lang, who: &Actor, dry_run: bool) -> ImportOp
         address: who.address.clone(),
         // The upload keeps the file itself.
         keep_original: false,
+        evaluations: crate::evaluations::Settings::current(),
     }
 }
 

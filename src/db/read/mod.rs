@@ -6,6 +6,7 @@ pub mod batches;
 pub mod budget;
 pub mod contracts;
 pub mod dashboard;
+pub mod evaluations;
 pub mod history;
 pub mod ledger;
 pub mod ocds;

@@ -11,6 +11,7 @@
 mod budgets;
 mod bulk;
 mod contracts;
+mod evaluations;
 mod payments;
 mod services;
 
@@ -33,7 +34,9 @@ use crate::disbursements::{ContractTerms, Findings};
 use crate::entities::{contract, import_batch};
 use crate::register::columns::{ColumnMap, Field, SheetKind};
 use crate::register::problems::{cell_ref, Kind, Location, Problem, Severity, MAX_ERRORS_KEPT};
-use crate::register::records::{BudgetRecord, ContractRecord, Parsed, ServiceRecord, Source};
+use crate::register::records::{
+    BudgetRecord, ContractRecord, EvaluationRecord, Parsed, ServiceRecord, Source,
+};
 
 /// Counts of one kind of record in one file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -84,7 +87,7 @@ const IMPORT_LOCK: i64 = 0x7072_6f63;
 const KEYS_PER_LOOKUP: usize = 500;
 
 /// One changed field: (entity, record id, record key, field, old value, new value).
-type HistoryRow = (
+pub(super) type HistoryRow = (
     &'static str,
     i64,
     String,
@@ -196,6 +199,7 @@ pub async fn store(
         .payments(PaymentInput::Parsed(&parsed.payments))
         .await?;
     store.services(&parsed.services).await?;
+    store.evaluations(&parsed.evaluations).await?;
     store.finish(parsed).await
 }
 
@@ -303,6 +307,14 @@ impl<'a> Store<'a> {
         Ok(())
     }
 
+    pub async fn evaluations(&mut self, records: &[EvaluationRecord]) -> Result<(), DbErr> {
+        if !records.is_empty() {
+            let c = evaluations::store_evaluations(&mut self.ctx, records, &mut self.known).await?;
+            self.counts.insert(SheetKind::Evaluations, c);
+        }
+        Ok(())
+    }
+
     /// Column maps of sheets read after the store began, to name the cells of problems.
     pub fn add_columns(&mut self, columns: &HashMap<String, ColumnMap>) {
         for (k, v) in columns {
@@ -315,6 +327,11 @@ impl<'a> Store<'a> {
 
     /// Records the batch's kind and counts, once the whole file is read.
     pub async fn finish(mut self, parsed: &Parsed) -> Result<Outcome, DbErr> {
+        // With every payment and evaluation of the file stored: a payment may be released
+        // by an evaluation further down the same workbook.
+        if self.counts.contains_key(&SheetKind::Disbursements) {
+            evaluations::warn_payments(&mut self.ctx, &self.known).await?;
+        }
         let kinds: Vec<&str> = {
             let mut k: Vec<&str> = parsed
                 .sheets

@@ -16,6 +16,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 pub enum Unit {
     MoneyFen,
     People,
+    /// An evaluation score in hundredths of a point.
+    ScoreCenti,
 }
 
 /// One bar/point: a label (may be Chinese, e.g. "养老服务", "2019-03") and an exact integer value
@@ -587,6 +589,7 @@ fn value_range(values: &[i64], unit: Unit) -> (f64, f64) {
     let span = match unit {
         Unit::MoneyFen => 1_000_000.0,
         Unit::People => 10.0,
+        Unit::ScoreCenti => 10_000.0,
     };
     (0.0, span)
 }
@@ -614,6 +617,8 @@ impl AxisUnit {
             (Unit::MoneyFen, false) => (100, true, "yuan", " yuan"),
             (Unit::People, true) => (1, true, "人", "人"),
             (Unit::People, false) => (1, true, "people", ""),
+            (Unit::ScoreCenti, true) => (100, false, "分", "分"),
+            (Unit::ScoreCenti, false) => (100, false, "points", ""),
         };
         AxisUnit {
             per_unit,
