@@ -336,7 +336,14 @@ both_backends! {
             assert_eq!(rec["releases"].as_array().unwrap().len(),
                 releases["releases"].as_array().unwrap().iter().filter(|r| r["ocid"] == rec["ocid"]).count());
         }
-        let summary = build(&t.db, &Request { name: ReportName::Summary, scope: scope(as_of, None), by: vec![], lang: procure::Lang::Zh }).await.unwrap();
+        // The sample's evaluations are assessment milestones, their evaluators parties.
+        let assessed = records["records"].as_array().unwrap().iter().filter(|rec| {
+            rec["compiledRelease"]["contracts"][0]["milestones"].as_array().is_some_and(|ms| ms.iter().all(|m| m["type"] == "assessment"))
+        }).count();
+        let evaluated = t.scalar("SELECT COUNT(DISTINCT contract_id) FROM evaluations WHERE evaluated_on <= '2019-06-30'").await;
+        assert!(evaluated > 0);
+        assert_eq!(assessed as i64, evaluated);
+        let summary = build(&t.db, &Request { name: ReportName::Summary, scope: scope(as_of, None), by: vec![], lang: procure::Lang::Zh, evaluations: Default::default() }).await.unwrap();
         let total = summary.total.unwrap();
         let col = |k: &str| summary.columns.iter().position(|c| c.key == k).unwrap();
         assert_eq!(n, money(&total[col("contracts")]));

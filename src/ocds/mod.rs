@@ -79,6 +79,23 @@ pub struct Contract {
     pub changes: Vec<Change>,
     pub payments: Vec<Payment>,
     pub services: Vec<Service>,
+    /// Performance evaluations in force (a corrected one replaced by its correction).
+    pub evaluations: Vec<Evaluation>,
+}
+
+/// A performance evaluation (绩效评价) → a contract milestone of type `assessment`.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The first row of its chain of corrections: the milestone's id stays when corrected.
+    pub root_id: i64,
+    pub kind: crate::evaluations::EvaluationType,
+    pub evaluator: Option<String>,
+    pub evaluator_uscc: Option<String>,
+    pub evaluated_on: NaiveDate,
+    pub score: crate::evaluations::Score,
+    pub grade: crate::evaluations::Grade,
+    pub findings: Option<String>,
+    pub batch_id: i64,
 }
 
 /// One changed field of the change history: `value`, `start_on` or `end_on`, as text.

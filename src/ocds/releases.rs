@@ -61,6 +61,18 @@ struct Parties {
     list: J,
 }
 
+/// A third-party evaluator's party id and name: by its USCC where given.
+fn evaluator(e: &super::Evaluation) -> (String, String) {
+    let name = e
+        .evaluator
+        .clone()
+        .unwrap_or_else(|| "评价机构（未填写）".to_string());
+    match &e.evaluator_uscc {
+        Some(u) => (format!("CN-USCI-{u}"), name),
+        None => (format!("evaluator-{name}"), name),
+    }
+}
+
 fn parties(c: &Contract, with_budget: bool) -> Parties {
     let buyer_name = c
         .purchaser
@@ -106,6 +118,27 @@ fn parties(c: &Contract, with_budget: bool) -> Parties {
                 .with("name", J::s(name.clone()))
                 .with("roles", roles(rs)),
         );
+    }
+    for e in &c.evaluations {
+        let (id, name) = evaluator(e);
+        if !list
+            .iter()
+            .any(|p| p.get("id").and_then(J::as_str) == Some(id.as_str()))
+        {
+            let identifier = e.evaluator_uscc.as_ref().map(|u| {
+                J::obj()
+                    .with("scheme", J::s("CN-USCI"))
+                    .with("id", J::s(u.clone()))
+                    .with("legalName", J::s(name.clone()))
+            });
+            list.push(
+                J::obj()
+                    .with("id", J::s(id))
+                    .with("name", J::s(name))
+                    .with_opt("identifier", identifier)
+                    .with("roles", roles(&["reviewBody"])),
+            );
+        }
     }
     Parties {
         buyer: (buyer_id, buyer_name),
@@ -388,6 +421,46 @@ pub fn process_releases(c: &Contract, ledger: &Ledger, opts: &Options) -> Proces
             when(batch),
             4,
             release("implementation", batch, "implementation")
+                .with("contracts", J::Arr(vec![contract])),
+        ));
+    }
+
+    // Evaluations: contract milestones of type assessment, one release per batch that
+    // brought them. The score and grade are in the milestone's description; met when graded
+    // 合格 or better.
+    let mut evals: BTreeMap<i64, Vec<J>> = BTreeMap::new();
+    for e in &c.evaluations {
+        use crate::evaluations::Grade;
+        let met = e.grade != Grade::Fail;
+        let mut what = format!(
+            "得分 {}；等级 {}；评价机构 {}",
+            e.score,
+            e.grade.zh(),
+            evaluator(e).1
+        );
+        if let Some(f) = &e.findings {
+            what.push_str(&format!("；发现问题：{f}"));
+        }
+        let m = J::obj()
+            .with("id", J::s(format!("{}-evaluation-{}", c.code, e.root_id)))
+            .with("title", J::s(format!("{}绩效评价", e.kind.zh())))
+            .with("type", J::s("assessment"))
+            .with("code", J::s(e.kind.code()))
+            .with("description", J::s(what))
+            .with("status", J::s(if met { "met" } else { "notMet" }))
+            .with_opt("dateMet", met.then(|| J::s(day_start(e.evaluated_on))))
+            .with("dateModified", J::s(when(e.batch_id)));
+        evals.entry(e.batch_id).or_default().push(m);
+    }
+    for (batch, milestones) in evals {
+        let contract = J::obj()
+            .with("id", J::s(c.code.clone()))
+            .with("awardID", J::s(award_id.clone()))
+            .with("milestones", J::Arr(milestones));
+        out.push((
+            when(batch),
+            4,
+            release("evaluation", batch, "implementation")
                 .with("contracts", J::Arr(vec![contract])),
         ));
     }

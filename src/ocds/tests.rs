@@ -61,6 +61,17 @@ fn ledger() -> Ledger {
                 sessions: Some(30),
                 batch_id: 2,
             }],
+            evaluations: vec![Evaluation {
+                root_id: 5,
+                kind: crate::evaluations::EvaluationType::Interim,
+                evaluator: Some("乙评估所".into()),
+                evaluator_uscc: Some("52440000MJL000001X".into()),
+                evaluated_on: day(2019, 6, 30),
+                score: crate::evaluations::Score::from_centi(8550),
+                grade: crate::evaluations::Grade::Good,
+                findings: None,
+                batch_id: 3,
+            }],
         }],
         budget_lines: vec![BudgetLine {
             year: 2019,
@@ -99,6 +110,7 @@ fn every_stage_becomes_a_release_with_its_tag_in_date_order() {
             "[\"tender\"]",
             "[\"award\"]",
             "[\"contract\"]",
+            "[\"implementation\"]",
             "[\"implementation\"]",
             "[\"implementation\"]",
             "[\"contractAmendment\"]"
@@ -215,4 +227,12 @@ fn a_page_names_the_next_one_in_links() {
     ))
     .unwrap();
     assert!(none.contains("\"records\":[]"));
+}
+
+#[test]
+fn an_evaluation_is_an_assessment_milestone_with_its_evaluator_a_party() {
+    let ps = processes(&ledger(), &opts());
+    let text = ps[0].compiled().to_text();
+    assert!(text.contains("\"type\":\"assessment\",\"code\":\"interim\",\"description\":\"得分 85.50；等级 良好；评价机构 乙评估所\",\"status\":\"met\""), "{text}");
+    assert!(text.contains("\"id\":\"CN-USCI-52440000MJL000001X\",\"name\":\"乙评估所\""));
 }

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, DbErr, Value};
 use super::ledger::{self, Scope};
 use crate::dates::end_of_day;
 use crate::db::sql::{get, stmt};
-use crate::ocds::{BudgetLine, Change, Contract, Ledger, Payment, Service};
+use crate::ocds::{BudgetLine, Change, Contract, Evaluation, Ledger, Payment, Service};
 
 /// The setting's key in `settings`.
 pub const PREFIX_KEY: &str = "ocds_prefix";
@@ -227,6 +227,55 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
         });
     }
 
+    // Evaluations dated by the as-of date and recorded in time; one replaced by a correction
+    // recorded in time gives way to it, under the id of the first of its chain.
+    let mut values: Vec<Value> = vec![scope.as_of.into()];
+    let rec = recorded(&scope, "e.batch_id", &mut values);
+    let mut rows_e = Vec::new();
+    for r in db
+        .query_all_raw(stmt(
+            backend,
+            &format!(
+                "SELECT e.id, e.contract_id, e.kind, e.evaluator, e.evaluator_uscc, e.evaluated_on, e.score_centi, \
+                 e.grade, e.findings, e.replaces_id, e.batch_id FROM evaluations e \
+                 WHERE e.evaluated_on <= ?{rec} ORDER BY e.id"
+            ),
+            values,
+        ))
+        .await?
+    {
+        let replaces: Option<i64> = get(&r, "replaces_id")?;
+        let e = Evaluation {
+            root_id: get(&r, "id")?,
+            kind: get(&r, "kind")?,
+            evaluator: get(&r, "evaluator")?,
+            evaluator_uscc: get(&r, "evaluator_uscc")?,
+            evaluated_on: get(&r, "evaluated_on")?,
+            score: crate::evaluations::Score::from_centi(get(&r, "score_centi")?),
+            grade: get(&r, "grade")?,
+            findings: get(&r, "findings")?,
+            batch_id: get(&r, "batch_id")?,
+        };
+        rows_e.push((get::<i64>(&r, "contract_id")?, replaces, e));
+    }
+    let replaced: HashSet<i64> = rows_e.iter().filter_map(|(_, r, _)| *r).collect();
+    let parent: HashMap<i64, i64> = rows_e
+        .iter()
+        .filter_map(|(_, r, e)| r.map(|p| (e.root_id, p)))
+        .collect();
+    let mut evaluations: HashMap<i64, Vec<Evaluation>> = HashMap::new();
+    for (cid, _, mut e) in rows_e {
+        if replaced.contains(&e.root_id) || !ids.contains(&cid) {
+            continue;
+        }
+        let mut root = e.root_id;
+        while let Some(p) = parent.get(&root) {
+            root = *p;
+        }
+        e.root_id = root;
+        evaluations.entry(cid).or_default().push(e);
+    }
+
     let mut budget_lines = Vec::new();
     let mut values = Vec::new();
     let rec = recorded(&scope, "batch_id", &mut values);
@@ -261,6 +310,7 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
             changes: changes.remove(&c.id).unwrap_or_default(),
             payments: payments.remove(&c.id).unwrap_or_default(),
             services: services.remove(&c.id).unwrap_or_default(),
+            evaluations: evaluations.remove(&c.id).unwrap_or_default(),
             code: c.code,
             title: c.title,
             category: c.category,
