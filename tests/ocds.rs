@@ -19,8 +19,17 @@ use procure::reports::{build, ReportName, Request, Scope, Val};
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
+/// The OCDS schema, codelists and extensions, in the shared folder beside the repository
+/// (or where `PROCURE_OCDS_DIR` says).
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ocds")
+    match std::env::var_os("PROCURE_OCDS_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .join("shared")
+            .join("ocds"),
+    }
 }
 
 fn read_json(p: &Path) -> Value {
