@@ -197,6 +197,9 @@ fn contract_status(start: NaiveDate, end: NaiveDate, as_of: NaiveDate) -> &'stat
     }
 }
 
+/// What one batch brought a contract: transactions, and observations by metric id.
+type Delivery = (Vec<J>, Vec<(String, J)>);
+
 /// Every release of one contract's process, in date order.
 pub fn process_releases(c: &Contract, ledger: &Ledger, opts: &Options) -> Process {
     let oc = ocid(&opts.prefix, &c.code);
@@ -352,7 +355,7 @@ pub fn process_releases(c: &Contract, ledger: &Ledger, opts: &Options) -> Proces
     ));
 
     // Implementation: one release per batch that brought payments or service reports.
-    let mut by_batch: BTreeMap<i64, (Vec<J>, Vec<(String, J)>)> = BTreeMap::new();
+    let mut by_batch: BTreeMap<i64, Delivery> = BTreeMap::new();
     let payer = reference(&p.buyer.0, &p.buyer.1);
     let payee = reference(&p.supplier.0, &p.supplier.1);
     for pay in &c.payments {
