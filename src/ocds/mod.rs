@@ -185,23 +185,16 @@ pub fn ocid(prefix: &str, code: &str) -> String {
     format!("{prefix}-{code}")
 }
 
-/// The package's `publishedDate`: the latest batch it shows, so the same ledger gives the
-/// same bytes (the moment of export is not part of the data).
-fn published(ledger: &Ledger, processes: &[Process]) -> String {
-    processes
-        .iter()
-        .flat_map(|p| p.releases.iter().filter_map(|r| r.get("date")))
-        .filter_map(|d| d.as_str())
+/// The package's `publishedDate`: when the latest batch in scope was recorded, so the same
+/// ledger (as recorded on the same day) gives the same bytes; the moment of export is not
+/// part of the data.
+fn published(ledger: &Ledger) -> String {
+    ledger
+        .batches
+        .values()
         .max()
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            ledger
-                .batches
-                .values()
-                .max()
-                .map(|t| instant(*t))
-                .unwrap_or_else(|| "1970-01-01T08:00:00+08:00".to_string())
-        })
+        .map(|t| instant(*t))
+        .unwrap_or_else(|| "1970-01-01T08:00:00+08:00".to_string())
 }
 
 fn package_head(kind: &str, opts: &Options, published_date: String) -> J {
@@ -251,7 +244,7 @@ pub fn release_package(ledger: &Ledger, opts: &Options, processes: &[Process]) -
         .iter()
         .flat_map(|p| p.releases.iter().cloned())
         .collect();
-    package_head("releases", opts, published(ledger, processes)).with("releases", J::Arr(releases))
+    package_head("releases", opts, published(ledger)).with("releases", J::Arr(releases))
 }
 
 /// A record package: each process's releases and its compiled release.
@@ -265,7 +258,7 @@ pub fn record_package(ledger: &Ledger, opts: &Options, processes: &[Process]) ->
                 .with("compiledRelease", p.compiled())
         })
         .collect();
-    package_head("records", opts, published(ledger, processes)).with("records", J::Arr(records))
+    package_head("records", opts, published(ledger)).with("records", J::Arr(records))
 }
 
 /// The package as bytes (compact JSON, UTF-8, a final newline).
@@ -287,20 +280,40 @@ pub fn write_page(
 ) -> Vec<u8> {
     let mut cs: Vec<&Contract> = ledger.contracts.iter().filter(|c| keep(c)).collect();
     cs.sort_by(|a, b| a.code.cmp(&b.code));
-    let ps: Vec<Process> = cs
-        .into_iter()
-        .skip(skip)
-        .take(take)
-        .map(|c| process_releases(c, ledger, opts))
-        .collect();
-    let mut package = match kind {
-        PackageKind::Release => release_package(ledger, opts, &ps),
-        PackageKind::Record => record_package(ledger, opts, &ps),
+    // The head as a package with an empty list, then each process written as it is made,
+    // so that memory holds one process at a time besides the text (1M payments).
+    let (list, head) = match kind {
+        PackageKind::Release => ("releases", release_package(ledger, opts, &[])),
+        PackageKind::Record => ("records", record_package(ledger, opts, &[])),
     };
-    if let Some(n) = next {
-        package.set("links", J::obj().with("next", J::s(n)));
+    let mut s = head.to_text();
+    let empty = format!("\"{list}\":[]}}");
+    debug_assert!(s.ends_with(&empty));
+    s.truncate(s.len() - empty.len());
+    s.push_str(&format!("\"{list}\":["));
+    let mut first = true;
+    for c in cs.into_iter().skip(skip).take(take) {
+        let p = process_releases(c, ledger, opts);
+        let items = match kind {
+            PackageKind::Release => p.releases.clone(),
+            PackageKind::Record => vec![J::obj()
+                .with("ocid", J::s(p.ocid.clone()))
+                .with("releases", J::Arr(p.releases.clone()))
+                .with("compiledRelease", p.compiled())],
+        };
+        for item in items {
+            if !first {
+                s.push(',');
+            }
+            first = false;
+            item.write(&mut s);
+        }
     }
-    let mut s = package.to_text();
-    s.push('\n');
+    s.push(']');
+    if let Some(n) = next {
+        s.push_str(",\"links\":");
+        J::obj().with("next", J::s(n)).write(&mut s);
+    }
+    s.push_str("}\n");
     s.into_bytes()
 }

@@ -236,3 +236,18 @@ fn an_evaluation_is_an_assessment_milestone_with_its_evaluator_a_party() {
     assert!(text.contains("\"type\":\"assessment\",\"code\":\"interim\",\"description\":\"得分 85.50；等级 良好；评价机构 乙评估所\",\"status\":\"met\""), "{text}");
     assert!(text.contains("\"id\":\"CN-USCI-52440000MJL000001X\",\"name\":\"乙评估所\""));
 }
+
+#[test]
+fn the_streamed_package_is_the_package_built_whole() {
+    let l = ledger();
+    for kind in [PackageKind::Release, PackageKind::Record] {
+        let ps = processes(&l, &opts());
+        let whole = match kind {
+            PackageKind::Release => release_package(&l, &opts(), &ps),
+            PackageKind::Record => record_package(&l, &opts(), &ps),
+        };
+        let mut text = whole.to_text();
+        text.push('\n');
+        assert_eq!(String::from_utf8(write(&l, &opts(), kind)).unwrap(), text);
+    }
+}
