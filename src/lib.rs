@@ -13,6 +13,7 @@ pub mod entities;
 pub mod evaluations;
 pub mod imports;
 pub mod money;
+pub mod ocds;
 pub mod providers;
 pub mod register;
 pub mod reports;

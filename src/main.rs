@@ -136,6 +136,24 @@ enum ExportWhat {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Open Contracting Data Standard 1.1.5: a release or record package, one ocid per contract
+    Ocds {
+        /// The date the export is for (default: today)
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Only what had been imported by the end of this day counts
+        #[arg(long, value_parser = parse_date)]
+        as_recorded: Option<chrono::NaiveDate>,
+        /// A release package (every release) or a record package (releases and compiled release per ocid)
+        #[arg(long, value_enum, default_value = "release")]
+        package: procure::ocds::PackageKind,
+        /// The ocid prefix; kept in the database once given (default: the kept one, else ocds-procure)
+        #[arg(long)]
+        ocid_prefix: Option<String>,
+        /// Where to write it (- for standard output, the default)
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -199,7 +217,8 @@ enum Command {
         #[arg(long, value_parser = parse_date)]
         as_recorded: Option<chrono::NaiveDate>,
     },
-    /// Export the ledger: `register` writes it in the import template's layout
+    /// Export the ledger: `register` in the import template's layout, `ocds` as Open
+    /// Contracting Data
     Export {
         #[command(subcommand)]
         what: ExportWhat,
@@ -586,6 +605,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 TokenAction::Revoke { id } => {
                     procure::access::revoke_token(&db, id, &me).await?;
                     println!("revoked token {id}");
+                }
+            }
+        }
+        Command::Export {
+            what:
+                ExportWhat::Ocds {
+                    as_of,
+                    as_recorded,
+                    package,
+                    ocid_prefix,
+                    output,
+                },
+        } => {
+            let db = procure::db::connect(&cli.database).await?;
+            let scope = procure::reports::Scope {
+                as_of: as_of.unwrap_or_else(procure::dates::today),
+                as_recorded,
+                ..Default::default()
+            };
+            let bytes =
+                procure::db::read::ocds::export(&db, &scope, ocid_prefix.as_deref(), package)
+                    .await?;
+            match output.filter(|p| p.as_os_str() != "-") {
+                Some(path) => {
+                    std::fs::write(&path, &bytes)
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    eprintln!("{}", path.display());
+                }
+                None => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    if let Err(e) = out.write_all(&bytes).and_then(|_| out.flush()) {
+                        if e.kind() != std::io::ErrorKind::BrokenPipe {
+                            return Err(e.into());
+                        }
+                    }
                 }
             }
         }

@@ -220,6 +220,24 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
     ),
     (
         "GET",
+        "/api/v1/ocds/releases",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/ocds/records",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
+        "/api/v1/ocds/{ocid}",
+        &["finance", "auditor", "manager"],
+        Anon::Never,
+    ),
+    (
+        "GET",
         "/api/v1/contracts",
         &["finance", "auditor", "manager"],
         Anon::Never,
@@ -283,6 +301,7 @@ fn concrete(path: &str) -> String {
         .replace("{file}", "app.css")
         .replace("{code}", "NO-SUCH")
         .replace("{uscc}", "NO-SUCH")
+        .replace("{ocid}", "ocds-procure-NO-SUCH")
         .replace("{token}", "0123456789abcdef")
         .replace("{id}", "999999")
         .replace("{name}", if reports { "summary" } else { "nobody" })

@@ -14,6 +14,7 @@ mod m20261130_000004_login_failure_counts;
 mod m20261201_000001_budgets;
 mod m20261201_000002_evaluations;
 mod m20261202_000001_payment_sums;
+mod m20261203_000001_settings;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_budgets::Migration),
             Box::new(m20261201_000002_evaluations::Migration),
             Box::new(m20261202_000001_payment_sums::Migration),
+            Box::new(m20261203_000001_settings::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod gate;
 pub mod hardening;
 pub mod imports;
+pub mod ocds;
 pub mod params;
 pub mod providers;
 pub mod register;
@@ -75,6 +76,7 @@ pub fn routes(config: &WebConfig) -> Routes {
         .merge(register::router())
         .merge(disclosure::router())
         .merge(budget::router())
+        .merge(ocds::router())
         .merge(imports::router())
         .merge(audit::router())
         .merge(accounts::router())
@@ -283,6 +285,7 @@ mod tests {
         ("writes", include_str!("writes.rs")),
         ("register", include_str!("register.rs")),
         ("disclosure", include_str!("disclosure.rs")),
+        ("ocds", include_str!("ocds.rs")),
     ];
 
     const FEATURES: &[&str] = &[
@@ -294,6 +297,7 @@ mod tests {
         "budget",
         "register",
         "disclosure",
+        "ocds",
         "imports",
         "audit",
         "accounts",

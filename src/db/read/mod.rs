@@ -10,5 +10,6 @@ pub mod disclosure;
 pub mod evaluations;
 pub mod history;
 pub mod ledger;
+pub mod ocds;
 pub mod register;
 pub mod uploads;
