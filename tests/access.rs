@@ -97,6 +97,12 @@ const EXPECTED: &[(&str, &str, &[&str], Anon)] = &[
     ),
     (
         "GET",
+        "/disclosure/ocds",
+        &["admin", "finance", "auditor", "manager"],
+        Anon::IfPublic,
+    ),
+    (
+        "GET",
         "/disclosure/{code}",
         &["admin", "finance", "auditor", "manager"],
         Anon::IfPublic,

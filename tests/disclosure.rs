@@ -194,3 +194,30 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    async fn anonymous_visitors_download_the_ocds_package_made_once_per_ledger_state(t: &TestDb) {
+        with_sample(t).await;
+        // Two uncached computations a minute for anonymous visitors: the kept contracts (for
+        // the page) and the package. Every later download is served from the kept package;
+        // made again, it would be refused (429).
+        let state = public(t, 2);
+        let page = get(&state, "/disclosure").await;
+        assert!(page.text().contains("id=\"disclosure-ocds\""), "the list links the package");
+        let first = get(&state, "/disclosure/ocds").await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+        assert!(first.mime.starts_with("application/json"), "{}", first.mime);
+        let package: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
+        let releases = package["releases"].as_array().unwrap();
+        let ocids: std::collections::BTreeSet<&str> =
+            releases.iter().map(|r| r["ocid"].as_str().unwrap()).collect();
+        assert_eq!(ocids.len(), 97, "one ocid per contract");
+        for _ in 0..5 {
+            let again = get(&state, "/disclosure/ocds").await;
+            assert_eq!(again.status, StatusCode::OK);
+            assert_eq!(again.body, first.body, "the same kept bytes");
+        }
+        // Nothing a visitor should not see: no voucher numbers of the payments, no file names.
+        assert!(!first.text().contains("sample-register.xlsx"));
+    }
+}

@@ -513,8 +513,28 @@ impl LedgerCache {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<V, DbErr>> + Send + 'static,
     {
-        // The one key: the state is the version the slot already compares.
-        let key = (NaiveDate::MIN, Lang::Zh);
+        self.per_state_of(0, asker, compute).await
+    }
+
+    /// As [`Self::per_state`], for the `which`-th kind of value kept per state (each kind
+    /// has its own place in the slot).
+    pub async fn per_state_of<V, F, Fut>(
+        &self,
+        which: u16,
+        asker: Asker,
+        compute: F,
+    ) -> Result<Arc<V>, Refused>
+    where
+        V: Any + Send + Sync + Weigh,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, DbErr>> + Send + 'static,
+    {
+        // The state is the version the slot already compares; the date only tells the kinds
+        // apart.
+        let key = (
+            NaiveDate::MIN + chrono::Duration::days(i64::from(which)),
+            Lang::Zh,
+        );
         let boxed = self
             .kept
             .get_or(

@@ -37,10 +37,8 @@ use crate::reports::writers::OutputFormat;
 use crate::reports::{Column, Report, Val};
 use crate::Lang;
 
-/// Where the OCDS package of the disclosed contracts will be served. The OCDS exporter is
-/// built apart; when it is merged, its route goes here and the pages link to it (the
-/// templates show the link only when this is set).
-pub const OCDS_PACKAGE: Option<&str> = None;
+/// Where the OCDS release package of the ledger is served to the public (the pages link to it).
+pub const OCDS_PACKAGE: Option<&str> = Some("/disclosure/ocds");
 
 pub fn router() -> Routes {
     Routes::new()
@@ -50,6 +48,12 @@ pub fn router() -> Routes {
             "/disclosure/download",
             auth::PUBLIC,
             get(download),
+        )
+        .page(
+            Method::GET,
+            "/disclosure/ocds",
+            auth::PUBLIC,
+            get(ocds_package),
         )
         .page(
             Method::GET,
@@ -421,4 +425,87 @@ async fn disclosure_json(
         .map(|c| item(c, ctx.lang))
         .collect();
     Ok(Json(json!({ "contracts": contracts })).into_response())
+}
+
+/// The OCDS release package of the ledger as it stands, written once per state of the ledger
+/// to a file of its own and streamed from there: a package grows with the payments (hundreds
+/// of MB at a million), so it is neither kept in memory nor made again for each visitor. It
+/// is made under the same budget as every figure anonymous visitors cause, and the file goes
+/// when the ledger changes (the kept value is dropped, and with it the file).
+struct PackageFile(std::path::PathBuf);
+
+impl Weigh for PackageFile {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>() + self.0.as_os_str().len()
+    }
+}
+
+impl Drop for PackageFile {
+    fn drop(&mut self) {
+        // A visitor still reading it keeps its open file; the name goes now.
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Kinds of value kept per state beside the contracts (`per_state` is kind 0).
+const OCDS_KEPT: u16 = 1;
+
+async fn ocds_package(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+    if state.cache.version() < 0 {
+        state.cache.refresh(&state.db).await.or_page(&ctx)?;
+    }
+    let db = state.db.clone();
+    let version = state.cache.version();
+    let made = state
+        .cache
+        .per_state_of(OCDS_KEPT, asker(&ctx), move || async move {
+            let scope = crate::reports::Scope {
+                as_of: crate::dates::today(),
+                ..Default::default()
+            };
+            let bytes =
+                crate::db::read::ocds::export(&db, &scope, None, crate::ocds::PackageKind::Release)
+                    .await?;
+            let path = std::env::temp_dir().join(format!(
+                "procure-ocds-{}-{version}-{}.json",
+                std::process::id(),
+                crate::crypto::secret()
+            ));
+            tokio::fs::write(&path, &bytes).await.map_err(|e| {
+                sea_orm::DbErr::Custom(format!("cannot keep the OCDS package: {e}"))
+            })?;
+            Ok(PackageFile(path))
+        })
+        .await;
+    let kept = match made {
+        Ok(k) => k,
+        Err(Refused::Db(e)) => return Err(WebError::from(e)).or_page(&ctx),
+        Err(Refused::Busy { retry_after }) => {
+            let e = WebError::new(
+                ErrorCode::Busy,
+                format!("请求太多：服务器正在为其他访客计算数据，请 {retry_after} 秒后再试。"),
+                format!("too many requests: the server is computing figures for other visitors; try again in {retry_after} s."),
+            );
+            return Ok(with_retry(error_page(&ctx, e), Some(retry_after)));
+        }
+    };
+    let file = tokio::fs::File::open(&kept.0)
+        .await
+        .map_err(|e| WebError::internal(format!("the kept OCDS package is gone: {e}")))
+        .or_page(&ctx)?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"ocds-release-package.json\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
