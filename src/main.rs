@@ -626,7 +626,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let bytes =
                 procure::db::read::ocds::export(&db, &scope, ocid_prefix.as_deref(), package)
-                    .await?;
+                    .await
+                    .map_err(|e| match e {
+                        sea_orm::DbErr::RecordNotFound(why) => anyhow::anyhow!(why),
+                        e => e.into(),
+                    })?;
             match output.filter(|p| p.as_os_str() != "-") {
                 Some(path) => {
                     std::fs::write(&path, &bytes)

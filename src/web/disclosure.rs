@@ -479,6 +479,9 @@ async fn ocds_package(State(state): State<AppState>, ctx: Ctx) -> PageResult {
         .await;
     let kept = match made {
         Ok(k) => k,
+        Err(Refused::Db(sea_orm::DbErr::RecordNotFound(_))) => {
+            return Err(WebError::from(ErrorCode::NotFound)).or_page(&ctx)
+        }
         Err(Refused::Db(e)) => return Err(WebError::from(e)).or_page(&ctx),
         Err(Refused::Busy { retry_after }) => {
             let e = WebError::new(

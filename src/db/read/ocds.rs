@@ -344,6 +344,13 @@ pub async fn export(
 ) -> Result<Vec<u8>, DbErr> {
     let prefix = prefix(db, prefix_given).await?;
     let ledger = load(db, scope).await?;
+    if ledger.contracts.is_empty() {
+        // A package holds at least one release (the OCDS package schemas' minItems).
+        return Err(DbErr::RecordNotFound(format!(
+            "no contract to export as of {}: the ledger has none yet",
+            scope.as_of
+        )));
+    }
     let opts = crate::ocds::Options {
         prefix,
         as_of: scope.as_of,
