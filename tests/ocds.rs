@@ -19,17 +19,24 @@ use procure::reports::{build, ReportName, Request, Scope, Val};
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
-/// The OCDS schema, codelists and extensions, in the shared folder beside the repository
-/// (or where `PROCURE_OCDS_DIR` says).
+/// The OCDS schema, codelists and extensions, in the shared folder beside the repository, or
+/// beside a folder above it when the repository is cloned deeper (CI's clean clone), or where
+/// `PROCURE_OCDS_DIR` says.
 fn shared() -> PathBuf {
-    match std::env::var_os("PROCURE_OCDS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .join("shared")
-            .join("ocds"),
+    if let Some(d) = std::env::var_os("PROCURE_OCDS_DIR") {
+        return PathBuf::from(d);
     }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    repo.ancestors()
+        .skip(1)
+        .map(|d| d.join("shared").join("ocds"))
+        .find(|d| d.join("schema/release-schema.json").exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "the shared OCDS folder (shared/ocds) is in no folder above {}: set PROCURE_OCDS_DIR",
+                repo.display()
+            )
+        })
 }
 
 fn read_json(p: &Path) -> Value {
