@@ -94,16 +94,33 @@ fn asker(ctx: &Ctx) -> Asker {
     }
 }
 
-/// The kept contracts, or why they are not served (a database error, or an anonymous
-/// visitor over the budget while they are computed: 429 with Retry-After).
-async fn kept(state: &AppState, ctx: &Ctx) -> Result<Arc<Kept>, (WebError, Option<u64>)> {
+/// The ledger state the cache compares, read once if the server has not read it yet.
+async fn know_state(state: &AppState) -> Result<(), WebError> {
     if state.cache.version() < 0 {
-        state
-            .cache
-            .refresh(&state.db)
-            .await
-            .map_err(|e| (e.into(), None))?;
+        state.cache.refresh(&state.db).await?;
     }
+    Ok(())
+}
+
+/// Why a kept value is not served: a database error, or an anonymous visitor over the budget
+/// while it is computed (429 with Retry-After).
+fn refusal(r: Refused) -> (WebError, Option<u64>) {
+    match r {
+        Refused::Db(e) => (e.into(), None),
+        Refused::Busy { retry_after } => (
+            WebError::new(
+                ErrorCode::Busy,
+                format!("请求太多：服务器正在为其他访客计算数据，请 {retry_after} 秒后再试。"),
+                format!("too many requests: the server is computing figures for other visitors; try again in {retry_after} s."),
+            ),
+            Some(retry_after),
+        ),
+    }
+}
+
+/// The kept contracts, or why they are not served.
+async fn kept(state: &AppState, ctx: &Ctx) -> Result<Arc<Kept>, (WebError, Option<u64>)> {
+    know_state(state).await.map_err(|e| (e, None))?;
     let db = state.db.clone();
     state
         .cache
@@ -113,17 +130,7 @@ async fn kept(state: &AppState, ctx: &Ctx) -> Result<Arc<Kept>, (WebError, Optio
             })
         })
         .await
-        .map_err(|r| match r {
-            Refused::Db(e) => (e.into(), None),
-            Refused::Busy { retry_after } => (
-                WebError::new(
-                    ErrorCode::Busy,
-                    format!("请求太多：服务器正在为其他访客计算数据，请 {retry_after} 秒后再试。"),
-                    format!("too many requests: the server is computing figures for other visitors; try again in {retry_after} s."),
-                ),
-                Some(retry_after),
-            ),
-        })
+        .map_err(refusal)
 }
 
 fn with_retry(mut resp: Response, seconds: Option<u64>) -> Response {
@@ -451,9 +458,7 @@ impl Drop for PackageFile {
 const OCDS_KEPT: u16 = 1;
 
 async fn ocds_package(State(state): State<AppState>, ctx: Ctx) -> PageResult {
-    if state.cache.version() < 0 {
-        state.cache.refresh(&state.db).await.or_page(&ctx)?;
-    }
+    know_state(&state).await.or_page(&ctx)?;
     let db = state.db.clone();
     let version = state.cache.version();
     let made = state
@@ -482,14 +487,9 @@ async fn ocds_package(State(state): State<AppState>, ctx: Ctx) -> PageResult {
         Err(Refused::Db(sea_orm::DbErr::RecordNotFound(_))) => {
             return Err(WebError::from(ErrorCode::NotFound)).or_page(&ctx)
         }
-        Err(Refused::Db(e)) => return Err(WebError::from(e)).or_page(&ctx),
-        Err(Refused::Busy { retry_after }) => {
-            let e = WebError::new(
-                ErrorCode::Busy,
-                format!("请求太多：服务器正在为其他访客计算数据，请 {retry_after} 秒后再试。"),
-                format!("too many requests: the server is computing figures for other visitors; try again in {retry_after} s."),
-            );
-            return Ok(with_retry(error_page(&ctx, e), Some(retry_after)));
+        Err(r) => {
+            let (e, retry) = refusal(r);
+            return Ok(with_retry(error_page(&ctx, e), retry));
         }
     };
     let file = tokio::fs::File::open(&kept.0)
