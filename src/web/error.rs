@@ -253,13 +253,20 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.err.status(), Json(body)).into_response();
-        if self.err.code == ErrorCode::DatabaseBusy {
+        self.err.code.retry_after(&mut resp);
+        resp
+    }
+}
+
+impl ErrorCode {
+    /// An answer told to wait (`database_busy`) says for how long, as a page or in the API.
+    pub fn retry_after(self, resp: &mut Response) {
+        if self == ErrorCode::DatabaseBusy {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("5"),
             );
         }
-        resp
     }
 }
 

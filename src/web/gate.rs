@@ -182,7 +182,7 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
         let (bare, asker) = (bare(&req), who.clone());
         let resp = match state.writes.shared(next.run(with(req, who))).await {
             Ok(resp) => resp,
-            Err(err) => busy(refusal(&state, &bare, &asker, err)),
+            Err(err) => refusal(&state, &bare, &asker, err),
         };
         // A write may have revoked a token or disabled an account: look tokens up again.
         state.tokens.clear();
@@ -206,15 +206,6 @@ fn bare(req: &Request) -> Request {
     *bare.uri_mut() = req.uri().clone();
     *bare.headers_mut() = req.headers().clone();
     bare
-}
-
-/// A write told to wait is told for how long, on a page as in the API.
-fn busy(mut resp: Response) -> Response {
-    resp.headers_mut().insert(
-        header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("5"),
-    );
-    resp
 }
 
 fn with(mut req: Request, who: Who) -> Request {

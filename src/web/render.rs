@@ -96,10 +96,12 @@ pub fn error_page(ctx: &Ctx, err: WebError) -> Response {
             ..base(ctx)
         },
     );
-    match page {
+    let mut resp = match page {
         Ok(html) => (err.status(), html).into_response(),
         Err(_) => (err.status(), err.message(ctx.lang).to_string()).into_response(),
-    }
+    };
+    err.code.retry_after(&mut resp);
+    resp
 }
 
 /// The frame of a page for a request no handler has seen (the access check answered it).
