@@ -482,24 +482,39 @@ impl LedgerCache {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<V, DbErr>> + Send + 'static,
     {
-        let boxed = self
-            .views
+        self.typed(&self.views, key, asker, compute).await
+    }
+
+    /// A value of type `V` kept in `slot` at this ledger state under `key`.
+    async fn typed<V, F, Fut>(
+        &self,
+        slot: &Arc<Slot<AnyView>>,
+        key: Key,
+        asker: Asker,
+        compute: F,
+    ) -> Result<Arc<V>, Refused>
+    where
+        V: Any + Send + Sync + Weigh,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, DbErr>> + Send + 'static,
+    {
+        let boxed = slot
             .get_or(
                 self.version(),
                 key,
                 asker,
                 &self.budget,
                 move || async move {
-                    let view = compute().await?;
-                    let weight = view.weight();
-                    Ok((Box::new(Arc::new(view)) as AnyView, weight))
+                    let value = compute().await?;
+                    let weight = value.weight();
+                    Ok((Box::new(Arc::new(value)) as AnyView, weight))
                 },
             )
             .await?;
         boxed
             .downcast_ref::<Arc<V>>()
             .cloned()
-            .ok_or_else(|| Refused::Db(DbErr::Custom("cached view of another type".into())))
+            .ok_or_else(|| Refused::Db(DbErr::Custom("cached value of another type".into())))
     }
 }
 
@@ -535,24 +550,7 @@ impl LedgerCache {
             NaiveDate::MIN + chrono::Duration::days(i64::from(which)),
             Lang::Zh,
         );
-        let boxed = self
-            .kept
-            .get_or(
-                self.version(),
-                key,
-                asker,
-                &self.budget,
-                move || async move {
-                    let value = compute().await?;
-                    let weight = value.weight();
-                    Ok((Box::new(Arc::new(value)) as AnyView, weight))
-                },
-            )
-            .await?;
-        boxed
-            .downcast_ref::<Arc<V>>()
-            .cloned()
-            .ok_or_else(|| Refused::Db(DbErr::Custom("kept value of another type".into())))
+        self.typed(&self.kept, key, asker, compute).await
     }
 }
 
