@@ -624,26 +624,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 as_recorded,
                 ..Default::default()
             };
-            let bytes =
-                procure::db::read::ocds::export(&db, &scope, ocid_prefix.as_deref(), package)
-                    .await
-                    .map_err(|e| match e {
-                        sea_orm::DbErr::RecordNotFound(why) => anyhow::anyhow!(why),
-                        e => e.into(),
-                    })?;
+            use procure::db::read::ocds::{export_to, ExportError};
+            let why = |e: ExportError| match e {
+                ExportError::Db(sea_orm::DbErr::RecordNotFound(why)) => anyhow::anyhow!(why),
+                e => e.into(),
+            };
+            // Written as it is made, a chunk of contracts at a time: the package is hundreds
+            // of MB at a million payments and is never held whole.
             match output.filter(|p| p.as_os_str() != "-") {
                 Some(path) => {
-                    std::fs::write(&path, &bytes)
+                    let file = std::fs::File::create(&path)
                         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    let out = std::io::BufWriter::with_capacity(1 << 20, file);
+                    let written =
+                        export_to(&db, &scope, ocid_prefix.as_deref(), package, out).await;
+                    if let Err(e) = written {
+                        // No half-written package is left behind under the name asked for.
+                        let _ = std::fs::remove_file(&path);
+                        return Err(match e {
+                            ExportError::Io(e) => {
+                                anyhow::anyhow!("cannot write {}: {e}", path.display())
+                            }
+                            e => why(e),
+                        });
+                    }
                     eprintln!("{}", path.display());
                 }
                 None => {
-                    use std::io::Write;
-                    let mut out = std::io::stdout().lock();
-                    if let Err(e) = out.write_all(&bytes).and_then(|_| out.flush()) {
-                        if e.kind() != std::io::ErrorKind::BrokenPipe {
-                            return Err(e.into());
-                        }
+                    let out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+                    match export_to(&db, &scope, ocid_prefix.as_deref(), package, out).await {
+                        Ok(_) => {}
+                        // The reader went away (`| head`): not an error of the export.
+                        Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                        Err(e) => return Err(why(e)),
                     }
                 }
             }

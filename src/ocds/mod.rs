@@ -263,57 +263,109 @@ pub fn record_package(ledger: &Ledger, opts: &Options, processes: &[Process]) ->
 
 /// The package as bytes (compact JSON, UTF-8, a final newline).
 pub fn write(ledger: &Ledger, opts: &Options, kind: PackageKind) -> Vec<u8> {
-    write_page(ledger, opts, kind, &|_| true, 0, usize::MAX, None)
+    write_page(ledger, opts, kind, None)
 }
 
-/// One page of a package: the processes of the contracts `keep` accepts, in code order,
-/// `skip` of them left out and at most `take` written; `next` (the next page's address)
-/// goes in `links.next` as OCDS packages page.
+/// One page of a package: the processes of the ledger's contracts in code order; `next`
+/// (the next page's address) goes in `links.next` as OCDS packages page.
 pub fn write_page(
     ledger: &Ledger,
     opts: &Options,
     kind: PackageKind,
-    keep: &dyn Fn(&Contract) -> bool,
-    skip: usize,
-    take: usize,
     next: Option<String>,
 ) -> Vec<u8> {
-    let mut cs: Vec<&Contract> = ledger.contracts.iter().filter(|c| keep(c)).collect();
+    let mut cs: Vec<&Contract> = ledger.contracts.iter().collect();
     cs.sort_by(|a, b| a.code.cmp(&b.code));
-    // The head as a package with an empty list, then each process written as it is made,
-    // so that memory holds one process at a time besides the text (1M payments).
-    let (list, head) = match kind {
-        PackageKind::Release => ("releases", release_package(ledger, opts, &[])),
-        PackageKind::Record => ("records", record_package(ledger, opts, &[])),
-    };
-    let mut s = head.to_text();
-    let empty = format!("\"{list}\":[]}}");
-    debug_assert!(s.ends_with(&empty));
-    s.truncate(s.len() - empty.len());
-    s.push_str(&format!("\"{list}\":["));
-    let mut first = true;
-    for c in cs.into_iter().skip(skip).take(take) {
-        let p = process_releases(c, ledger, opts);
-        let items = match kind {
-            PackageKind::Release => p.releases.clone(),
-            PackageKind::Record => vec![J::obj()
-                .with("ocid", J::s(p.ocid.clone()))
-                .with("releases", J::Arr(p.releases.clone()))
-                .with("compiledRelease", p.compiled())],
-        };
-        for item in items {
-            if !first {
-                s.push(',');
-            }
-            first = false;
-            item.write(&mut s);
+    let write = || -> std::io::Result<Vec<u8>> {
+        let mut w = PackageWriter::start(Vec::new(), ledger, opts, kind)?;
+        for c in cs {
+            w.process(c, ledger, opts)?;
         }
+        w.finish(next)
+    };
+    write().expect("writing to a Vec does not fail")
+}
+
+/// A package written to `out` a process at a time: the head (whose fields depend only on
+/// the ledger-wide batches), then each process's releases (or record) as it is given, then
+/// the close. The caller gives the processes in contract-code order; memory holds one
+/// process's text.
+pub struct PackageWriter<W: std::io::Write> {
+    out: W,
+    kind: PackageKind,
+    first: bool,
+    text: String,
+}
+
+impl<W: std::io::Write> PackageWriter<W> {
+    /// Writes the head: `ledger` needs its batches (for `publishedDate`), not its contracts.
+    pub fn start(
+        mut out: W,
+        ledger: &Ledger,
+        opts: &Options,
+        kind: PackageKind,
+    ) -> std::io::Result<Self> {
+        // The head as a package with an empty list, cut before the list's `[]}`.
+        let (list, head) = match kind {
+            PackageKind::Release => ("releases", release_package(ledger, opts, &[])),
+            PackageKind::Record => ("records", record_package(ledger, opts, &[])),
+        };
+        let mut text = head.to_text();
+        let empty = format!("\"{list}\":[]}}");
+        debug_assert!(text.ends_with(&empty));
+        text.truncate(text.len() - empty.len());
+        text.push_str(&format!("\"{list}\":["));
+        out.write_all(text.as_bytes())?;
+        text.clear();
+        Ok(PackageWriter {
+            out,
+            kind,
+            first: true,
+            text,
+        })
     }
-    s.push(']');
-    if let Some(n) = next {
-        s.push_str(",\"links\":");
-        J::obj().with("next", J::s(n)).write(&mut s);
+
+    /// Writes one contract's process: its releases, or its record.
+    pub fn process(
+        &mut self,
+        c: &Contract,
+        ledger: &Ledger,
+        opts: &Options,
+    ) -> std::io::Result<()> {
+        let p = process_releases(c, ledger, opts);
+        let items = match self.kind {
+            PackageKind::Release => p.releases,
+            PackageKind::Record => {
+                let compiled = p.compiled();
+                vec![J::obj()
+                    .with("ocid", J::s(p.ocid))
+                    .with("releases", J::Arr(p.releases))
+                    .with("compiledRelease", compiled)]
+            }
+        };
+        self.text.clear();
+        for item in items {
+            if !self.first {
+                self.text.push(',');
+            }
+            self.first = false;
+            item.write(&mut self.text);
+        }
+        self.out.write_all(self.text.as_bytes())
     }
-    s.push_str("}\n");
-    s.into_bytes()
+
+    /// Closes the list and the package (with `links.next` when a page follows), flushes, and
+    /// gives the output back.
+    pub fn finish(mut self, next: Option<String>) -> std::io::Result<W> {
+        self.text.clear();
+        self.text.push(']');
+        if let Some(n) = next {
+            self.text.push_str(",\"links\":");
+            J::obj().with("next", J::s(n)).write(&mut self.text);
+        }
+        self.text.push_str("}\n");
+        self.out.write_all(self.text.as_bytes())?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
 }

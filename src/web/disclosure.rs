@@ -468,18 +468,32 @@ async fn ocds_package(State(state): State<AppState>, ctx: Ctx) -> PageResult {
                 as_of: crate::dates::today(),
                 ..Default::default()
             };
-            let bytes =
-                crate::db::read::ocds::export(&db, &scope, None, crate::ocds::PackageKind::Release)
-                    .await?;
             let path = std::env::temp_dir().join(format!(
                 "procure-ocds-{}-{version}-{}.json",
                 std::process::id(),
                 crate::crypto::secret()
             ));
-            tokio::fs::write(&path, &bytes).await.map_err(|e| {
+            let keep = |e: std::io::Error| {
                 sea_orm::DbErr::Custom(format!("cannot keep the OCDS package: {e}"))
+            };
+            // Kept from here on, so that a failed write leaves no file behind.
+            let kept = PackageFile(path);
+            let file = std::fs::File::create(&kept.0).map_err(keep)?;
+            // Written into the file a chunk of contracts at a time, never held whole. The
+            // writes are blocking but go to a local temporary file, a chunk at a time.
+            crate::db::read::ocds::export_to(
+                &db,
+                &scope,
+                None,
+                crate::ocds::PackageKind::Release,
+                std::io::BufWriter::with_capacity(1 << 20, file),
+            )
+            .await
+            .map_err(|e| match e {
+                crate::db::read::ocds::ExportError::Db(e) => e,
+                crate::db::read::ocds::ExportError::Io(e) => keep(e),
             })?;
-            Ok(PackageFile(path))
+            Ok(kept)
         })
         .await;
     let kept = match made {

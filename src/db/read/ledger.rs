@@ -49,6 +49,8 @@ pub struct ContractRow {
     pub target_people: Option<i64>,
     /// 预算项目编码: the budget line the contract names.
     pub budget_code: Option<String>,
+    /// The batch on the contract's row, and the file, sheet and row it came from.
+    pub batch_id: i64,
     pub file: String,
     pub sheet: String,
     pub row: i64,
@@ -114,15 +116,115 @@ pub async fn contracts(
     db: &impl ConnectionTrait,
     scope: &Scope,
 ) -> Result<Vec<ContractRow>, DbErr> {
+    let mut out = select_contracts(db, scope, Keys::All).await?;
+    if let Some(r) = scope.as_recorded {
+        roll_back_contracts(db, end_of_day(r), &mut out).await?;
+    }
+    out.retain(|c| in_scope(scope, c));
+    Ok(out)
+}
+
+/// Which contracts a query reads: all of them (in the database's order of codes), or a
+/// page of at most `n` after a code, or the one with a code.
+enum Keys<'a> {
+    All,
+    After(Option<&'a str>, usize),
+    Code(&'a str),
+}
+
+/// At most `n` contracts in scope whose codes follow `after`, in byte order of the code (as
+/// Rust orders strings, whatever the database's collation): a keyset page that reads only its
+/// own rows, for the OCDS export's chunks and the API's pages.
+pub async fn contracts_after(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    after: Option<&str>,
+    n: usize,
+) -> Result<Vec<ContractRow>, DbErr> {
+    let mut out = Vec::new();
+    let mut key = after.map(str::to_string);
+    // A contract that starts after the as-of date is read but left out, so a round may
+    // come back short of `n` while more rows follow: read on until `n` or the end.
+    loop {
+        let mut rows = select_contracts(db, scope, Keys::After(key.as_deref(), n)).await?;
+        let fetched = rows.len();
+        key = rows.last().map(|c| c.code.clone());
+        if let Some(r) = scope.as_recorded {
+            roll_back_contracts(db, end_of_day(r), &mut rows).await?;
+        }
+        out.extend(rows.into_iter().filter(|c| in_scope(scope, c)));
+        if out.len() >= n || fetched < n {
+            out.truncate(n);
+            return Ok(out);
+        }
+    }
+}
+
+/// The contract with `code`, when it is in scope.
+pub async fn contract_by_code(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    code: &str,
+) -> Result<Option<ContractRow>, DbErr> {
+    let mut rows = select_contracts(db, scope, Keys::Code(code)).await?;
+    if let Some(r) = scope.as_recorded {
+        roll_back_contracts(db, end_of_day(r), &mut rows).await?;
+    }
+    Ok(rows.into_iter().find(|c| in_scope(scope, c)))
+}
+
+/// Counted by the as-of date, and of the scope's category, street and provider.
+fn in_scope(scope: &Scope, c: &ContractRow) -> bool {
+    c.counted_from() <= scope.as_of
+        && scope.category.is_none_or(|k| c.category == k)
+        && scope
+            .street
+            .as_ref()
+            .is_none_or(|s| c.street.as_deref() == Some(s.as_str()))
+        && scope
+            .provider
+            .as_ref()
+            .is_none_or(|p| c.provider_name == *p || c.uscc.as_deref() == Some(p.as_str()))
+}
+
+/// The contract rows `keys` names, recorded by the as-recorded date, as stored (not yet
+/// rolled back nor filtered).
+async fn select_contracts(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    keys: Keys<'_>,
+) -> Result<Vec<ContractRow>, DbErr> {
     let backend = db.get_database_backend();
     let mut values = Vec::new();
     let rec = recorded_clause(scope, "c.batch_id", &mut values);
+    // PostgreSQL compares text by the database's locale; "C" compares bytes, which is the
+    // order of Rust's strings and of SQLite's default collation.
+    let code = if backend == sea_orm::DbBackend::Postgres {
+        "c.code COLLATE \"C\""
+    } else {
+        "c.code"
+    };
+    let (key, order) = match keys {
+        Keys::All => (String::new(), " ORDER BY c.code".to_string()),
+        Keys::After(after, n) => {
+            let mut key = String::new();
+            if let Some(a) = after {
+                values.push(a.into());
+                key = format!(" AND {code} > ?");
+            }
+            (key, format!(" ORDER BY {code} LIMIT {n}"))
+        }
+        Keys::Code(c) => {
+            values.push(c.into());
+            (" AND c.code = ?".to_string(), String::new())
+        }
+    };
     let sql = format!(
         "SELECT c.id, c.code, c.title, c.category, c.provider_id, c.provider_name, p.uscc, c.purchaser, c.street, \
          c.community, c.method, c.funding, c.value_fen, c.signed_on, c.start_on, c.end_on, c.target_people, c.budget_code, \
-         b.file_name, c.source_sheet, c.source_row \
+         c.batch_id, b.file_name, c.source_sheet, c.source_row \
          FROM contracts c JOIN providers p ON p.id = c.provider_id JOIN import_batches b ON b.id = c.batch_id \
-         WHERE 1 = 1{rec} ORDER BY c.code"
+         WHERE 1 = 1{rec}{key}{order}"
     );
     let rows = db.query_all_raw(stmt(backend, &sql, values)).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -146,26 +248,12 @@ pub async fn contracts(
             end_on: get(&r, "end_on")?,
             target_people: get(&r, "target_people")?,
             budget_code: get(&r, "budget_code")?,
+            batch_id: get(&r, "batch_id")?,
             file: get(&r, "file_name")?,
             sheet: get(&r, "source_sheet")?,
             row: get(&r, "source_row")?,
         });
     }
-    if let Some(r) = scope.as_recorded {
-        roll_back_contracts(db, end_of_day(r), &mut out).await?;
-    }
-    out.retain(|c| {
-        c.counted_from() <= scope.as_of
-            && scope.category.is_none_or(|k| c.category == k)
-            && scope
-                .street
-                .as_ref()
-                .is_none_or(|s| c.street.as_deref() == Some(s.as_str()))
-            && scope
-                .provider
-                .as_ref()
-                .is_none_or(|p| c.provider_name == *p || c.uscc.as_deref() == Some(p.as_str()))
-    });
     Ok(out)
 }
 

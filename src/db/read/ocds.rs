@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
-use super::ledger::{self, Scope};
+use super::ledger::{self, ContractRow, Scope};
 use crate::dates::end_of_day;
 use crate::db::sql::{get, stmt};
 use crate::ocds::{BudgetLine, Change, Contract, Evaluation, Ledger, Payment, Service};
@@ -74,22 +74,24 @@ fn recorded(scope: &Scope, col: &str, values: &mut Vec<Value>) -> String {
     }
 }
 
-/// The ledger for the export as of `scope.as_of` (and as recorded on `scope.as_recorded`).
-pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, DbErr> {
-    let backend = db.get_database_backend();
-    let scope = Scope {
+/// The scope the export reads: every category, street and provider, from the beginning.
+fn whole(scope: &Scope) -> Scope {
+    Scope {
         from: None,
         category: None,
         street: None,
         provider: None,
         ..scope.clone()
-    };
-    let rows = ledger::contracts(db, &scope).await?;
-    let ids: HashSet<i64> = rows.iter().map(|c| c.id).collect();
+    }
+}
 
+/// The ledger-wide part of the export, read once: when each batch was recorded and the
+/// budget lines. Its `contracts` are left empty for the chunks `contracts` reads.
+pub async fn frame(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, DbErr> {
+    let backend = db.get_database_backend();
     let mut batches = HashMap::new();
     let mut values = Vec::new();
-    let rec = recorded(&scope, "id", &mut values);
+    let rec = recorded(scope, "id", &mut values);
     for r in db
         .query_all_raw(stmt(
             backend,
@@ -104,13 +106,58 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
         );
     }
 
-    let mut first_batch = HashMap::new();
+    let mut budget_lines = Vec::new();
+    let mut values = Vec::new();
+    let rec = recorded(scope, "batch_id", &mut values);
     for r in db
-        .query_all_raw(stmt(backend, "SELECT id, batch_id FROM contracts", vec![]))
+        .query_all_raw(stmt(
+            backend,
+            &format!(
+                "SELECT budget_year, code, name, funding, amount_fen, approval_doc, approval_date, adjusts_doc, \
+                 batch_id FROM budget_lines WHERE 1 = 1{rec} ORDER BY id"
+            ),
+            values,
+        ))
         .await?
     {
-        first_batch.insert(get::<i64>(&r, "id")?, get::<i64>(&r, "batch_id")?);
+        budget_lines.push(BudgetLine {
+            year: get(&r, "budget_year")?,
+            code: get(&r, "code")?,
+            name: get(&r, "name")?,
+            funding: get(&r, "funding")?,
+            amount: crate::money::Money::from_fen(get(&r, "amount_fen")?),
+            approval_doc: get(&r, "approval_doc")?,
+            approval_date: get(&r, "approval_date")?,
+            adjusts_doc: get(&r, "adjusts_doc")?,
+            batch_id: get(&r, "batch_id")?,
+        });
     }
+    Ok(Ledger {
+        contracts: Vec::new(),
+        budget_lines,
+        batches,
+    })
+}
+
+/// ` AND {col} IN (?, ?, ...)` over the contracts' ids, with its values.
+fn of_contracts(col: &str, ids: &[i64], values: &mut Vec<Value>) -> String {
+    values.extend(ids.iter().map(|id| Value::from(*id)));
+    let marks = vec!["?"; ids.len()].join(", ");
+    format!(" AND {col} IN ({marks})")
+}
+
+/// These contracts with their payments, service reports, evaluations and changes of value
+/// or term for `scope`: one query of each kind for the lot, so memory holds only their rows.
+pub async fn contracts(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    rows: Vec<ContractRow>,
+) -> Result<Vec<Contract>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
 
     let cutoff = scope.as_recorded.map(end_of_day);
     let mut changes: HashMap<i64, Vec<Change>> = HashMap::new();
@@ -122,13 +169,14 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
         }
         None => "",
     };
+    let these = of_contracts("record_id", &ids, &mut values);
     for r in db
         .query_all_raw(stmt(
             backend,
             &format!(
                 "SELECT batch_id, record_id, field, old_value, new_value FROM change_history \
                  WHERE entity = 'contract' AND field IN ('value', 'start_on', 'end_on') \
-                 AND batch_id IS NOT NULL{upto} ORDER BY id"
+                 AND batch_id IS NOT NULL{upto}{these} ORDER BY id"
             ),
             values,
         ))
@@ -147,43 +195,48 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
 
     let mut payments: HashMap<i64, Vec<Payment>> = HashMap::new();
     let mut values: Vec<Value> = vec![scope.as_of.into()];
-    let rec = recorded(&scope, "d.batch_id", &mut values);
+    let rec = recorded(scope, "d.batch_id", &mut values);
+    let these = of_contracts("d.contract_id", &ids, &mut values);
     for r in db
         .query_all_raw(stmt(
             backend,
             &format!(
                 "SELECT d.contract_id, d.paid_on, d.amount_fen, d.voucher, d.tranche, d.batch_id, \
                  o.voucher AS reversed FROM disbursements d LEFT JOIN disbursements o ON o.id = d.reverses_id \
-                 WHERE d.paid_on <= ?{rec} ORDER BY d.id"
+                 WHERE d.paid_on <= ?{rec}{these} ORDER BY d.id"
             ),
             values,
         ))
         .await?
     {
-        let cid: i64 = get(&r, "contract_id")?;
-        if !ids.contains(&cid) {
-            continue;
-        }
-        payments.entry(cid).or_default().push(Payment {
-            voucher: get(&r, "voucher")?,
-            paid_on: get(&r, "paid_on")?,
-            amount: crate::money::Money::from_fen(get(&r, "amount_fen")?),
-            tranche: get(&r, "tranche")?,
-            reverses: get(&r, "reversed")?,
-            batch_id: get(&r, "batch_id")?,
-        });
+        payments
+            .entry(get(&r, "contract_id")?)
+            .or_default()
+            .push(Payment {
+                voucher: get(&r, "voucher")?,
+                paid_on: get(&r, "paid_on")?,
+                amount: crate::money::Money::from_fen(get(&r, "amount_fen")?),
+                tranche: get(&r, "tranche")?,
+                reverses: get(&r, "reversed")?,
+                batch_id: get(&r, "batch_id")?,
+            });
     }
 
     // Service reports corrected after the recorded day count with their earlier figures.
     let mut rolled: HashMap<(i64, String), Option<i64>> = HashMap::new();
     if let Some(t) = cutoff {
         let mut seen = HashSet::new();
+        let mut values: Vec<Value> = vec![t.into()];
+        let these = of_contracts("contract_id", &ids, &mut values);
         for r in db
             .query_all_raw(stmt(
                 backend,
-                "SELECT record_id, field, old_value FROM change_history \
-                 WHERE entity = 'service_report' AND changed_at >= ? ORDER BY id",
-                vec![t.into()],
+                &format!(
+                    "SELECT record_id, field, old_value FROM change_history \
+                     WHERE entity = 'service_report' AND changed_at >= ? \
+                     AND record_id IN (SELECT id FROM service_reports WHERE 1 = 1{these}) ORDER BY id"
+                ),
+                values,
             ))
             .await?
         {
@@ -196,41 +249,43 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
     }
     let mut services: HashMap<i64, Vec<Service>> = HashMap::new();
     let mut values: Vec<Value> = vec![scope.as_of.into()];
-    let rec = recorded(&scope, "s.batch_id", &mut values);
+    let rec = recorded(scope, "s.batch_id", &mut values);
+    let these = of_contracts("s.contract_id", &ids, &mut values);
     for r in db
         .query_all_raw(stmt(
             backend,
             &format!(
                 "SELECT s.id, s.contract_id, s.period_start, s.period_end, s.period_label, s.new_people, \
-                 s.sessions, s.batch_id FROM service_reports s WHERE s.period_end <= ?{rec} ORDER BY s.id"
+                 s.sessions, s.batch_id FROM service_reports s WHERE s.period_end <= ?{rec}{these} ORDER BY s.id"
             ),
             values,
         ))
         .await?
     {
-        let cid: i64 = get(&r, "contract_id")?;
-        if !ids.contains(&cid) {
-            continue;
-        }
         let id: i64 = get(&r, "id")?;
         let pick = |field: &str, now: Option<i64>| match rolled.get(&(id, field.to_string())) {
             Some(old) => *old,
             None => now,
         };
-        services.entry(cid).or_default().push(Service {
-            period_start: get(&r, "period_start")?,
-            period_end: get(&r, "period_end")?,
-            label: get(&r, "period_label")?,
-            new_people: pick("new_people", get(&r, "new_people")?),
-            sessions: pick("sessions", get(&r, "sessions")?),
-            batch_id: get(&r, "batch_id")?,
-        });
+        services
+            .entry(get(&r, "contract_id")?)
+            .or_default()
+            .push(Service {
+                period_start: get(&r, "period_start")?,
+                period_end: get(&r, "period_end")?,
+                label: get(&r, "period_label")?,
+                new_people: pick("new_people", get(&r, "new_people")?),
+                sessions: pick("sessions", get(&r, "sessions")?),
+                batch_id: get(&r, "batch_id")?,
+            });
     }
 
     // Evaluations dated by the as-of date and recorded in time; one replaced by a correction
-    // recorded in time gives way to it, under the id of the first of its chain.
+    // recorded in time gives way to it, under the id of the first of its chain. A correction
+    // replaces an evaluation of its own contract, so the chains are whole within a chunk.
     let mut values: Vec<Value> = vec![scope.as_of.into()];
-    let rec = recorded(&scope, "e.batch_id", &mut values);
+    let rec = recorded(scope, "e.batch_id", &mut values);
+    let these = of_contracts("e.contract_id", &ids, &mut values);
     let mut rows_e = Vec::new();
     for r in db
         .query_all_raw(stmt(
@@ -238,7 +293,7 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
             &format!(
                 "SELECT e.id, e.contract_id, e.kind, e.evaluator, e.evaluator_uscc, e.evaluated_on, e.score_centi, \
                  e.grade, e.findings, e.replaces_id, e.batch_id FROM evaluations e \
-                 WHERE e.evaluated_on <= ?{rec} ORDER BY e.id"
+                 WHERE e.evaluated_on <= ?{rec}{these} ORDER BY e.id"
             ),
             values,
         ))
@@ -265,7 +320,7 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
         .collect();
     let mut evaluations: HashMap<i64, Vec<Evaluation>> = HashMap::new();
     for (cid, _, mut e) in rows_e {
-        if replaced.contains(&e.root_id) || !ids.contains(&cid) {
+        if replaced.contains(&e.root_id) {
             continue;
         }
         let mut root = e.root_id;
@@ -276,37 +331,10 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
         evaluations.entry(cid).or_default().push(e);
     }
 
-    let mut budget_lines = Vec::new();
-    let mut values = Vec::new();
-    let rec = recorded(&scope, "batch_id", &mut values);
-    for r in db
-        .query_all_raw(stmt(
-            backend,
-            &format!(
-                "SELECT budget_year, code, name, funding, amount_fen, approval_doc, approval_date, adjusts_doc, \
-                 batch_id FROM budget_lines WHERE 1 = 1{rec} ORDER BY id"
-            ),
-            values,
-        ))
-        .await?
-    {
-        budget_lines.push(BudgetLine {
-            year: get(&r, "budget_year")?,
-            code: get(&r, "code")?,
-            name: get(&r, "name")?,
-            funding: get(&r, "funding")?,
-            amount: crate::money::Money::from_fen(get(&r, "amount_fen")?),
-            approval_doc: get(&r, "approval_doc")?,
-            approval_date: get(&r, "approval_date")?,
-            adjusts_doc: get(&r, "adjusts_doc")?,
-            batch_id: get(&r, "batch_id")?,
-        });
-    }
-
-    let contracts = rows
+    Ok(rows
         .into_iter()
         .map(|c| Contract {
-            batch_id: first_batch.get(&c.id).copied().unwrap_or_default(),
+            batch_id: c.batch_id,
             changes: changes.remove(&c.id).unwrap_or_default(),
             payments: payments.remove(&c.id).unwrap_or_default(),
             services: services.remove(&c.id).unwrap_or_default(),
@@ -327,42 +355,110 @@ pub async fn load(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ledger, Db
             target_people: c.target_people,
             budget_code: c.budget_code,
         })
-        .collect();
-    Ok(Ledger {
-        contracts,
-        budget_lines,
-        batches,
-    })
+        .collect())
 }
 
-/// The package's bytes: the prefix (kept when given), the ledger read for `scope`, mapped.
+/// Contracts a chunk of the export reads together: enough that the queries are few (20 at
+/// 10,000 contracts), few enough that a chunk's payments stay small (about 50,000 rows at
+/// 100 payments a contract), and within SQLite's 32,766 bound parameters.
+pub const CHUNK: usize = 500;
+
+/// Why an export did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The database refused, or the ledger has no contract in scope (`RecordNotFound`).
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    /// The output could not be written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Writes the package to `out`, a chunk of contracts at a time: the batches and budget
+/// lines are read once, then `CHUNK` contracts in code order with their rows, whose
+/// releases are written and dropped before the next chunk is read. Memory grows with the
+/// contracts of a chunk, not with the ledger's payments. The prefix given is kept.
+pub async fn export_to<W: std::io::Write>(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    prefix_given: Option<&str>,
+    kind: crate::ocds::PackageKind,
+    out: W,
+) -> Result<W, ExportError> {
+    let prefix = prefix(db, prefix_given).await?;
+    let scope = whole(scope);
+    let mut frame = frame(db, &scope).await?;
+    let mut rows = ledger::contracts_after(db, &scope, None, CHUNK).await?;
+    if rows.is_empty() {
+        // A package holds at least one release (the OCDS package schemas' minItems).
+        return Err(DbErr::RecordNotFound(format!(
+            "no contract to export as of {}: the ledger has none yet",
+            scope.as_of
+        ))
+        .into());
+    }
+    let opts = crate::ocds::Options {
+        prefix,
+        as_of: scope.as_of,
+    };
+    let mut w = crate::ocds::PackageWriter::start(out, &frame, &opts, kind)?;
+    while !rows.is_empty() {
+        let after = rows.last().map(|c| c.code.clone());
+        let full = rows.len() == CHUNK;
+        frame.contracts = contracts(db, &scope, rows).await?;
+        for c in &frame.contracts {
+            w.process(c, &frame, &opts)?;
+        }
+        frame.contracts.clear();
+        rows = if full {
+            ledger::contracts_after(db, &scope, after.as_deref(), CHUNK).await?
+        } else {
+            Vec::new()
+        };
+    }
+    Ok(w.finish(None)?)
+}
+
+/// The package's bytes (the whole package in memory: for tests and small ledgers; the
+/// command line and the disclosure download write with `export_to`).
 pub async fn export(
     db: &impl ConnectionTrait,
     scope: &Scope,
     prefix_given: Option<&str>,
     kind: crate::ocds::PackageKind,
 ) -> Result<Vec<u8>, DbErr> {
-    let prefix = prefix(db, prefix_given).await?;
-    let ledger = load(db, scope).await?;
-    if ledger.contracts.is_empty() {
-        // A package holds at least one release (the OCDS package schemas' minItems).
-        return Err(DbErr::RecordNotFound(format!(
-            "no contract to export as of {}: the ledger has none yet",
-            scope.as_of
-        )));
-    }
-    let opts = crate::ocds::Options {
-        prefix,
-        as_of: scope.as_of,
-    };
-    Ok(crate::ocds::write(&ledger, &opts, kind))
+    export_to(db, scope, prefix_given, kind, Vec::new())
+        .await
+        .map_err(|e| match e {
+            ExportError::Db(e) => e,
+            // Writing to a Vec does not fail.
+            ExportError::Io(e) => DbErr::Custom(e.to_string()),
+        })
 }
 
-/// The ledger for `scope` and the kept ocid prefix, for the web's pages of packages.
-pub async fn load_with_prefix(
+/// A page of the API: at most `n` processes after the contract code `after`, in code
+/// order, and whether more follow. Reads only the page's contracts and their rows.
+pub async fn page(
     db: &impl ConnectionTrait,
     scope: &Scope,
-) -> Result<(Ledger, String), DbErr> {
+    after: Option<&str>,
+    n: usize,
+) -> Result<(Ledger, String, bool), DbErr> {
     let prefix = prefix(db, None).await?;
-    Ok((load(db, scope).await?, prefix))
+    let scope = whole(scope);
+    let mut rows = ledger::contracts_after(db, &scope, after, n.saturating_add(1)).await?;
+    let more = rows.len() > n;
+    rows.truncate(n);
+    let mut frame = frame(db, &scope).await?;
+    frame.contracts = contracts(db, &scope, rows).await?;
+    Ok((frame, prefix, more))
+}
+
+/// One process of the API: the contract with `code`, when it is in scope, with its rows.
+pub async fn one(db: &impl ConnectionTrait, scope: &Scope, code: &str) -> Result<Ledger, DbErr> {
+    let scope = whole(scope);
+    let rows = ledger::contract_by_code(db, &scope, code).await?;
+    let mut frame = frame(db, &scope).await?;
+    frame.contracts = contracts(db, &scope, rows.into_iter().collect()).await?;
+    Ok(frame)
 }
