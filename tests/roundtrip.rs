@@ -149,6 +149,37 @@ fn differing_lines(x: &str, y: &str) -> String {
     )
 }
 
+/// A seeded ledger generated as csv into `dir` and imported; its files in the order
+/// imported (budgets, contracts, disbursements, services, evaluations).
+async fn seeded(
+    t: &TestDb,
+    dir: &Path,
+    seed: u64,
+    contracts: usize,
+    payments: usize,
+    services: usize,
+) -> Vec<PathBuf> {
+    let files = procure::sample::generate(&procure::sample::GenerateOptions {
+        out: dir.to_path_buf(),
+        seed,
+        contracts,
+        payments,
+        services,
+        format: procure::sample::SampleFormat::Csv,
+    })
+    .unwrap();
+    let order = [
+        "budgets.csv",
+        "contracts.csv",
+        "disbursements.csv",
+        "services.csv",
+        "evaluations.csv",
+    ]
+    .map(|name| files.iter().find(|p| p.ends_with(name)).unwrap().clone());
+    import(t, &order).await;
+    order.to_vec()
+}
+
 /// What a round trip compares of each report.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Sources {
@@ -251,17 +282,7 @@ both_backends! {
 both_backends! {
     async fn a_seeded_ledger_exported_as_csv_reimports_to_the_same_reports_and_changes_nothing_at_home(t: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
-        let files = procure::sample::generate(&procure::sample::GenerateOptions {
-            out: dir.path().to_path_buf(),
-            seed: 11,
-            contracts: 60,
-            payments: 1_200,
-            services: 500,
-            format: procure::sample::SampleFormat::Csv,
-        })
-        .unwrap();
-        let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
-        import(t, &[find("budgets.csv"), find("contracts.csv"), find("disbursements.csv"), find("services.csv"), find("evaluations.csv")]).await;
+        seeded(t, dir.path(), 11, 60, 1_200, 500).await;
         round_trip(t, RegisterFormat::Csv, &["disbursements.csv", "evaluations.csv", "contracts.csv", "services.csv", "budgets.csv"], Sources::Kept).await;
     }
 }
@@ -269,17 +290,7 @@ both_backends! {
 both_backends! {
     async fn a_seeded_ledger_exported_as_a_workbook_reimports_to_the_same_reports(t: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
-        let files = procure::sample::generate(&procure::sample::GenerateOptions {
-            out: dir.path().to_path_buf(),
-            seed: 3,
-            contracts: 40,
-            payments: 800,
-            services: 300,
-            format: procure::sample::SampleFormat::Csv,
-        })
-        .unwrap();
-        let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
-        import(t, &[find("budgets.csv"), find("contracts.csv"), find("disbursements.csv"), find("services.csv"), find("evaluations.csv")]).await;
+        seeded(t, dir.path(), 3, 40, 800, 300).await;
         // From csv rows to a workbook's: the rows are numbered differently, so the whole
         // source (file, sheet and row) is set aside, as batch names are.
         let b = another(t).await;
@@ -317,21 +328,11 @@ fn write_csv(path: &Path, header: &csv::StringRecord, rows: &[Vec<String>]) {
 both_backends! {
     async fn a_ledger_corrected_by_later_imports_round_trips_its_reports_as_of_every_date(t: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
-        let files = procure::sample::generate(&procure::sample::GenerateOptions {
-            out: dir.path().to_path_buf(),
-            seed: 5,
-            contracts: 50,
-            payments: 1_000,
-            services: 400,
-            format: procure::sample::SampleFormat::Csv,
-        })
-        .unwrap();
-        let find = |name: &str| files.iter().find(|p| p.ends_with(name)).unwrap().clone();
-        import(t, &[find("budgets.csv"), find("contracts.csv"), find("disbursements.csv"), find("services.csv"), find("evaluations.csv")]).await;
+        let files = seeded(t, dir.path(), 5, 50, 1_000, 400).await;
+        let (contracts, payments) = (files[1].clone(), files[2].clone());
 
         // Later imports correct the ledger: two contracts change value, one of them its
         // end date too; a payment is reversed (a negative row naming its voucher).
-        let contracts = find("contracts.csv");
         let header = csv::Reader::from_path(&contracts).unwrap().headers().unwrap().clone();
         let col = |name: &str| header.iter().position(|h| h.starts_with(name)).unwrap();
         let codes: Vec<String> = csv::Reader::from_path(&contracts).unwrap().records().map(|r| r.unwrap()[0].to_string()).collect();
@@ -352,7 +353,6 @@ both_backends! {
         let r = import(t, &[fix]).await;
         assert_eq!(r.files[0].total.updated, 2, "{:?}", r.files[0].counts);
 
-        let payments = find("disbursements.csv");
         let pheader = csv::Reader::from_path(&payments).unwrap().headers().unwrap().clone();
         let paid = rows_of(&payments, first).remove(0);
         let pcol = |name: &str| pheader.iter().position(|h| h.starts_with(name)).unwrap();
