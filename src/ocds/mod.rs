@@ -49,6 +49,8 @@ pub enum PackageKind {
 /// rows of batches recorded by then, payments paid by the as-of date).
 #[derive(Debug, Default)]
 pub struct Ledger {
+    /// The contracts of one chunk of the export or one page of the API (all of them in
+    /// tests): the batches and budget lines are the whole ledger's.
     pub contracts: Vec<Contract>,
     pub budget_lines: Vec<BudgetLine>,
     /// When each batch was recorded.

@@ -1,7 +1,8 @@
 //! What the OCDS export reads: the contracts as the reports see them (rolled back to the
 //! as-recorded day), with their payments, service reports, changes of value or term and
 //! budget lines, each row only if its batch was recorded by then; and the ocid prefix
-//! setting.
+//! setting. The ledger-wide parts are read once (`frame`), the contracts a chunk or page at
+//! a time (`contracts`), so that no read holds the whole ledger's payments.
 
 use std::collections::{HashMap, HashSet};
 
