@@ -14,19 +14,21 @@ mod contracts;
 mod evaluations;
 mod payments;
 mod services;
+mod txn;
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Value,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    Value,
 };
 use serde::Serialize;
 
 pub use bulk::bulk_insert;
 pub use payments::PaymentInput;
+pub use txn::{ImportTxn, PgTxn};
 
 use crate::db::sql::is_postgres;
 use crate::disbursements::sums::PaymentSums;
@@ -97,7 +99,7 @@ pub(super) type HistoryRow = (
 );
 
 struct Ctx<'a> {
-    txn: &'a DatabaseTransaction,
+    txn: &'a ImportTxn,
     file: &'a str,
     columns: HashMap<String, ColumnMap>,
     problems: Vec<Problem>,
@@ -188,7 +190,7 @@ impl Findings for Ctx<'_> {
 
 /// Stores `parsed` under a new batch. The caller owns the transaction.
 pub async fn store(
-    txn: &DatabaseTransaction,
+    txn: &ImportTxn,
     meta: &FileMeta,
     parsed: &Parsed,
 ) -> Result<Outcome, DbErr> {
@@ -216,7 +218,7 @@ pub struct Store<'a> {
 
 impl<'a> Store<'a> {
     pub async fn begin(
-        txn: &'a DatabaseTransaction,
+        txn: &'a ImportTxn,
         meta: &'a FileMeta,
         columns: HashMap<String, ColumnMap>,
     ) -> Result<Store<'a>, DbErr> {

@@ -5,10 +5,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Value};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use super::bulk::{
-    insert_payments, insert_values, rows_per_statement, PAYMENT_COLS, PG_PAYMENTS_PER_STATEMENT,
+    insert_values, payment_values, rows_per_statement, write_payments, PaymentRows, PAYMENT_COLS,
+    PG_PAYMENTS_PER_STATEMENT,
 };
 use super::{resolve_codes, Counts, Ctx, KEYS_PER_LOOKUP};
 use crate::db::sql::is_postgres;
@@ -122,26 +123,25 @@ pub(super) async fn store_payments(
         true => PG_PAYMENTS_PER_STATEMENT,
         false => rows_per_statement(PAYMENT_COLS.len()),
     };
-    let chunk_values = rows_per_chunk * PAYMENT_COLS.len();
     // Checking the next rows overlaps with writing the last ones: the database works on one
     // chunk (SQLite on the driver's worker thread, PostgreSQL in the server) while this task
     // checks the rows of the next, and (with a streamed input) the parser reads on. The
     // channel holds one chunk, so at most three are in memory: being written, waiting, being
     // built.
     let txn = ctx.txn;
-    let (chunks, mut waiting) = tokio::sync::mpsc::channel::<Vec<Value>>(1);
+    let (chunks, mut waiting) = tokio::sync::mpsc::channel::<PaymentRows>(1);
     let writer = async move {
         let mut busy = std::time::Duration::ZERO;
-        while let Some(values) = waiting.recv().await {
+        while let Some(rows) = waiting.recv().await {
             let t = std::time::Instant::now();
-            insert_payments(txn, values).await?;
+            write_payments(txn, rows).await?;
             busy += t.elapsed();
         }
         Ok::<_, DbErr>(busy)
     };
     let checker = async {
         let chunks = chunks;
-        let mut plain: Vec<Value> = Vec::with_capacity(chunk_values);
+        let mut plain = PaymentRows::for_txn(txn, rows_per_chunk);
         let mut input = input;
         let mut parsed_at = 0usize;
         let mut wait_parse = std::time::Duration::ZERO;
@@ -202,11 +202,11 @@ pub(super) async fn store_payments(
                     });
                     continue;
                 }
-                payment_values(&mut plain, ctx, rec, contract_id, amount_fen, None);
+                plain.push(ctx.batch_id, rec, contract_id, amount_fen);
                 // Written as they pass, so a million rows never sit in memory twice; a later
                 // error still rolls the whole transaction back.
-                if plain.len() >= chunk_values {
-                    let values = std::mem::replace(&mut plain, Vec::with_capacity(chunk_values));
+                if plain.rows() >= rows_per_chunk {
+                    let values = plain.take();
                     // After an error nothing will be kept: stop writing, go on checking.
                     let t = std::time::Instant::now();
                     let writer_gone = !ctx.has_error && chunks.send(values).await.is_err();
@@ -238,7 +238,7 @@ pub(super) async fn store_payments(
         "payments checked and written"
     );
     if !reversals.is_empty() {
-        write_reversals(ctx, &check, &reversals, chunk_values).await?;
+        write_reversals(ctx, &check, &reversals).await?;
     }
     ctx.sums.merge(sums);
     Ok(counts)
@@ -250,7 +250,6 @@ async fn write_reversals(
     ctx: &Ctx<'_>,
     check: &Checker,
     reversals: &[Reversal],
-    chunk_values: usize,
 ) -> Result<(), DbErr> {
     let mut written: HashMap<(i64, String), i64> = HashMap::new();
     let cids: Vec<i64> = reversals.iter().map(|r| r.contract_id).collect();
@@ -277,33 +276,17 @@ async fn write_reversals(
             .get(&(r.contract_id, r.target.clone()))
             .copied()
             .or_else(|| check.stored_id(r.contract_id, &r.target));
-        payment_values(&mut values, ctx, &r.rec, r.contract_id, r.amount_fen, rid);
+        values.extend(payment_values(
+            ctx.batch_id,
+            &r.rec,
+            r.contract_id,
+            r.amount_fen,
+            rid,
+        ));
     }
+    let chunk_values = rows_per_statement(PAYMENT_COLS.len()) * PAYMENT_COLS.len();
     for chunk in values.chunks(chunk_values) {
         insert_values(ctx.txn, "disbursements", &PAYMENT_COLS, chunk.to_vec()).await?;
     }
     Ok(())
-}
-
-/// Appends one payment's values, in `PAYMENT_COLS` order.
-fn payment_values(
-    out: &mut Vec<Value>,
-    ctx: &Ctx<'_>,
-    rec: &PaymentRecord,
-    cid: i64,
-    amount_fen: i64,
-    reverses: Option<i64>,
-) {
-    out.extend([
-        cid.into(),
-        rec.date.into(),
-        amount_fen.into(),
-        rec.voucher.clone().into(),
-        rec.tranche.as_deref().map(str::to_string).into(),
-        rec.note.clone().into(),
-        reverses.into(),
-        ctx.batch_id.into(),
-        rec.src.sheet.to_string().into(),
-        i64::from(rec.src.row).into(),
-    ]);
 }
