@@ -114,6 +114,31 @@ struct Ctx<'a> {
     /// The payments' monthly and daily sums, written with the batch (`payment_months`,
     /// `payment_days`).
     sums: PaymentSums,
+    /// What the evaluation warnings need to know of this batch's payments.
+    batch_payments: BatchPayments,
+}
+
+/// Noted while the payments are checked, for the evaluation warnings given when the whole
+/// file is stored (`evaluations::warn_payments`): which contracts could have been paid in full
+/// by this batch, and its payments dated after their contract's term.
+#[derive(Default)]
+pub(super) struct BatchPayments {
+    /// Positive payments per contract paid by this batch: the ledger's and this batch's.
+    pub gross: HashMap<i64, Gross>,
+    pub late: Vec<LatePayment>,
+}
+
+#[derive(Default, Clone, Copy)]
+pub(super) struct Gross {
+    pub ledger: i64,
+    pub batch: i64,
+}
+
+pub(super) struct LatePayment {
+    pub contract_id: i64,
+    pub paid_on: chrono::NaiveDate,
+    pub fen: i64,
+    pub src: Source,
 }
 
 impl Ctx<'_> {
@@ -268,6 +293,7 @@ impl<'a> Store<'a> {
                 actor: &meta.actor,
                 now,
                 sums: PaymentSums::default(),
+                batch_payments: BatchPayments::default(),
             },
             counts: BTreeMap::new(),
             known: HashMap::new(),

@@ -11,7 +11,7 @@ use super::bulk::{
     insert_values, payment_values, rows_per_statement, write_payments, PaymentRows, PAYMENT_COLS,
     PG_PAYMENTS_PER_STATEMENT,
 };
-use super::{resolve_codes, Counts, Ctx, KEYS_PER_LOOKUP};
+use super::{resolve_codes, Counts, Ctx, Gross, LatePayment, KEYS_PER_LOOKUP};
 use crate::db::sql::is_postgres;
 use crate::disbursements::sums::PaymentSums;
 use crate::disbursements::{Checker, ContractTerms, Verdict};
@@ -51,6 +51,7 @@ impl Loaded {
         check: &mut Checker,
         records: &[PaymentRecord],
         known: &mut HashMap<String, ContractTerms>,
+        ledger_gross: &mut HashMap<i64, Gross>,
     ) -> Result<(), DbErr> {
         let mut ids = Vec::new();
         if !self.began {
@@ -90,6 +91,9 @@ impl Loaded {
                     .all(ctx.txn)
                     .await?;
             for (id, cid, voucher, date, amount_fen, rev) in rows {
+                if amount_fen > 0 {
+                    ledger_gross.entry(cid).or_default().ledger += amount_fen;
+                }
                 check.stored(cid, id, voucher, date, amount_fen, rev);
             }
         }
@@ -116,6 +120,10 @@ pub(super) async fn store_payments(
     let mut loaded = Loaded::default();
     let mut reversals: Vec<Reversal> = Vec::new();
     let mut sums = PaymentSums::default();
+    // Positive payments per contract, the ledger's and this file's; only the contracts this
+    // file pays are kept for the warnings.
+    let mut gross: HashMap<i64, Gross> = HashMap::new();
+    let mut late: Vec<LatePayment> = Vec::new();
     // PostgreSQL takes a chunk as ten arrays (`insert_payments`), so its size is not bound by
     // the parameter limit; larger chunks run its per-statement checks (the statement-level
     // trigger of m20261128_000003) fewer times.
@@ -176,7 +184,9 @@ pub(super) async fn store_payments(
             }
             counts.read += records.len() as u64;
             let t = std::time::Instant::now();
-            loaded.resolve(ctx, &mut check, records, known).await?;
+            loaded
+                .resolve(ctx, &mut check, records, known, &mut gross)
+                .await?;
             wait_resolve += t.elapsed();
             for rec in records {
                 let terms = known.get(rec.code.as_str()).copied();
@@ -193,6 +203,17 @@ pub(super) async fn store_payments(
                 };
                 counts.inserted += 1;
                 sums.add(contract_id, rec.date, amount_fen);
+                if amount_fen > 0 {
+                    gross.entry(contract_id).or_default().batch += amount_fen;
+                    if terms.is_some_and(|t| rec.date > t.end) {
+                        late.push(LatePayment {
+                            contract_id,
+                            paid_on: rec.date,
+                            fen: amount_fen,
+                            src: rec.src.clone(),
+                        });
+                    }
+                }
                 if let Some(target) = &rec.reverses {
                     reversals.push(Reversal {
                         rec: rec.clone(),
@@ -241,6 +262,14 @@ pub(super) async fn store_payments(
         write_reversals(ctx, &check, &reversals).await?;
     }
     ctx.sums.merge(sums);
+    gross.retain(|_, g| g.batch > 0);
+    let noted = &mut ctx.batch_payments;
+    for (id, g) in gross {
+        let n = noted.gross.entry(id).or_default();
+        n.ledger = n.ledger.max(g.ledger);
+        n.batch += g.batch;
+    }
+    noted.late.extend(late);
     Ok(counts)
 }
 
