@@ -13,7 +13,6 @@ use super::bulk::{
 };
 use super::{resolve_codes, Counts, Ctx, Gross, LatePayment, KEYS_PER_LOOKUP};
 use crate::db::sql::is_postgres;
-use crate::disbursements::sums::PaymentSums;
 use crate::disbursements::{Checker, ContractTerms, Verdict};
 use crate::entities::disbursement;
 use crate::register::records::PaymentRecord;
@@ -119,7 +118,6 @@ pub(super) async fn store_payments(
     let mut check = Checker::default();
     let mut loaded = Loaded::default();
     let mut reversals: Vec<Reversal> = Vec::new();
-    let mut sums = PaymentSums::default();
     // Positive payments per contract, the ledger's and this file's; only the contracts this
     // file pays are kept for the warnings.
     let mut gross: HashMap<i64, Gross> = HashMap::new();
@@ -202,7 +200,6 @@ pub(super) async fn store_payments(
                     Verdict::Refused => continue,
                 };
                 counts.inserted += 1;
-                sums.add(contract_id, rec.date, amount_fen);
                 if amount_fen > 0 {
                     gross.entry(contract_id).or_default().batch += amount_fen;
                     if terms.is_some_and(|t| rec.date > t.end) {
@@ -261,7 +258,6 @@ pub(super) async fn store_payments(
     if !reversals.is_empty() {
         write_reversals(ctx, &check, &reversals).await?;
     }
-    ctx.sums.merge(sums);
     gross.retain(|_, g| g.batch > 0);
     let noted = &mut ctx.batch_payments;
     for (id, g) in gross {
