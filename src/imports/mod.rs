@@ -17,9 +17,9 @@ use sea_orm::sqlx::PgPool;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde::Serialize;
 
-pub use crate::db::store::{self, Counts};
 use crate::db::sql::is_postgres;
 use crate::db::store::ImportTxn;
+pub use crate::db::store::{self, Counts};
 use crate::register::columns::{self, SheetKind};
 use crate::register::problems::{Kind, Location, Problem, ProblemView, Severity};
 pub use attempt::recover_interrupted;

@@ -239,9 +239,9 @@ impl PaymentRows {
     /// `insert_values`, once the ids they name are known).
     pub(super) fn push(&mut self, batch_id: i64, rec: &PaymentRecord, cid: i64, amount_fen: i64) {
         match self {
-            PaymentRows::Values(out) => out.extend(payment_values(
-                batch_id, rec, cid, amount_fen, None,
-            )),
+            PaymentRows::Values(out) => {
+                out.extend(payment_values(batch_id, rec, cid, amount_fen, None))
+            }
             PaymentRows::Copy { text, rows } => {
                 *rows += 1;
                 // Writing into a Vec cannot fail.

@@ -31,6 +31,7 @@ pub use payments::PaymentInput;
 pub use txn::{ImportTxn, PgTxn};
 
 use crate::db::sql::{is_postgres, month_expr, stmt};
+use crate::disbursements::sums::{DayEntries, Months, Sum};
 use crate::disbursements::{ContractTerms, Findings};
 use crate::entities::{contract, import_batch};
 use crate::register::columns::{ColumnMap, Field, SheetKind};
@@ -112,6 +113,10 @@ struct Ctx<'a> {
     now: chrono::DateTime<Utc>,
     /// What the evaluation warnings need to know of this batch's payments.
     batch_payments: BatchPayments,
+    /// On PostgreSQL's COPY path, each payment's (contract, day, amount), summed and copied
+    /// into `payment_days` and `payment_months` when the file is stored (`write_sums`); None
+    /// where the database sums the rows it was given.
+    day_entries: Option<DayEntries>,
 }
 
 /// Noted while the payments are checked, for the evaluation warnings given when the whole
@@ -210,11 +215,7 @@ impl Findings for Ctx<'_> {
 }
 
 /// Stores `parsed` under a new batch. The caller owns the transaction.
-pub async fn store(
-    txn: &ImportTxn,
-    meta: &FileMeta,
-    parsed: &Parsed,
-) -> Result<Outcome, DbErr> {
+pub async fn store(txn: &ImportTxn, meta: &FileMeta, parsed: &Parsed) -> Result<Outcome, DbErr> {
     let mut store = Store::begin(txn, meta, parsed.columns.clone()).await?;
     store.budgets(&parsed.budgets).await?;
     store.contracts(&parsed.contracts).await?;
@@ -289,6 +290,7 @@ impl<'a> Store<'a> {
                 actor: &meta.actor,
                 now,
                 batch_payments: BatchPayments::default(),
+                day_entries: matches!(txn, ImportTxn::Pg(_)).then(DayEntries::default),
             },
             counts: BTreeMap::new(),
             known: HashMap::new(),
@@ -353,7 +355,9 @@ impl<'a> Store<'a> {
         // With every payment and evaluation of the file stored: a payment may be released
         // by an evaluation further down the same workbook.
         if self.counts.contains_key(&SheetKind::Disbursements) {
+            let t = std::time::Instant::now();
             evaluations::warn_payments(&mut self.ctx, &self.known).await?;
+            tracing::debug!(elapsed = ?t.elapsed(), "payments checked against evaluations");
         }
         let kinds: Vec<&str> = {
             let mut k: Vec<&str> = parsed
@@ -385,7 +389,9 @@ impl<'a> Store<'a> {
             kinds.join("+")
         };
         if !self.ctx.has_error && self.counts.contains_key(&SheetKind::Disbursements) {
-            write_sums(&self.ctx).await?;
+            let t = std::time::Instant::now();
+            write_sums(&mut self.ctx).await?;
+            tracing::debug!(elapsed = ?t.elapsed(), "payment sums written");
         }
         use import_batch::Column as B;
         let mut update = import_batch::Entity::update_many().col_expr(B::Kind, Expr::value(kind));
@@ -412,13 +418,20 @@ impl<'a> Store<'a> {
     }
 }
 
-/// The batch's daily and monthly sums of payments (`payment_days`, `payment_months`), summed
-/// by the database from the rows just written, in the same transaction: the days from the
-/// batch's payments (read by `disbursements_batch`), the months from its days. Summing them
-/// here as the rows passed held a map of contracts × days, a million entries and about 90 MB
-/// at a million payments, to spare the database little: inserting the sums costs it about
-/// what summing and inserting them does.
-async fn write_sums(ctx: &Ctx<'_>) -> Result<(), DbErr> {
+/// The batch's daily and monthly sums of payments (`payment_days`, `payment_months`), in the
+/// import's transaction.
+///
+/// On PostgreSQL's COPY path they are summed here from the entries noted as the payments
+/// passed and copied in: 989,268 day sums of a million payments took 12.6 s to sum and insert
+/// by `INSERT ... SELECT ... GROUP BY` there, against about 5 s to copy. Elsewhere (SQLite, a
+/// dry run) the database sums the batch's rows, read by `disbursements_batch`, and the months
+/// from its days: SQLite inserts them about as fast as it would insert sums given to it.
+/// Summing in a map of contracts × days held through the import took about 90 MB at a
+/// million payments; the entries take 16 MB.
+async fn write_sums(ctx: &mut Ctx<'_>) -> Result<(), DbErr> {
+    if let (ImportTxn::Pg(pg), Some(entries)) = (ctx.txn, ctx.day_entries.take()) {
+        return copy_sums(pg, ctx.batch_id, entries).await;
+    }
     let backend = ctx.txn.get_database_backend();
     let month = month_expr(backend, "day");
     let batch = || vec![Value::from(ctx.batch_id)];
@@ -442,6 +455,58 @@ async fn write_sums(ctx: &Ctx<'_>) -> Result<(), DbErr> {
             batch(),
         ))
         .await?;
+    Ok(())
+}
+
+/// Sums copied per this many rows: about 2 MB of text a statement.
+const SUMS_PER_COPY: usize = 50_000;
+
+async fn copy_sums(pg: &PgTxn, batch: i64, entries: DayEntries) -> Result<(), DbErr> {
+    use std::io::Write as _;
+    let mut months = Months::default();
+    let mut text: Vec<u8> = Vec::new();
+    let mut rows = 0usize;
+    // Writing into a Vec cannot fail.
+    let day_row = |text: &mut Vec<u8>, d: &Sum| {
+        let _ = writeln!(
+            text,
+            "{}\t{}\t{batch}\t{}\t{}",
+            d.contract_id, d.day, d.fen, d.payments
+        );
+    };
+    const DAYS: &str = "payment_days (contract_id, day, batch_id, amount_fen, payments)";
+    for d in entries.into_days() {
+        months.add(&d);
+        day_row(&mut text, &d);
+        rows += 1;
+        if rows == SUMS_PER_COPY {
+            pg.copy_in(DAYS, &text).await?;
+            text.clear();
+            rows = 0;
+        }
+    }
+    if rows > 0 {
+        pg.copy_in(DAYS, &text).await?;
+    }
+    for chunk in months.sums.chunks(SUMS_PER_COPY) {
+        text.clear();
+        for m in chunk {
+            let _ = writeln!(
+                text,
+                "{}\t{}\t{batch}\t{}\t{}\t{}",
+                m.contract_id,
+                crate::disbursements::sums::month_of(m.day),
+                m.fen,
+                m.payments,
+                m.day
+            );
+        }
+        pg.copy_in(
+            "payment_months (contract_id, month, batch_id, amount_fen, payments, last_paid_on)",
+            &text,
+        )
+        .await?;
+    }
     Ok(())
 }
 

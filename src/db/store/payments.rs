@@ -200,6 +200,12 @@ pub(super) async fn store_payments(
                     Verdict::Refused => continue,
                 };
                 counts.inserted += 1;
+                if let Some(days) = &mut ctx.day_entries {
+                    if !days.add(contract_id, rec.date, amount_fen) {
+                        // An id too large to pack: the database sums the rows instead.
+                        ctx.day_entries = None;
+                    }
+                }
                 if amount_fen > 0 {
                     gross.entry(contract_id).or_default().batch += amount_fen;
                     if terms.is_some_and(|t| rec.date > t.end) {
