@@ -224,6 +224,30 @@ GD-002,2019-07-30,60000,记-4,尾款
 }
 
 both_backends! {
+    async fn a_payment_after_the_term_is_warned_until_an_end_of_term_evaluation_precedes_it(t: &TestDb) {
+        // Neither contract is paid in full: these are found as the payments are checked, not by
+        // the running totals kept for contracts that could be completed.
+        assert!(import(t, "contracts.csv", CONTRACTS).await.ok);
+        let evals = format!("{EVAL_HEADER}GD-002,末期,丙评估事务所,,2019-07-10,85,,,,,\n");
+        assert!(import(t, "evaluations.csv", &evals).await.ok);
+        let payments = "\
+项目编号,拨付日期,拨付金额（元）,凭证号,拨付批次
+GD-001,2018-07-05,40000,记-1,首期
+GD-001,2019-07-20,30000,记-2,尾款
+GD-002,2019-07-05,30000,记-3,中期
+GD-002,2019-07-20,30000,记-4,尾款
+";
+        let r = import(t, "payments.csv", payments).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        // GD-001's payment after its term, row 3; GD-002's first late one, paid before its
+        // evaluation of 10 July; not its second.
+        let w: Vec<_> = warnings(&r).into_iter().filter(|w| w.0 == "final_payment_before_evaluation").collect();
+        let cells: Vec<_> = w.iter().map(|w| w.1.clone().unwrap()).collect();
+        assert_eq!(cells, vec!["C3", "C4"], "{w:?}");
+    }
+}
+
+both_backends! {
     async fn a_payment_while_failed_is_warned_and_reported_until_the_fixes_are_done(t: &TestDb) {
         assert!(import(t, "contracts.csv", CONTRACTS).await.ok);
         let evals = format!(

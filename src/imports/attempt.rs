@@ -79,7 +79,7 @@ impl Attempt {
     /// end are committed together or not at all.
     pub async fn commit(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &impl ConnectionTrait,
         batch_id: i64,
         total: &Counts,
     ) -> Result<(), DbErr> {

@@ -13,9 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::crypto::sha256_hex;
+use sea_orm::sqlx::PgPool;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use serde::Serialize;
 
+use crate::db::sql::is_postgres;
+use crate::db::store::ImportTxn;
 pub use crate::db::store::{self, Counts};
 use crate::register::columns::{self, SheetKind};
 use crate::register::problems::{Kind, Location, Problem, ProblemView, Severity};
@@ -358,17 +361,18 @@ async fn import_all(
         let outer = db.begin().await?;
         for file in read {
             reports.push(match file {
-                Ok(f) => store_file(&outer, f, opts).await?,
+                Ok(f) => store_file(&outer, None, f, opts).await?,
                 Err(refused) => refused,
             });
         }
         outer.rollback().await?;
     } else {
+        let copy_pool = is_postgres(db).then(|| db.get_postgres_connection_pool());
         for (name, bytes, source) in files {
             reports.push(match bytes {
                 Ok(b) => {
                     let file = read_file(name, b, source, opts, progress.clone(), true).await;
-                    store_file(db, file, opts).await?
+                    store_file(db, copy_pool, file, opts).await?
                 }
                 Err(size) => too_large(&name, size, opts),
             });
@@ -528,6 +532,7 @@ pub async fn read_file(
 /// savepoint inside a dry run's outer transaction).
 async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
+    copy_pool: Option<&PgPool>,
     file: ReadFile,
     opts: &ImportOptions,
 ) -> Result<FileReport, ImportError> {
@@ -598,6 +603,7 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
         };
         let checked = check_and_store(
             db,
+            copy_pool,
             meta,
             (done, stream),
             started,
@@ -663,13 +669,19 @@ async fn store_file<C: TransactionTrait<Transaction = DatabaseTransaction>>(
 /// counts and status; returns the file's parse and every problem found.
 async fn check_and_store<C: TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
+    copy_pool: Option<&PgPool>,
     meta: store::FileMeta,
     (done, stream): (Option<ParsedFile>, Option<Stream>),
     started: std::time::Instant,
     attempt: Option<&Attempt>,
     report: &mut FileReport,
 ) -> Result<(ParsedFile, Vec<Problem>), ImportError> {
-    let txn = db.begin().await?;
+    // On PostgreSQL an import that may commit writes its payments by COPY, on a transaction
+    // of its own connection (see `store::ImportTxn`); a dry run nests in its outer one.
+    let txn = match copy_pool {
+        Some(pool) if !meta.dry_run => ImportTxn::Pg(store::PgTxn::begin(pool).await?),
+        _ => ImportTxn::Orm(db.begin().await?),
+    };
     // The store writes first (the batch row), so on SQLite this transaction holds the
     // write lock before it reads anything and a concurrent import waits its turn.
     let (outcome, parsed) = match stream {
@@ -741,7 +753,7 @@ impl From<Decision> for FileStatus {
 /// Stores a file whose payments are still being parsed: its contracts first, then its
 /// payments as they arrive, then, when the parse ends, its service reports.
 async fn store_streamed(
-    txn: &DatabaseTransaction,
+    txn: &ImportTxn,
     meta: &store::FileMeta,
     stream: Stream,
 ) -> Result<(store::Outcome, ParsedFile), DbErr> {

@@ -1,9 +1,14 @@
 //! Bulk writing: multi-row INSERTs whose text is written once per chunk size, and on
-//! PostgreSQL payments sent as one array per column. Never one round trip per row.
+//! PostgreSQL payments sent by `COPY` (or, in a dry run, as one array per column). Never one
+//! round trip per row.
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, Value};
+use std::io::Write as _;
 
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+
+use super::txn::ImportTxn;
 use crate::db::sql::is_postgres;
+use crate::register::records::PaymentRecord;
 
 /// Rows per multi-row INSERT: under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 const PARAMS_PER_STATEMENT: usize = 30_000;
@@ -98,10 +103,7 @@ pub(super) const PAYMENT_COLS: [&str; 10] = [
 /// 0.88-1.02 s of 30,000 rows. The columns are never NULL here but for `tranche` and `note` (sent
 /// as '' for NULL: the parser never gives an empty text) and `reverses_id` (reversals are
 /// written by `insert_values`).
-pub(super) async fn insert_payments(
-    txn: &DatabaseTransaction,
-    values: Vec<Value>,
-) -> Result<(), DbErr> {
+async fn insert_payments(txn: &ImportTxn, values: Vec<Value>) -> Result<(), DbErr> {
     if !is_postgres(txn) {
         return insert_values(txn, "disbursements", &PAYMENT_COLS, values).await;
     }
@@ -188,6 +190,141 @@ pub(super) async fn insert_payments(
     Ok(())
 }
 
+/// The columns `COPY` fills, in `PAYMENT_COLS` order.
+const COPY_PAYMENTS: &str = "disbursements (contract_id, paid_on, amount_fen, voucher, tranche, \
+                             note, reverses_id, batch_id, source_sheet, source_row)";
+
+/// Payments on their way to the database, in the form the import's transaction takes them:
+/// rows of `COPY`'s text format on its own PostgreSQL transaction, bound values otherwise.
+/// Built as the rows are checked, so a chunk is never held in two forms.
+pub(super) enum PaymentRows {
+    Values(Vec<Value>),
+    Copy { text: Vec<u8>, rows: usize },
+}
+
+/// Bytes of COPY text kept per row ahead: a payment's row is about 60-100 bytes.
+const COPY_BYTES_PER_ROW: usize = 96;
+
+impl PaymentRows {
+    pub(super) fn for_txn(txn: &ImportTxn, rows: usize) -> PaymentRows {
+        match txn {
+            ImportTxn::Pg(_) => PaymentRows::Copy {
+                text: Vec::with_capacity(rows * COPY_BYTES_PER_ROW),
+                rows: 0,
+            },
+            ImportTxn::Orm(_) => PaymentRows::Values(Vec::with_capacity(rows * PAYMENT_COLS.len())),
+        }
+    }
+
+    pub(super) fn rows(&self) -> usize {
+        match self {
+            PaymentRows::Values(v) => v.len() / PAYMENT_COLS.len(),
+            PaymentRows::Copy { rows, .. } => *rows,
+        }
+    }
+
+    /// The rows so far; this goes on empty, with room for as many.
+    pub(super) fn take(&mut self) -> PaymentRows {
+        let empty = match self {
+            PaymentRows::Values(v) => PaymentRows::Values(Vec::with_capacity(v.len())),
+            PaymentRows::Copy { text, .. } => PaymentRows::Copy {
+                text: Vec::with_capacity(text.len()),
+                rows: 0,
+            },
+        };
+        std::mem::replace(self, empty)
+    }
+
+    /// Adds one payment that reverses nothing (reversals are written apart, by
+    /// `insert_values`, once the ids they name are known).
+    pub(super) fn push(&mut self, batch_id: i64, rec: &PaymentRecord, cid: i64, amount_fen: i64) {
+        match self {
+            PaymentRows::Values(out) => {
+                out.extend(payment_values(batch_id, rec, cid, amount_fen, None))
+            }
+            PaymentRows::Copy { text, rows } => {
+                *rows += 1;
+                // Writing into a Vec cannot fail.
+                let _ = write!(text, "{cid}\t{}\t{amount_fen}\t", rec.date);
+                copy_text(text, &rec.voucher);
+                text.push(b'\t');
+                copy_opt(text, rec.tranche.as_deref());
+                text.push(b'\t');
+                copy_opt(text, rec.note.as_deref());
+                let _ = write!(text, "\t\\N\t{batch_id}\t");
+                copy_text(text, &rec.src.sheet);
+                let _ = writeln!(text, "\t{}", rec.src.row);
+            }
+        }
+    }
+}
+
+/// One payment's values, in `PAYMENT_COLS` order.
+pub(super) fn payment_values(
+    batch_id: i64,
+    rec: &PaymentRecord,
+    cid: i64,
+    amount_fen: i64,
+    reverses: Option<i64>,
+) -> [Value; 10] {
+    [
+        cid.into(),
+        rec.date.into(),
+        amount_fen.into(),
+        rec.voucher.clone().into(),
+        rec.tranche.as_deref().map(str::to_string).into(),
+        rec.note.clone().into(),
+        reverses.into(),
+        batch_id.into(),
+        rec.src.sheet.to_string().into(),
+        i64::from(rec.src.row).into(),
+    ]
+}
+
+/// A text field of COPY's text format: backslash, tab, newline and carriage return escaped
+/// (PostgreSQL manual, COPY, "Text Format"); every other byte, UTF-8 included, as it is.
+fn copy_text(out: &mut Vec<u8>, s: &str) {
+    for &b in s.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// A nullable text field: `\N` is NULL.
+fn copy_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => copy_text(out, s),
+        None => out.extend_from_slice(b"\\N"),
+    }
+}
+
+/// Writes one chunk of payments in the import's transaction.
+pub(super) async fn write_payments(txn: &ImportTxn, rows: PaymentRows) -> Result<(), DbErr> {
+    match (rows, txn) {
+        (PaymentRows::Copy { text, rows }, ImportTxn::Pg(pg)) => {
+            if rows == 0 {
+                return Ok(());
+            }
+            let taken = pg.copy_in(COPY_PAYMENTS, &text).await?;
+            if taken != rows as u64 {
+                return Err(DbErr::Custom(format!(
+                    "COPY took {taken} of {rows} payments"
+                )));
+            }
+            Ok(())
+        }
+        (PaymentRows::Values(values), txn) => insert_payments(txn, values).await,
+        (PaymentRows::Copy { .. }, ImportTxn::Orm(_)) => Err(DbErr::Custom(
+            "COPY text for a transaction that cannot copy".into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +339,17 @@ mod tests {
             insert_sql(DbBackend::Postgres, "t", &["a", "b"], 2),
             "INSERT INTO \"t\" (\"a\", \"b\") VALUES ($1, $2), ($3, $4)"
         );
+    }
+
+    #[test]
+    fn copy_text_escapes_what_the_text_format_gives_a_meaning() {
+        let mut out = Vec::new();
+        copy_text(&mut out, "a\\b\tc\nd\re 票据");
+        assert_eq!(out, "a\\\\b\\tc\\nd\\re 票据".as_bytes());
+        out.clear();
+        copy_opt(&mut out, None);
+        copy_opt(&mut out, Some("\\N"));
+        assert_eq!(out, b"\\N\\\\N");
     }
 
     #[test]

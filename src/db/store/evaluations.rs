@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    QuerySelect, Set,
 };
 
 use super::{resolve_codes, Counts, Ctx, HistoryRow, KEYS_PER_LOOKUP};
@@ -277,29 +277,82 @@ struct Candidate {
 
 /// The payments of this batch that may break an evaluation rule: dated after the term, or
 /// bringing the contract to its full value (by date, then as recorded), or paid on a contract
-/// with a failed evaluation. The database computes each one's running total, so a batch of a
-/// million payments brings back only these.
-async fn candidates(ctx: &Ctx<'_>) -> Result<Vec<Candidate>, DbErr> {
+/// with a failed evaluation.
+///
+/// Only a contract whose positive payments (the ledger's and this batch's) reach its value can
+/// have a payment that completes it, and only one with a failed evaluation a payment made
+/// while failed: for those few the database computes each payment's running total. Every
+/// other contract's candidates are its payments dated after the term, which the payment check
+/// noted as they passed (`BatchPayments::late`), for which what was paid before does not
+/// matter. Running the window over every contract the batch pays took 4.5 s and 130,000 rows
+/// into memory at a million payments.
+async fn candidates(
+    ctx: &Ctx<'_>,
+    known: &HashMap<String, ContractTerms>,
+) -> Result<Vec<Candidate>, DbErr> {
+    let batch = &ctx.batch_payments;
+    let value: HashMap<i64, i64> = known.values().map(|t| (t.id, t.value_fen)).collect();
+    let paid: Vec<i64> = batch.gross.keys().copied().collect();
+    let mut full: BTreeSet<i64> = batch
+        .gross
+        .iter()
+        .filter(|(id, g)| value.get(id).is_some_and(|v| g.ledger + g.batch >= *v))
+        .map(|(id, _)| *id)
+        .collect();
+    for chunk in paid.chunks(KEYS_PER_LOOKUP) {
+        let failed: Vec<i64> = evaluation::Entity::find()
+            .select_only()
+            .column(evaluation::Column::ContractId)
+            .filter(evaluation::Column::ContractId.is_in(chunk.iter().copied()))
+            .filter(evaluation::Column::Grade.eq(crate::evaluations::Grade::Fail))
+            .into_tuple()
+            .all(ctx.txn)
+            .await?;
+        full.extend(failed);
+    }
+    let mut out: Vec<Candidate> = batch
+        .late
+        .iter()
+        .filter(|l| !full.contains(&l.contract_id))
+        .map(|l| Candidate {
+            contract_id: l.contract_id,
+            paid_on: l.paid_on,
+            fen: l.fen,
+            paid_before: 0,
+            sheet: l.src.sheet.to_string(),
+            row: i64::from(l.src.row),
+        })
+        .collect();
+    let full: Vec<i64> = full.into_iter().collect();
+    for chunk in full.chunks(KEYS_PER_LOOKUP) {
+        out.extend(running_candidates(ctx, chunk).await?);
+    }
+    out.sort_by_key(|c| (c.contract_id, c.paid_on, c.row));
+    Ok(out)
+}
+
+/// The candidates among the payments of `contracts`, each with its running total.
+async fn running_candidates(ctx: &Ctx<'_>, contracts: &[i64]) -> Result<Vec<Candidate>, DbErr> {
+    let ids = vec!["?"; contracts.len()].join(", ");
     // PostgreSQL sums BIGINT as NUMERIC: the running total is cast back.
-    let sql = "SELECT x.contract_id, x.paid_on, x.amount_fen, x.running - x.amount_fen AS paid_before, \
+    let sql = format!(
+        "SELECT x.contract_id, x.paid_on, x.amount_fen, x.running - x.amount_fen AS paid_before, \
          x.source_sheet, x.source_row FROM ( \
          SELECT d.contract_id, d.batch_id, d.amount_fen, d.paid_on, d.source_sheet, d.source_row, \
          c.value_fen, c.end_on, \
          CAST(SUM(d.amount_fen) OVER (PARTITION BY d.contract_id ORDER BY d.paid_on, d.id) AS BIGINT) AS running \
          FROM disbursements d JOIN contracts c ON c.id = d.contract_id \
-         WHERE d.contract_id IN (SELECT contract_id FROM disbursements WHERE batch_id = ?)) x \
+         WHERE d.contract_id IN ({ids})) x \
          WHERE x.batch_id = ? AND x.amount_fen > 0 AND (x.paid_on > x.end_on \
          OR (x.running >= x.value_fen AND x.running - x.amount_fen < x.value_fen) \
          OR EXISTS (SELECT 1 FROM evaluations e WHERE e.contract_id = x.contract_id AND e.grade = 'fail')) \
-         ORDER BY x.contract_id, x.paid_on";
-    let b = ctx.batch_id;
+         ORDER BY x.contract_id, x.paid_on"
+    );
+    let mut values: Vec<sea_orm::Value> = contracts.iter().map(|&c| c.into()).collect();
+    values.push(ctx.batch_id.into());
     let rows = ctx
         .txn
-        .query_all_raw(stmt(
-            ctx.txn.get_database_backend(),
-            sql,
-            vec![b.into(), b.into()],
-        ))
+        .query_all_raw(stmt(ctx.txn.get_database_backend(), &sql, values))
         .await?;
     rows.iter()
         .map(|r| {
@@ -322,7 +375,7 @@ pub(super) async fn warn_payments(
     ctx: &mut Ctx<'_>,
     known: &HashMap<String, ContractTerms>,
 ) -> Result<(), DbErr> {
-    let found = candidates(ctx).await?;
+    let found = candidates(ctx, known).await?;
     if found.is_empty() {
         return Ok(());
     }

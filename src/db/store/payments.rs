@@ -5,14 +5,14 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Value};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use super::bulk::{
-    insert_payments, insert_values, rows_per_statement, PAYMENT_COLS, PG_PAYMENTS_PER_STATEMENT,
+    insert_values, payment_values, rows_per_statement, write_payments, PaymentRows, PAYMENT_COLS,
+    PG_PAYMENTS_PER_STATEMENT,
 };
-use super::{resolve_codes, Counts, Ctx, KEYS_PER_LOOKUP};
+use super::{resolve_codes, Counts, Ctx, Gross, LatePayment, KEYS_PER_LOOKUP};
 use crate::db::sql::is_postgres;
-use crate::disbursements::sums::PaymentSums;
 use crate::disbursements::{Checker, ContractTerms, Verdict};
 use crate::entities::disbursement;
 use crate::register::records::PaymentRecord;
@@ -50,6 +50,7 @@ impl Loaded {
         check: &mut Checker,
         records: &[PaymentRecord],
         known: &mut HashMap<String, ContractTerms>,
+        ledger_gross: &mut HashMap<i64, Gross>,
     ) -> Result<(), DbErr> {
         let mut ids = Vec::new();
         if !self.began {
@@ -89,6 +90,9 @@ impl Loaded {
                     .all(ctx.txn)
                     .await?;
             for (id, cid, voucher, date, amount_fen, rev) in rows {
+                if amount_fen > 0 {
+                    ledger_gross.entry(cid).or_default().ledger += amount_fen;
+                }
                 check.stored(cid, id, voucher, date, amount_fen, rev);
             }
         }
@@ -114,7 +118,10 @@ pub(super) async fn store_payments(
     let mut check = Checker::default();
     let mut loaded = Loaded::default();
     let mut reversals: Vec<Reversal> = Vec::new();
-    let mut sums = PaymentSums::default();
+    // Positive payments per contract, the ledger's and this file's; only the contracts this
+    // file pays are kept for the warnings.
+    let mut gross: HashMap<i64, Gross> = HashMap::new();
+    let mut late: Vec<LatePayment> = Vec::new();
     // PostgreSQL takes a chunk as ten arrays (`insert_payments`), so its size is not bound by
     // the parameter limit; larger chunks run its per-statement checks (the statement-level
     // trigger of m20261128_000003) fewer times.
@@ -122,26 +129,25 @@ pub(super) async fn store_payments(
         true => PG_PAYMENTS_PER_STATEMENT,
         false => rows_per_statement(PAYMENT_COLS.len()),
     };
-    let chunk_values = rows_per_chunk * PAYMENT_COLS.len();
     // Checking the next rows overlaps with writing the last ones: the database works on one
     // chunk (SQLite on the driver's worker thread, PostgreSQL in the server) while this task
     // checks the rows of the next, and (with a streamed input) the parser reads on. The
     // channel holds one chunk, so at most three are in memory: being written, waiting, being
     // built.
     let txn = ctx.txn;
-    let (chunks, mut waiting) = tokio::sync::mpsc::channel::<Vec<Value>>(1);
+    let (chunks, mut waiting) = tokio::sync::mpsc::channel::<PaymentRows>(1);
     let writer = async move {
         let mut busy = std::time::Duration::ZERO;
-        while let Some(values) = waiting.recv().await {
+        while let Some(rows) = waiting.recv().await {
             let t = std::time::Instant::now();
-            insert_payments(txn, values).await?;
+            write_payments(txn, rows).await?;
             busy += t.elapsed();
         }
         Ok::<_, DbErr>(busy)
     };
     let checker = async {
         let chunks = chunks;
-        let mut plain: Vec<Value> = Vec::with_capacity(chunk_values);
+        let mut plain = PaymentRows::for_txn(txn, rows_per_chunk);
         let mut input = input;
         let mut parsed_at = 0usize;
         let mut wait_parse = std::time::Duration::ZERO;
@@ -176,7 +182,9 @@ pub(super) async fn store_payments(
             }
             counts.read += records.len() as u64;
             let t = std::time::Instant::now();
-            loaded.resolve(ctx, &mut check, records, known).await?;
+            loaded
+                .resolve(ctx, &mut check, records, known, &mut gross)
+                .await?;
             wait_resolve += t.elapsed();
             for rec in records {
                 let terms = known.get(rec.code.as_str()).copied();
@@ -192,7 +200,23 @@ pub(super) async fn store_payments(
                     Verdict::Refused => continue,
                 };
                 counts.inserted += 1;
-                sums.add(contract_id, rec.date, amount_fen);
+                if let Some(days) = &mut ctx.day_entries {
+                    if !days.add(contract_id, rec.date, amount_fen) {
+                        // An id too large to pack: the database sums the rows instead.
+                        ctx.day_entries = None;
+                    }
+                }
+                if amount_fen > 0 {
+                    gross.entry(contract_id).or_default().batch += amount_fen;
+                    if terms.is_some_and(|t| rec.date > t.end) {
+                        late.push(LatePayment {
+                            contract_id,
+                            paid_on: rec.date,
+                            fen: amount_fen,
+                            src: rec.src.clone(),
+                        });
+                    }
+                }
                 if let Some(target) = &rec.reverses {
                     reversals.push(Reversal {
                         rec: rec.clone(),
@@ -202,11 +226,11 @@ pub(super) async fn store_payments(
                     });
                     continue;
                 }
-                payment_values(&mut plain, ctx, rec, contract_id, amount_fen, None);
+                plain.push(ctx.batch_id, rec, contract_id, amount_fen);
                 // Written as they pass, so a million rows never sit in memory twice; a later
                 // error still rolls the whole transaction back.
-                if plain.len() >= chunk_values {
-                    let values = std::mem::replace(&mut plain, Vec::with_capacity(chunk_values));
+                if plain.rows() >= rows_per_chunk {
+                    let values = plain.take();
                     // After an error nothing will be kept: stop writing, go on checking.
                     let t = std::time::Instant::now();
                     let writer_gone = !ctx.has_error && chunks.send(values).await.is_err();
@@ -238,9 +262,16 @@ pub(super) async fn store_payments(
         "payments checked and written"
     );
     if !reversals.is_empty() {
-        write_reversals(ctx, &check, &reversals, chunk_values).await?;
+        write_reversals(ctx, &check, &reversals).await?;
     }
-    ctx.sums.merge(sums);
+    gross.retain(|_, g| g.batch > 0);
+    let noted = &mut ctx.batch_payments;
+    for (id, g) in gross {
+        let n = noted.gross.entry(id).or_default();
+        n.ledger = n.ledger.max(g.ledger);
+        n.batch += g.batch;
+    }
+    noted.late.extend(late);
     Ok(counts)
 }
 
@@ -250,7 +281,6 @@ async fn write_reversals(
     ctx: &Ctx<'_>,
     check: &Checker,
     reversals: &[Reversal],
-    chunk_values: usize,
 ) -> Result<(), DbErr> {
     let mut written: HashMap<(i64, String), i64> = HashMap::new();
     let cids: Vec<i64> = reversals.iter().map(|r| r.contract_id).collect();
@@ -277,33 +307,17 @@ async fn write_reversals(
             .get(&(r.contract_id, r.target.clone()))
             .copied()
             .or_else(|| check.stored_id(r.contract_id, &r.target));
-        payment_values(&mut values, ctx, &r.rec, r.contract_id, r.amount_fen, rid);
+        values.extend(payment_values(
+            ctx.batch_id,
+            &r.rec,
+            r.contract_id,
+            r.amount_fen,
+            rid,
+        ));
     }
+    let chunk_values = rows_per_statement(PAYMENT_COLS.len()) * PAYMENT_COLS.len();
     for chunk in values.chunks(chunk_values) {
         insert_values(ctx.txn, "disbursements", &PAYMENT_COLS, chunk.to_vec()).await?;
     }
     Ok(())
-}
-
-/// Appends one payment's values, in `PAYMENT_COLS` order.
-fn payment_values(
-    out: &mut Vec<Value>,
-    ctx: &Ctx<'_>,
-    rec: &PaymentRecord,
-    cid: i64,
-    amount_fen: i64,
-    reverses: Option<i64>,
-) {
-    out.extend([
-        cid.into(),
-        rec.date.into(),
-        amount_fen.into(),
-        rec.voucher.clone().into(),
-        rec.tranche.as_deref().map(str::to_string).into(),
-        rec.note.clone().into(),
-        reverses.into(),
-        ctx.batch_id.into(),
-        rec.src.sheet.to_string().into(),
-        i64::from(rec.src.row).into(),
-    ]);
 }
