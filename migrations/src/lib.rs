@@ -15,6 +15,7 @@ mod m20261201_000001_budgets;
 mod m20261201_000002_evaluations;
 mod m20261202_000001_payment_sums;
 mod m20261203_000001_settings;
+mod m20261204_000001_drop_paid_on_index;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_evaluations::Migration),
             Box::new(m20261202_000001_payment_sums::Migration),
             Box::new(m20261203_000001_settings::Migration),
+            Box::new(m20261204_000001_drop_paid_on_index::Migration),
         ]
     }
 }
