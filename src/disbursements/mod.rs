@@ -13,9 +13,7 @@ pub mod sums;
 #[cfg(test)]
 mod tests;
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasherDefault;
 
 use chrono::NaiveDate;
 
@@ -23,7 +21,7 @@ use crate::money::Money;
 use crate::register::columns::Field;
 use crate::register::problems::Kind;
 use crate::register::records::{PaymentRecord, Source};
-use digest::{DigestHasher, PairDigest};
+use digest::{PairDigest, Seen};
 
 /// What a payment is checked against: the contract's ledger id, value and term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,12 +66,10 @@ pub struct Checker {
     reversed: HashSet<i64>,
     /// Net paid per contract: the ledger's and then this file's.
     net: HashMap<i64, i64>,
-    /// Each (code, voucher) of this file so far, by its digest, as an index into `firsts`.
-    seen: HashMap<[u64; 2], u32, BuildHasherDefault<DigestHasher>>,
+    /// Each (code, voucher) of this file so far, by its digest, with its first row and its
+    /// amount when it was accepted as a new payment (what a later reversal may name).
+    seen: Seen,
     digests: PairDigest,
-    /// The first row of each (code, voucher), and its amount when it was accepted as a new
-    /// payment (what a later reversal in the file may name).
-    firsts: Vec<(u32, Option<i64>)>,
     /// (contract, voucher) reversed by this file.
     reversed_in_file: HashSet<(i64, String)>,
 }
@@ -124,23 +120,19 @@ impl Checker {
         out: &mut impl Findings,
     ) -> Verdict {
         let key = self.digests.of(rec.code.as_str(), &rec.voucher);
-        let first = match self.seen.entry(key) {
-            Entry::Occupied(first) => {
+        let first = match self.seen.insert(key, rec.src.row) {
+            Err(earlier) => {
                 out.problem(
                     &rec.src,
                     Field::Voucher,
                     Some(rec.voucher.clone()),
                     Kind::DuplicateInFile {
-                        first_row: self.firsts[*first.get() as usize].0,
+                        first_row: self.seen.first_row(earlier),
                     },
                 );
                 return Verdict::Refused;
             }
-            Entry::Vacant(v) => {
-                v.insert(self.firsts.len() as u32);
-                self.firsts.push((rec.src.row, None));
-                self.firsts.len() - 1
-            }
+            Ok(first) => first,
         };
         let Some(c) = contract else {
             out.problem(
@@ -171,8 +163,8 @@ impl Checker {
         if let Some(target) = &rec.reverses {
             let in_file = self
                 .seen
-                .get(&self.digests.of(rec.code.as_str(), target))
-                .and_then(|&i| self.firsts[i as usize].1);
+                .get(self.digests.of(rec.code.as_str(), target))
+                .and_then(|i| self.seen.amount(i));
             let (target_amount, target_id) = match (stored.and_then(|m| m.get(target)), in_file) {
                 (Some(s), _) => (s.amount_fen, Some(s.id)),
                 (None, Some(a)) => (a, None),
@@ -240,7 +232,7 @@ impl Checker {
             );
         }
         self.net.insert(c.id, after);
-        self.firsts[first].1 = Some(amount_fen);
+        self.seen.accept(first, amount_fen);
         Verdict::Accepted {
             contract_id: c.id,
             amount_fen,
