@@ -458,55 +458,58 @@ async fn write_sums(ctx: &mut Ctx<'_>) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Sums copied per this many rows: about 2 MB of text a statement.
-const SUMS_PER_COPY: usize = 50_000;
+/// Sums sent to the server per part of a COPY: about 2 MB of text.
+const SUMS_PER_PART: usize = 50_000;
+
+/// Each sum as a row of COPY's text format, a part at a time.
+fn copy_parts<'s, T: 's>(
+    sums: impl Iterator<Item = T> + 's,
+    mut row: impl FnMut(&mut Vec<u8>, T) + 's,
+) -> impl Iterator<Item = Vec<u8>> + 's {
+    let mut sums = sums.peekable();
+    std::iter::from_fn(move || {
+        sums.peek()?;
+        let mut text = Vec::with_capacity(SUMS_PER_PART * 40);
+        for s in sums.by_ref().take(SUMS_PER_PART) {
+            row(&mut text, s);
+        }
+        Some(text)
+    })
+}
 
 async fn copy_sums(pg: &PgTxn, batch: i64, entries: DayEntries) -> Result<(), DbErr> {
     use std::io::Write as _;
     let mut months = Months::default();
-    let mut text: Vec<u8> = Vec::new();
-    let mut rows = 0usize;
     // Writing into a Vec cannot fail.
-    let day_row = |text: &mut Vec<u8>, d: &Sum| {
+    let days = copy_parts(entries.into_days(), |text, d: Sum| {
+        months.add(&d);
         let _ = writeln!(
             text,
             "{}\t{}\t{batch}\t{}\t{}",
             d.contract_id, d.day, d.fen, d.payments
         );
-    };
-    const DAYS: &str = "payment_days (contract_id, day, batch_id, amount_fen, payments)";
-    for d in entries.into_days() {
-        months.add(&d);
-        day_row(&mut text, &d);
-        rows += 1;
-        if rows == SUMS_PER_COPY {
-            pg.copy_in(DAYS, &text).await?;
-            text.clear();
-            rows = 0;
-        }
-    }
-    if rows > 0 {
-        pg.copy_in(DAYS, &text).await?;
-    }
-    for chunk in months.sums.chunks(SUMS_PER_COPY) {
-        text.clear();
-        for m in chunk {
-            let _ = writeln!(
-                text,
-                "{}\t{}\t{batch}\t{}\t{}\t{}",
-                m.contract_id,
-                crate::disbursements::sums::month_of(m.day),
-                m.fen,
-                m.payments,
-                m.day
-            );
-        }
-        pg.copy_in(
-            "payment_months (contract_id, month, batch_id, amount_fen, payments, last_paid_on)",
-            &text,
-        )
-        .await?;
-    }
+    });
+    pg.copy_in_parts(
+        "payment_days (contract_id, day, batch_id, amount_fen, payments)",
+        days,
+    )
+    .await?;
+    let months = copy_parts(months.sums.into_iter(), |text, m: Sum| {
+        let _ = writeln!(
+            text,
+            "{}\t{}\t{batch}\t{}\t{}\t{}",
+            m.contract_id,
+            crate::disbursements::sums::month_of(m.day),
+            m.fen,
+            m.payments,
+            m.day
+        );
+    });
+    pg.copy_in_parts(
+        "payment_months (contract_id, month, batch_id, amount_fen, payments, last_paid_on)",
+        months,
+    )
+    .await?;
     Ok(())
 }
 

@@ -61,16 +61,29 @@ impl PgTxn {
     /// Sends `data`, rows in COPY's text format, to `COPY {target} FROM STDIN`; returns the
     /// rows the server took.
     pub async fn copy_in(&self, target: &str, data: &[u8]) -> Result<u64, DbErr> {
+        self.copy_in_parts(target, std::iter::once(data.to_vec()))
+            .await
+    }
+
+    /// One `COPY {target} FROM STDIN` of the parts as they are made: the server stores each
+    /// part while the next one is written.
+    pub async fn copy_in_parts(
+        &self,
+        target: &str,
+        parts: impl Iterator<Item = Vec<u8>>,
+    ) -> Result<u64, DbErr> {
         let mut conn = self.conn.lock().await;
         let mut copy = conn
             .copy_in_raw(&format!("COPY {target} FROM STDIN"))
             .await
             .map_err(exec_err)?;
-        if let Err(e) = copy.send(data).await {
-            // The server is told the copy failed, so the connection stays usable for the
-            // rollback that follows.
-            let _ = copy.abort(e.to_string()).await;
-            return Err(exec_err(e));
+        for part in parts {
+            if let Err(e) = copy.send(part).await {
+                // The server is told the copy failed, so the connection stays usable for the
+                // rollback that follows.
+                let _ = copy.abort(e.to_string()).await;
+                return Err(exec_err(e));
+            }
         }
         copy.finish().await.map_err(exec_err)
     }
