@@ -190,10 +190,6 @@ async fn insert_payments(txn: &ImportTxn, values: Vec<Value>) -> Result<(), DbEr
     Ok(())
 }
 
-/// The columns `COPY` fills, in `PAYMENT_COLS` order.
-const COPY_PAYMENTS: &str = "disbursements (contract_id, paid_on, amount_fen, voucher, tranche, \
-                             note, reverses_id, batch_id, source_sheet, source_row)";
-
 /// Payments on their way to the database, in the form the import's transaction takes them:
 /// rows of `COPY`'s text format on its own PostgreSQL transaction, bound values otherwise.
 /// Built as the rows are checked, so a chunk is never held in two forms.
@@ -235,8 +231,8 @@ impl PaymentRows {
         std::mem::replace(self, empty)
     }
 
-    /// Adds one payment that reverses nothing (reversals are written apart, by
-    /// `insert_values`, once the ids they name are known).
+    /// Adds one payment that reverses nothing, its fields in `PAYMENT_COLS` order in either
+    /// form (reversals are written apart, by `insert_values`, once the ids they name are known).
     pub(super) fn push(&mut self, batch_id: i64, rec: &PaymentRecord, cid: i64, amount_fen: i64) {
         match self {
             PaymentRows::Values(out) => {
@@ -310,7 +306,8 @@ pub(super) async fn write_payments(txn: &ImportTxn, rows: PaymentRows) -> Result
             if rows == 0 {
                 return Ok(());
             }
-            let taken = pg.copy_in(COPY_PAYMENTS, &text).await?;
+            let target = format!("disbursements ({})", PAYMENT_COLS.join(", "));
+            let taken = pg.copy_in(&target, &text).await?;
             if taken != rows as u64 {
                 return Err(DbErr::Custom(format!(
                     "COPY took {taken} of {rows} payments"

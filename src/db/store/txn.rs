@@ -61,16 +61,15 @@ impl PgTxn {
     /// Sends `data`, rows in COPY's text format, to `COPY {target} FROM STDIN`; returns the
     /// rows the server took.
     pub async fn copy_in(&self, target: &str, data: &[u8]) -> Result<u64, DbErr> {
-        self.copy_in_parts(target, std::iter::once(data.to_vec()))
-            .await
+        self.copy_in_parts(target, std::iter::once(data)).await
     }
 
     /// One `COPY {target} FROM STDIN` of the parts as they are made: the server stores each
     /// part while the next one is written.
-    pub async fn copy_in_parts(
+    pub async fn copy_in_parts<P: std::ops::Deref<Target = [u8]>>(
         &self,
         target: &str,
-        parts: impl Iterator<Item = Vec<u8>>,
+        parts: impl Iterator<Item = P>,
     ) -> Result<u64, DbErr> {
         let mut conn = self.conn.lock().await;
         let mut copy = conn
