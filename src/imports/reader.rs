@@ -4,11 +4,12 @@
 //! through the csv crate after the encoding is detected.
 
 use std::borrow::Cow;
-use std::io::Cursor;
+use std::io::Seek;
 
 use calamine::{Data, DataRef, Reader};
 
 use super::guard::FileFormat;
+use super::source::Content;
 use crate::register::cells::Cell;
 
 /// Cells beyond this column are ignored: no register has 512 columns, and a crafted sheet
@@ -22,6 +23,36 @@ pub trait RowSink {
     /// `row` is 0-based; `cells` are indexed by 0-based column.
     fn row(&mut self, row: u32, cells: Vec<Cell>) -> bool;
     fn end_sheet(&mut self);
+    /// Asked after `end_sheet`: read the sheet again from its start once every other sheet
+    /// is read. The parser puts off a payments sheet that other sheets follow, so that its
+    /// payments can be stored as they are read, after the contracts they pay (which may be
+    /// on a later sheet, as in the sample register).
+    fn read_later(&mut self) -> bool {
+        false
+    }
+}
+
+/// Reads the sheets `names` with `read` (which gives the sheet's rows and ends it) in the
+/// workbook's order, then those the sink put off (see [`RowSink::read_later`]) in theirs;
+/// `last` is true for the sheet read last.
+fn in_order<S: RowSink>(
+    names: &[String],
+    sink: &mut S,
+    mut read: impl FnMut(&str, &mut S) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    let mut later = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        sink.begin_sheet(name, i + 1 == names.len());
+        read(name, sink)?;
+        if sink.read_later() {
+            later.push(name);
+        }
+    }
+    for (i, name) in later.iter().enumerate() {
+        sink.begin_sheet(name, i + 1 == later.len());
+        read(name, sink)?;
+    }
+    Ok(())
 }
 
 /// Why a file could not be read at all, in both languages.
@@ -33,6 +64,13 @@ pub struct ReadError {
 }
 
 impl ReadError {
+    fn io(e: std::io::Error) -> ReadError {
+        ReadError {
+            en: format!("the file cannot be read: {e}"),
+            zh: format!("文件无法读取：{e}"),
+        }
+    }
+
     fn workbook(e: impl std::fmt::Display) -> ReadError {
         ReadError {
             en: format!("the workbook cannot be read: {e}"),
@@ -135,12 +173,11 @@ macro_rules! stream_cells {
     ($wb:ident, $sink:ident) => {{
         let mut wb = $wb;
         let names = wb.sheet_names();
-        for (i, name) in names.iter().enumerate() {
-            $sink.begin_sheet(name, i + 1 == names.len());
+        in_order(&names, $sink, |name, sink| {
             let mut reader = wb
-                .worksheet_cells_reader(&name)
+                .worksheet_cells_reader(name)
                 .map_err(ReadError::workbook)?;
-            let mut rows = RowBuilder::new($sink);
+            let mut rows = RowBuilder::new(sink);
             while let Some(cell) = reader.next_cell().map_err(ReadError::workbook)? {
                 let (r, c) = cell.get_position();
                 rows.push(r, c, from_ref(cell.get_value().clone()));
@@ -149,36 +186,38 @@ macro_rules! stream_cells {
                 }
             }
             rows.flush();
-            $sink.end_sheet();
-        }
+            sink.end_sheet();
+            Ok(())
+        })?;
     }};
 }
 
-/// Reads every sheet of `bytes` (already inspected by the guard) into `sink`.
+/// Reads every sheet of `content` (already inspected by the guard) into `sink`.
 pub fn read<S: RowSink>(
-    bytes: &[u8],
+    content: Content<'_>,
     format: FileFormat,
     file_name: &str,
     sink: &mut S,
 ) -> Result<(), ReadError> {
+    let source = || content.open().map_err(ReadError::io);
     match format {
         FileFormat::Xlsx => {
-            let wb = calamine::Xlsx::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
+            let wb = calamine::Xlsx::new(source()?).map_err(ReadError::workbook)?;
             stream_cells!(wb, sink);
         }
         FileFormat::Xlsb => {
-            let wb = calamine::Xlsb::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
+            let wb = calamine::Xlsb::new(source()?).map_err(ReadError::workbook)?;
             stream_cells!(wb, sink);
         }
         FileFormat::Xls => {
-            let wb = calamine::Xls::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
+            let wb = calamine::Xls::new(source()?).map_err(ReadError::workbook)?;
             read_ranges(wb, sink)?;
         }
         FileFormat::Ods => {
-            let wb = calamine::Ods::new(Cursor::new(bytes)).map_err(ReadError::workbook)?;
+            let wb = calamine::Ods::new(source()?).map_err(ReadError::workbook)?;
             read_ranges(wb, sink)?;
         }
-        FileFormat::Csv => read_csv(bytes, file_name, sink)?,
+        FileFormat::Csv => read_csv(content, file_name, sink)?,
     }
     Ok(())
 }
@@ -192,9 +231,8 @@ where
     S: RowSink,
 {
     let names = wb.sheet_names();
-    for (i, name) in names.iter().enumerate() {
+    in_order(&names, sink, |name, sink| {
         let range = wb.worksheet_range(name).map_err(ReadError::workbook)?;
-        sink.begin_sheet(name, i + 1 == names.len());
         let (r0, c0) = range.start().unwrap_or((0, 0));
         let mut rows = RowBuilder::new(sink);
         for (i, row) in range.rows().enumerate() {
@@ -207,8 +245,8 @@ where
         }
         rows.flush();
         sink.end_sheet();
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Text of a CSV file: UTF-8 with or without BOM, UTF-16 with BOM (Excel's "Unicode text"),
@@ -255,18 +293,55 @@ fn delimiter(text: &str) -> u8 {
         .unwrap_or(b',')
 }
 
-fn read_csv<S: RowSink>(bytes: &[u8], file_name: &str, sink: &mut S) -> Result<(), ReadError> {
-    let (text, _) = decode_text(bytes)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter(&text))
-        .from_reader(text.as_bytes());
+/// A CSV in UTF-8 on disk is read from disk as it is parsed (the fingerprint checked every
+/// byte is UTF-8); any other is decoded whole first (see [`decode_text`]).
+fn read_csv<S: RowSink>(
+    content: Content<'_>,
+    file_name: &str,
+    sink: &mut S,
+) -> Result<(), ReadError> {
     let sheet = std::path::Path::new(file_name)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| file_name.to_string());
-    sink.begin_sheet(&sheet, true);
+    if let Content::Disk { print, .. } = content {
+        if print.utf8 {
+            let mut source = content.open().map_err(ReadError::io)?;
+            // The delimiter is judged by the first non-blank line, which the first 64 KiB
+            // hold in any register (a character cut at the end is left out).
+            let head = content.head(64 << 10).map_err(ReadError::io)?;
+            let head = match std::str::from_utf8(&head) {
+                Ok(s) => s,
+                Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
+            };
+            let (text, bom) = match head.strip_prefix('\u{feff}') {
+                Some(text) => (text, 3),
+                None => (head, 0),
+            };
+            let delimiter = delimiter(text);
+            source
+                .seek(std::io::SeekFrom::Start(bom))
+                .map_err(ReadError::io)?;
+            return read_records(source, delimiter, &sheet, sink);
+        }
+    }
+    let bytes = content.whole().map_err(ReadError::io)?;
+    let (text, _) = decode_text(&bytes)?;
+    read_records(text.as_bytes(), delimiter(&text), &sheet, sink)
+}
+
+fn read_records<S: RowSink>(
+    text: impl std::io::Read,
+    delimiter: u8,
+    sheet: &str,
+    sink: &mut S,
+) -> Result<(), ReadError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text);
+    sink.begin_sheet(sheet, true);
     let mut record = csv::StringRecord::new();
     let mut row = 0u32;
     loop {

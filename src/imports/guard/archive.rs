@@ -2,7 +2,6 @@
 //! encryption), then every part by the checks of [`super::xlsx`] and [`super::ods`].
 
 use std::collections::HashSet;
-use std::io::Cursor;
 
 use zip::ZipArchive;
 
@@ -10,9 +9,10 @@ use super::limits::{Limits, RATIO_FLOOR_BYTES};
 use super::ods::{check_ods_content, is_ods, ods_manifest_is_encrypted};
 use super::outcome::{FileFormat, GuardError};
 use super::xlsx::{check_shared_strings, check_sheet_header};
+use crate::imports::source::Source;
 
-pub(super) fn inspect_zip(bytes: &[u8], limits: &Limits) -> Result<FileFormat, GuardError> {
-    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| GuardError::CorruptZip {
+pub(super) fn inspect_zip(source: Source<'_>, limits: &Limits) -> Result<FileFormat, GuardError> {
+    let mut zip = ZipArchive::new(source).map_err(|e| GuardError::CorruptZip {
         detail: e.to_string(),
     })?;
     let count = zip.len() as u64;
@@ -112,8 +112,7 @@ mod tests {
     use super::super::helpers::MIB;
     use super::super::testing::*;
     use super::super::{inspect, GuardError, Limits};
-    use super::*;
-    use std::io::Write;
+    use std::io::{Cursor, Write};
     use zip::write::SimpleFileOptions;
     use zip::{CompressionMethod, ZipWriter};
 

@@ -1,23 +1,24 @@
 //! Little helpers: little-endian integers, sizes and counts as people read them, and a zip
 //! part opened as calamine opens it.
 
-use std::io::Cursor;
-
 use zip::read::ZipFile;
 use zip::ZipArchive;
+
+use crate::imports::source::Source;
 
 pub(super) const KIB: u64 = 1024;
 pub(super) const MIB: u64 = 1024 * KIB;
 pub(super) const GIB: u64 = 1024 * MIB;
 
-pub(super) type Zip<'a> = ZipArchive<Cursor<&'a [u8]>>;
+/// A zip container read from memory or from disk.
+pub(super) type Zip<'a> = ZipArchive<Source<'a>>;
 
 /// A reader over one entry's inflated bytes; a damaged entry reads as ending early, as it
 /// does for calamine, which stops at the same error.
 pub(super) fn open_entry<'z, 'b>(
     zip: &'z mut Zip<'b>,
     index: usize,
-) -> Option<ZipFile<'z, Cursor<&'b [u8]>>> {
+) -> Option<ZipFile<'z, Source<'b>>> {
     zip.by_index(index).ok()
 }
 

@@ -23,6 +23,8 @@ use archive::inspect_zip;
 use compound::{inspect_compound, CFB_MAGIC};
 use text::sniff_binary;
 
+use super::source::Content;
+
 /// Decides what an upload is and refuses it when calamine could not read it safely.
 ///
 /// Call it before any parser sees the bytes, and open the file with the reader for the
@@ -42,28 +44,42 @@ use text::sniff_binary;
 /// formula index, src/xlsx/cells_reader.rs:434), and run calamine under `catch_unwind`:
 /// it panics on many malformed files.
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<FileFormat, GuardError> {
-    if bytes.is_empty() {
+    inspect_content(Content::Memory(bytes), limits)
+}
+
+/// [`inspect`] of a file in memory or on disk. On disk, a zip container is read as it is in
+/// memory, part by part; an xls workbook is read whole (calamine reads it whole anyway); text
+/// is judged by its first 8 KiB, as in memory.
+pub fn inspect_content(content: Content<'_>, limits: &Limits) -> Result<FileFormat, GuardError> {
+    let unreadable = |e: std::io::Error| GuardError::Unreadable {
+        detail: e.to_string(),
+    };
+    if content.is_empty() {
         return Err(GuardError::Empty);
     }
-    let size = bytes.len() as u64;
+    let size = content.len();
     if size > limits.max_file_bytes {
         return Err(GuardError::TooLarge {
             size,
             limit: limits.max_file_bytes,
         });
     }
-    if bytes.starts_with(b"PK\x03\x04") {
-        return inspect_zip(bytes, limits);
+    let head = content.head(SNIFF_BYTES).map_err(unreadable)?;
+    if head.starts_with(b"PK\x03\x04") {
+        return inspect_zip(content.open().map_err(unreadable)?, limits);
     }
-    if bytes.starts_with(CFB_MAGIC) {
-        inspect_compound(bytes, limits)?;
+    if head.starts_with(CFB_MAGIC) {
+        inspect_compound(&content.whole().map_err(unreadable)?, limits)?;
         return Ok(FileFormat::Xls);
     }
-    if let Some(found) = sniff_binary(bytes) {
+    if let Some(found) = sniff_binary(&head) {
         return Err(GuardError::NotASpreadsheet { found });
     }
     Ok(FileFormat::Csv)
 }
+
+/// What [`sniff_binary`] looks at: a text file's first 8 KiB.
+const SNIFF_BYTES: usize = 8 * 1024;
 
 #[cfg(test)]
 mod tests {

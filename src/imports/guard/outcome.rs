@@ -186,6 +186,9 @@ pub enum GuardError {
     /// 422: a zip file without a workbook in it.
     #[error("the file is a zip file that is not a workbook (no xl/workbook.xml, xl/workbook.bin or OpenDocument spreadsheet mimetype)")]
     ZipNotAWorkbook,
+    /// 422: the file on disk could not be read (the command line).
+    #[error("the file cannot be read: {detail}")]
+    Unreadable { detail: String },
     /// 422: the zip directory cannot be read.
     #[error("the file looks like a zip file but cannot be read: {detail}")]
     CorruptZip { detail: String },
@@ -263,6 +266,7 @@ impl GuardError {
                 "文件是 zip 压缩包，但不是工作簿（没有 xl/workbook.xml、xl/workbook.bin 或 OpenDocument 表格类型）"
                     .into()
             }
+            GuardError::Unreadable { detail } => format!("文件无法读取：{detail}"),
             GuardError::CorruptZip { detail } => {
                 format!("文件看似 zip 格式但无法读取：{detail}")
             }
