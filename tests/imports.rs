@@ -871,6 +871,64 @@ fn a_payments_sheet_with_sheets_after_it_streams_after_the_contracts_they_hold()
     assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
 }
 
+#[test]
+fn a_file_changed_or_gone_after_it_was_fingerprinted_is_refused_naming_why() {
+    // A file on disk is hashed in one pass and parsed in another: if it changes in between,
+    // what was stored might not be what the batch's hash names, so the file is refused.
+    use procure::imports::source::{fingerprint, Content};
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "pay.csv",
+        "项目编号,拨付日期,拨付金额,凭证号\nGD-001,2019-02-01,100,V1\n",
+    );
+    let print = fingerprint(&path).unwrap();
+    let parse = |print| {
+        let content = Content::Disk { path: &path, print };
+        procure::imports::parse_content("pay.csv", content, &opts(), None, None)
+    };
+    let fine = parse(&print);
+    assert!(
+        fine.parsed.problems.is_empty(),
+        "{:?}",
+        fine.parsed.problems
+    );
+    assert_eq!(fine.parsed.payments.len(), 1);
+
+    // Saved again, same size, a second later.
+    let file = std::fs::File::options().write(true).open(&path).unwrap();
+    let later = file.metadata().unwrap().modified().unwrap() + std::time::Duration::from_secs(1);
+    file.set_modified(later).unwrap();
+    let changed = parse(&print);
+    let lines: Vec<String> = changed
+        .parsed
+        .problems
+        .iter()
+        .map(|p| p.line(Lang::Zh))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("pay.csv") && lines[0].contains("文件在读取过程中被修改"),
+        "{lines:?}"
+    );
+
+    // Gone: the reader names the file and says it cannot be read.
+    std::fs::remove_file(&path).unwrap();
+    let gone = parse(&print);
+    let lines: Vec<String> = gone
+        .parsed
+        .problems
+        .iter()
+        .map(|p| p.line(Lang::Zh))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("pay.csv") && l.contains("文件无法读取")),
+        "{lines:?}"
+    );
+}
+
 both_backends! {
     async fn a_large_csv_on_disk_is_read_alike_in_utf8_gbk_and_utf16(t: &TestDb) {
         // Over 64 KiB, so that the delimiter is judged from the head and the rest is read from
