@@ -4,7 +4,7 @@
 //! through the csv crate after the encoding is detected.
 
 use std::borrow::Cow;
-use std::io::Seek;
+use std::io::{Read, Seek};
 
 use calamine::{Data, DataRef, Reader};
 
@@ -308,8 +308,13 @@ fn read_csv<S: RowSink>(
         if print.utf8 {
             let mut source = content.open().map_err(ReadError::io)?;
             // The delimiter is judged by the first non-blank line, which the first 64 KiB
-            // hold in any register (a character cut at the end is left out).
-            let head = content.head(64 << 10).map_err(ReadError::io)?;
+            // hold in any register (a character cut at the end is left out); then the same
+            // reader goes back to the start.
+            let mut head = Vec::with_capacity(64 << 10);
+            (&mut source)
+                .take(64 << 10)
+                .read_to_end(&mut head)
+                .map_err(ReadError::io)?;
             let head = match std::str::from_utf8(&head) {
                 Ok(s) => s,
                 Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
