@@ -55,17 +55,21 @@ fn calamine_parse(path: &Path) -> Duration {
     start.elapsed()
 }
 
-/// Runs one `sqlite3` command line on the database file `db`.
-fn sqlite3(db: &str, script: &str) {
-    let out = Command::new("sqlite3")
-        .args([db, script])
+/// Runs a database's command-line tool, which must succeed (its errors are shown if not).
+fn succeed(cmd: &mut Command) {
+    let out = cmd
         .output()
-        .expect("sqlite3 is installed");
+        .expect("the database's command-line tool is installed");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs one `sqlite3` command line on the database file `db`.
+fn sqlite3(db: &str, script: &str) {
+    succeed(Command::new("sqlite3").args([db, script]));
 }
 
 fn sqlite_import(csv: &Path, scratch: &Path) -> Duration {
@@ -117,15 +121,7 @@ fn procure_import(db: &str, file: &Path) -> (Duration, f64) {
 }
 
 fn psql(server: &str, sql: &str) {
-    let out = Command::new("psql")
-        .args([server, "-qAtc", sql])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(Command::new("psql").args([server, "-qAtc", sql]));
 }
 
 fn with_db(server: &str, name: &str) -> String {
@@ -240,15 +236,10 @@ fn db_floor(backend: &str, url: &str, scratch: &Path) -> (Duration, Duration) {
             text.push_str("COMMIT;\n");
             std::fs::write(&script, text).unwrap();
             let start = Instant::now();
-            let out = Command::new("psql")
-                .args([url, "-qAt", "-v", "ON_ERROR_STOP=1", "-f"])
-                .arg(&script)
-                .output()
-                .expect("psql");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            succeed(
+                Command::new("psql")
+                    .args([url, "-qAt", "-v", "ON_ERROR_STOP=1", "-f"])
+                    .arg(&script),
             );
             start.elapsed()
         };
